@@ -1,0 +1,69 @@
+# mcp-warden — every target runs on Node.js 24 (installed into ~/.cache/mcp-warden when
+# the node on PATH is another version) and builds what it needs, idempotently.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+NODE_DIR := $(shell tools/ensure-node.sh)
+ifeq ($(NODE_DIR),)
+$(error could not provide Node.js 24 (see the message above))
+endif
+export PATH := $(NODE_DIR):$(CURDIR)/node_modules/.bin:$(PATH)
+
+DEPS_STAMP := node_modules/.mcp-warden-deps
+BUILD_STAMP := dist/.mcp-warden-build
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(DEPS_STAMP): package.json package-lock.json
+	@echo "[deps] npm ci"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: deps
+deps: $(DEPS_STAMP) ## install npm dependencies (npm's cache lives outside the checkout)
+
+.PHONY: build
+build: $(DEPS_STAMP) ## compile TypeScript to dist/
+	@tsc -p tsconfig.build.json
+	@chmod +x dist/cli/main.js
+	@touch $(BUILD_STAMP)
+
+.PHONY: typecheck
+typecheck: $(DEPS_STAMP) ## type-check everything, tests included
+	@tsc -p tsconfig.json --noEmit
+
+.PHONY: lint
+lint: $(DEPS_STAMP) ## eslint
+	@eslint --max-warnings=0 .
+
+.PHONY: control-plane
+control-plane: ## build etcd, kube-apiserver, kubectl and helm into ~/.cache/mcp-warden
+	@tools/build-control-plane.sh >/dev/null
+
+.PHONY: system-packages
+system-packages: ## install redis-server and prometheus when missing
+	@tools/ensure-system-packages.sh
+
+.PHONY: test-unit
+test-unit: $(DEPS_STAMP) ## unit tests
+	@vitest run --config vitest.unit.config.ts
+
+.PHONY: test-integration
+test-integration: build control-plane system-packages ## integration tests against a real control plane
+	@MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" vitest run --config vitest.integration.config.ts
+
+.PHONY: test
+test: build control-plane system-packages typecheck lint ## everything: lint, types, unit and integration tests
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-integration
+
+.PHONY: cluster
+cluster: build control-plane ## run etcd + kube-apiserver in the foreground (Ctrl-C stops it)
+	@MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" node dist/test/harness/cluster-main.js
+
+.PHONY: clean
+clean: ## remove build output (the tool cache in ~/.cache/mcp-warden stays)
+	rm -rf dist .mcp-warden
