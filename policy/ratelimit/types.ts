@@ -24,8 +24,15 @@ export type AdmitResult =
       counter: string;
       /** max(1, ceil(oldest + window − now)) in seconds. */
       retryAfterSeconds: number;
-      /** `capacity`: the store refused a new key because it holds its maximum number of keys. */
-      cause: "window_full" | "capacity";
+      /**
+       * `window_full`: a window already holds `max` admitted calls.
+       * `capacity`: the store refused a new key because it holds its maximum number of keys.
+       * `store_unavailable`: the shared store did not answer and `failureMode` is `deny`, or a
+       * store failed unexpectedly (the limiter fails closed).
+       * `invalid_request`: the requests break the contract (e.g. a window that is not a
+       * positive whole number of milliseconds); refused rather than guessed at.
+       */
+      cause: "window_full" | "capacity" | "store_unavailable" | "invalid_request";
     };
 
 /**

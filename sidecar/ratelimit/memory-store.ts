@@ -1,0 +1,176 @@
+// Per-replica sliding-window logs in process memory. Synchronous inside, so an admit is
+// atomic with respect to every other admit in this process.
+
+import {
+  findLongestWait,
+  invalidRequestRefusal,
+  normaliseRateLimitRequests,
+  recordAdmission,
+  retryAfterSeconds,
+  windowFullRefusal,
+} from "../../policy/ratelimit/sliding-window.ts";
+import type { AdmitResult, RateLimitRequest, RateLimitStore } from "../../policy/ratelimit/types.ts";
+
+export const DEFAULT_MAX_KEYS = 100_000;
+const DEFAULT_SWEEP_PER_ADMIT = 16;
+
+export interface MemoryRateLimitStoreOptions {
+  /**
+   * Most budgets (keys) held at once. A call that needs a key the store does not hold
+   * while it holds this many live keys is refused with cause `capacity`: evicting a live
+   * key would forget admissions and let its budget exceed `max`.
+   */
+  maxKeys?: number;
+  /**
+   * Called once for every call refused because the store is at `maxKeys`, with the
+   * counter of the first new key. The sidecar counts these as
+   * `mcpwarden_rate_limit_evictions_total`: the store never evicts, so a refusal at the
+   * cap is what that metric reports.
+   */
+  onCapacityRefusal?: (counter: string) => void;
+  /**
+   * Most expired keys dropped per admit, so a mass expiry is spread over many calls
+   * instead of stalling one. At the cap, as many as a call needs are dropped. Default 16.
+   */
+  sweepPerAdmit?: number;
+}
+
+interface KeyEntry {
+  readonly key: string;
+  windowMs: number;
+  /** Ascending, at most the newest `max` admissions (see AdmittedLog). */
+  readonly log: number[];
+}
+
+export class MemoryRateLimitStore implements RateLimitStore {
+  readonly #entries = new Map<string, KeyEntry>();
+  // Keys grouped by window length, each group in order of latest admission: a group's
+  // front is its next key to expire, so dropping expired keys never scans live ones and
+  // needs no timer. (Only a clock that stepped back can put a later-expiring key first;
+  // the sweep then stops early, keeping keys longer, never dropping a live one.)
+  readonly #byWindow = new Map<number, Map<string, KeyEntry>>();
+  readonly #maxKeys: number;
+  readonly #sweepPerAdmit: number;
+  readonly #onCapacityRefusal: ((counter: string) => void) | undefined;
+
+  constructor(options: MemoryRateLimitStoreOptions = {}) {
+    this.#maxKeys = nonNegativeInteger(options.maxKeys, DEFAULT_MAX_KEYS, "maxKeys");
+    this.#sweepPerAdmit = nonNegativeInteger(options.sweepPerAdmit, DEFAULT_SWEEP_PER_ADMIT, "sweepPerAdmit");
+    this.#onCapacityRefusal = options.onCapacityRefusal;
+  }
+
+  /** Keys currently held (live, or expired and not yet dropped). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  admit(requests: readonly RateLimitRequest[], nowMs: number): Promise<AdmitResult> {
+    return Promise.resolve(this.admitSync(requests, nowMs));
+  }
+
+  admitSync(requests: readonly RateLimitRequest[], nowMs: number): AdmitResult {
+    const normalised = normaliseRateLimitRequests(requests);
+    if (!normalised.ok) return invalidRequestRefusal(normalised.counter);
+    const wanted = normalised.requests;
+    const first = wanted[0];
+    if (first === undefined) return { admitted: true };
+    if (!Number.isFinite(nowMs)) return invalidRequestRefusal(first.counter);
+
+    this.sweep(nowMs, this.#sweepPerAdmit);
+    const longest = findLongestWait(wanted, nowMs, (key) => this.#entries.get(key)?.log);
+    if (longest !== undefined) return windowFullRefusal(longest);
+
+    let newKeys = 0;
+    let firstNew: RateLimitRequest | undefined;
+    for (const request of wanted) {
+      if (this.#entries.has(request.key)) continue;
+      newKeys++;
+      firstNew ??= request;
+    }
+    if (firstNew !== undefined && this.#entries.size + newKeys > this.#maxKeys) {
+      this.sweep(nowMs, this.#entries.size + newKeys - this.#maxKeys);
+      if (this.#entries.size + newKeys > this.#maxKeys) {
+        this.#onCapacityRefusal?.(firstNew.counter);
+        return {
+          admitted: false,
+          counter: firstNew.counter,
+          retryAfterSeconds: retryAfterSeconds(this.#nextExpiryMs(nowMs) - nowMs),
+          cause: "capacity",
+        };
+      }
+    }
+
+    for (const request of wanted) this.#record(request, nowMs);
+    return { admitted: true };
+  }
+
+  /** Drops up to `limit` keys whose whole log has left its window; returns how many. */
+  sweep(nowMs: number, limit = Number.POSITIVE_INFINITY): number {
+    let dropped = 0;
+    for (const [windowMs, group] of this.#byWindow) {
+      for (const entry of group.values()) {
+        if (dropped >= limit || !isExpired(entry, nowMs)) break;
+        group.delete(entry.key);
+        this.#entries.delete(entry.key);
+        dropped++;
+      }
+      if (group.size === 0) this.#byWindow.delete(windowMs);
+      if (dropped >= limit) break;
+    }
+    return dropped;
+  }
+
+  #record(request: RateLimitRequest, nowMs: number): void {
+    let entry = this.#entries.get(request.key);
+    if (entry === undefined) {
+      entry = { key: request.key, windowMs: request.windowMs, log: [] };
+      this.#entries.set(request.key, entry);
+    } else {
+      // Removing and re-adding moves the key to the back of its group (latest admission last).
+      this.#group(entry.windowMs).delete(entry.key);
+      // A policy change can give a counter a new window: the log carries over, so the
+      // calls already admitted still count against the new window.
+      entry.windowMs = request.windowMs;
+    }
+    this.#group(entry.windowMs).set(entry.key, entry);
+    recordAdmission(entry.log, nowMs, request.max);
+  }
+
+  #group(windowMs: number): Map<string, KeyEntry> {
+    let group = this.#byWindow.get(windowMs);
+    if (group === undefined) {
+      group = new Map();
+      this.#byWindow.set(windowMs, group);
+    }
+    return group;
+  }
+
+  /** When the first held key will have expired (at the latest nowMs + 1 s when none is known). */
+  #nextExpiryMs(nowMs: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const group of this.#byWindow.values()) {
+      for (const entry of group.values()) {
+        next = Math.min(next, expiresAtMs(entry));
+        break;
+      }
+    }
+    return Number.isFinite(next) ? next : nowMs + 1000;
+  }
+}
+
+function expiresAtMs(entry: KeyEntry): number {
+  const newest = entry.log[entry.log.length - 1];
+  return newest === undefined ? Number.NEGATIVE_INFINITY : newest + entry.windowMs;
+}
+
+function isExpired(entry: KeyEntry, nowMs: number): boolean {
+  return expiresAtMs(entry) <= nowMs;
+}
+
+function nonNegativeInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`MemoryRateLimitStore: ${name} must be a non-negative whole number, got ${String(value)}`);
+  }
+  return value;
+}
