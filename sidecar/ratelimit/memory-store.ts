@@ -30,7 +30,7 @@ export interface MemoryRateLimitStoreOptions {
   onCapacityRefusal?: (counter: string) => void;
   /**
    * Most expired keys dropped per admit, so a mass expiry is spread over many calls
-   * instead of stalling one. At the cap, as many as a call needs are dropped. Default 16.
+   * instead of stalling one. At the cap, every expired key is dropped. Default 16.
    */
   sweepPerAdmit?: number;
 }
@@ -76,20 +76,24 @@ export class MemoryRateLimitStore implements RateLimitStore {
     if (first === undefined) return { admitted: true };
     if (!Number.isFinite(nowMs)) return invalidRequestRefusal(first.counter);
 
+    // Before the sweep, so a budget whose window a policy change just widened is judged
+    // by its new window and not dropped under the old one.
+    for (const request of wanted) {
+      const entry = this.#entries.get(request.key);
+      if (entry !== undefined && entry.windowMs !== request.windowMs) this.#refile(entry, request.windowMs);
+    }
     this.sweep(nowMs, this.#sweepPerAdmit);
     const longest = findLongestWait(wanted, nowMs, (key) => this.#entries.get(key)?.log);
     if (longest !== undefined) return windowFullRefusal(longest);
 
-    let newKeys = 0;
-    let firstNew: RateLimitRequest | undefined;
-    for (const request of wanted) {
-      if (this.#entries.has(request.key)) continue;
-      newKeys++;
-      firstNew ??= request;
-    }
-    if (firstNew !== undefined && this.#entries.size + newKeys > this.#maxKeys) {
-      this.sweep(nowMs, this.#entries.size + newKeys - this.#maxKeys);
+    if (this.#entries.size + this.#countNewKeys(wanted) > this.#maxKeys) {
+      // Drop every expired key, not just enough: a dropped key may be one this call asks
+      // for, which then becomes new. Each key is dropped once per creation, so this stays
+      // cheap on average even when the store sits at its cap.
+      this.sweep(nowMs);
+      const newKeys = this.#countNewKeys(wanted);
       if (this.#entries.size + newKeys > this.#maxKeys) {
+        const firstNew = wanted.find((request) => !this.#entries.has(request.key)) ?? first;
         this.#onCapacityRefusal?.(firstNew.counter);
         return {
           admitted: false,
@@ -120,6 +124,12 @@ export class MemoryRateLimitStore implements RateLimitStore {
     return dropped;
   }
 
+  #countNewKeys(requests: readonly RateLimitRequest[]): number {
+    let count = 0;
+    for (const request of requests) if (!this.#entries.has(request.key)) count++;
+    return count;
+  }
+
   #record(request: RateLimitRequest, nowMs: number): void {
     let entry = this.#entries.get(request.key);
     if (entry === undefined) {
@@ -128,12 +138,23 @@ export class MemoryRateLimitStore implements RateLimitStore {
     } else {
       // Removing and re-adding moves the key to the back of its group (latest admission last).
       this.#group(entry.windowMs).delete(entry.key);
-      // A policy change can give a counter a new window: the log carries over, so the
-      // calls already admitted still count against the new window.
-      entry.windowMs = request.windowMs;
     }
     this.#group(entry.windowMs).set(entry.key, entry);
     recordAdmission(entry.log, nowMs, request.max);
+  }
+
+  /**
+   * A policy change gave the budget's counter a new window. The log carries over, so the
+   * calls already admitted count against the new window. The key goes to the back of its
+   * new group, possibly behind keys that expire later: the sweep then stops early there,
+   * which delays drops but never drops a live key.
+   */
+  #refile(entry: KeyEntry, windowMs: number): void {
+    const group = this.#byWindow.get(entry.windowMs);
+    group?.delete(entry.key);
+    if (group?.size === 0) this.#byWindow.delete(entry.windowMs);
+    entry.windowMs = windowMs;
+    this.#group(windowMs).set(entry.key, entry);
   }
 
   #group(windowMs: number): Map<string, KeyEntry> {
