@@ -40,15 +40,26 @@ interface KeyEntry {
   windowMs: number;
   /** Ascending, at most the newest `max` admissions (see AdmittedLog). */
   readonly log: number[];
+  // Links in the entry's window group (see #byWindow).
+  older: KeyEntry | undefined;
+  newer: KeyEntry | undefined;
+}
+
+/** A window's keys, least recently admitted first (an intrusive doubly linked list). */
+interface WindowGroup {
+  oldest: KeyEntry | undefined;
+  newest: KeyEntry | undefined;
 }
 
 export class MemoryRateLimitStore implements RateLimitStore {
   readonly #entries = new Map<string, KeyEntry>();
   // Keys grouped by window length, each group in order of latest admission: a group's
-  // front is its next key to expire, so dropping expired keys never scans live ones and
+  // oldest key is its next to expire, so dropping expired keys never scans live ones and
   // needs no timer. (Only a clock that stepped back can put a later-expiring key first;
-  // the sweep then stops early, keeping keys longer, never dropping a live one.)
-  readonly #byWindow = new Map<number, Map<string, KeyEntry>>();
+  // the sweep then stops early, keeping keys longer, never dropping a live one.) A linked
+  // list rather than a Map's insertion order: moving a key to the back of a Map leaves a
+  // hole at the front that every later scan from the front walks over until V8 rehashes.
+  readonly #byWindow = new Map<number, WindowGroup>();
   readonly #maxKeys: number;
   readonly #sweepPerAdmit: number;
   readonly #onCapacityRefusal: ((counter: string) => void) | undefined;
@@ -112,13 +123,13 @@ export class MemoryRateLimitStore implements RateLimitStore {
   sweep(nowMs: number, limit = Number.POSITIVE_INFINITY): number {
     let dropped = 0;
     for (const [windowMs, group] of this.#byWindow) {
-      for (const entry of group.values()) {
-        if (dropped >= limit || !isExpired(entry, nowMs)) break;
-        group.delete(entry.key);
+      while (dropped < limit && group.oldest !== undefined && isExpired(group.oldest, nowMs)) {
+        const entry = group.oldest;
+        unlink(group, entry);
         this.#entries.delete(entry.key);
         dropped++;
       }
-      if (group.size === 0) this.#byWindow.delete(windowMs);
+      if (group.oldest === undefined) this.#byWindow.delete(windowMs);
       if (dropped >= limit) break;
     }
     return dropped;
@@ -133,13 +144,16 @@ export class MemoryRateLimitStore implements RateLimitStore {
   #record(request: RateLimitRequest, nowMs: number): void {
     let entry = this.#entries.get(request.key);
     if (entry === undefined) {
-      entry = { key: request.key, windowMs: request.windowMs, log: [] };
+      entry = { key: request.key, windowMs: request.windowMs, log: [], older: undefined, newer: undefined };
       this.#entries.set(request.key, entry);
+      append(this.#group(entry.windowMs), entry);
     } else {
-      // Removing and re-adding moves the key to the back of its group (latest admission last).
-      this.#group(entry.windowMs).delete(entry.key);
+      const group = this.#group(entry.windowMs);
+      if (group.newest !== entry) {
+        unlink(group, entry);
+        append(group, entry);
+      }
     }
-    this.#group(entry.windowMs).set(entry.key, entry);
     recordAdmission(entry.log, nowMs, request.max);
   }
 
@@ -151,16 +165,18 @@ export class MemoryRateLimitStore implements RateLimitStore {
    */
   #refile(entry: KeyEntry, windowMs: number): void {
     const group = this.#byWindow.get(entry.windowMs);
-    group?.delete(entry.key);
-    if (group?.size === 0) this.#byWindow.delete(entry.windowMs);
+    if (group !== undefined) {
+      unlink(group, entry);
+      if (group.oldest === undefined) this.#byWindow.delete(entry.windowMs);
+    }
     entry.windowMs = windowMs;
-    this.#group(windowMs).set(entry.key, entry);
+    append(this.#group(windowMs), entry);
   }
 
-  #group(windowMs: number): Map<string, KeyEntry> {
+  #group(windowMs: number): WindowGroup {
     let group = this.#byWindow.get(windowMs);
     if (group === undefined) {
-      group = new Map();
+      group = { oldest: undefined, newest: undefined };
       this.#byWindow.set(windowMs, group);
     }
     return group;
@@ -170,13 +186,27 @@ export class MemoryRateLimitStore implements RateLimitStore {
   #nextExpiryMs(nowMs: number): number {
     let next = Number.POSITIVE_INFINITY;
     for (const group of this.#byWindow.values()) {
-      for (const entry of group.values()) {
-        next = Math.min(next, expiresAtMs(entry));
-        break;
-      }
+      if (group.oldest !== undefined) next = Math.min(next, expiresAtMs(group.oldest));
     }
     return Number.isFinite(next) ? next : nowMs + 1000;
   }
+}
+
+function append(group: WindowGroup, entry: KeyEntry): void {
+  entry.older = group.newest;
+  entry.newer = undefined;
+  if (group.newest === undefined) group.oldest = entry;
+  else group.newest.newer = entry;
+  group.newest = entry;
+}
+
+function unlink(group: WindowGroup, entry: KeyEntry): void {
+  if (entry.older === undefined) group.oldest = entry.newer;
+  else entry.older.newer = entry.newer;
+  if (entry.newer === undefined) group.newest = entry.older;
+  else entry.newer.older = entry.older;
+  entry.older = undefined;
+  entry.newer = undefined;
 }
 
 function expiresAtMs(entry: KeyEntry): number {
