@@ -50,25 +50,39 @@ export async function startRedisServer(options: StartRedisServerOptions = {}): P
   throw lastError;
 }
 
+// redis-server runs under a small shell guard holding the read end of a pipe from this
+// process: when the pipe closes (stop(), or this process dying in any way, even
+// SIGKILL) the guard kills the server, so a test run never leaves one behind. The
+// guard prints the server's pid first so pause() can signal the server itself. Stdin
+// moves to fd 3 because a background list's stdin is /dev/null in a non-interactive shell.
+const GUARD_SCRIPT = `
+exec 3<&0
+redis-server "$@" <&- 3<&- &
+server=$!
+echo "redis-server pid $server"
+( cat <&3 >/dev/null; kill -CONT "$server" 2>/dev/null; kill -KILL "$server" 2>/dev/null ) &
+wait "$server"
+`;
+
 async function launch(port: number, dir: string): Promise<RedisServer> {
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--logfile", ""],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  // A test run that ends without stop() (a crash, a timeout) must not leave a server behind.
-  const killOnExit = (): void => {
-    child.kill("SIGKILL");
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--logfile", ""];
+  const guard = spawn("sh", ["-c", GUARD_SCRIPT, "redis-guard", ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  const exited = new Promise<void>((resolve) => guard.once("exit", () => resolve()));
+  let serverPid: number | undefined;
+  const signalServer = (signal: NodeJS.Signals): void => {
+    if (serverPid === undefined) return;
+    try {
+      process.kill(serverPid, signal);
+    } catch {
+      // Already gone.
+    }
   };
-  process.once("exit", killOnExit);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 
   try {
-    await waitForReady(child);
+    serverPid = await waitForReady(guard);
   } catch (error) {
-    child.kill("SIGKILL");
+    guard.stdin?.end();
     await exited;
-    process.removeListener("exit", killOnExit);
     throw error;
   }
 
@@ -79,22 +93,23 @@ async function launch(port: number, dir: string): Promise<RedisServer> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      child.kill("SIGCONT");
-      child.kill("SIGKILL");
+      signalServer("SIGCONT");
+      signalServer("SIGKILL");
+      guard.stdin?.end();
       await exited;
-      process.removeListener("exit", killOnExit);
       await rm(dir, { recursive: true, force: true });
     },
     pause() {
-      child.kill("SIGSTOP");
+      signalServer("SIGSTOP");
     },
     resume() {
-      child.kill("SIGCONT");
+      signalServer("SIGCONT");
     },
   };
 }
 
-function waitForReady(child: ChildProcess): Promise<void> {
+/** Resolves with the server's pid once it accepts connections. */
+function waitForReady(guard: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
     let output = "";
     const timer = setTimeout(() => finish(new Error(`redis-server not ready after ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
@@ -105,18 +120,20 @@ function waitForReady(child: ChildProcess): Promise<void> {
     const onExit = (code: number | null): void => finish(new Error(`redis-server exited (${String(code)}):\n${output}`));
     function finish(error?: Error): void {
       clearTimeout(timer);
-      child.stdout?.off("data", onData);
-      child.stderr?.off("data", onData);
-      child.off("exit", onExit);
+      guard.stdout?.off("data", onData);
+      guard.stderr?.off("data", onData);
+      guard.off("exit", onExit);
       // Keep draining so a chatty server never blocks on a full pipe.
-      child.stdout?.resume();
-      child.stderr?.resume();
+      guard.stdout?.resume();
+      guard.stderr?.resume();
+      const pid = /redis-server pid (\d+)/.exec(output)?.[1];
       if (error) reject(error);
-      else resolve();
+      else if (pid === undefined) reject(new Error(`redis-server guard did not report a pid:\n${output}`));
+      else resolve(Number(pid));
     }
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", onExit);
+    guard.stdout?.on("data", onData);
+    guard.stderr?.on("data", onData);
+    guard.once("exit", onExit);
   });
 }
 
