@@ -1,0 +1,98 @@
+// `arguments`: a JSON Schema (2020-12) every call's arguments must satisfy, compiled
+// once per decision table by ajv in strict mode (unknown keywords, formats and
+// unresolvable `$ref`s are compile errors, never silently ignored).
+
+import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
+
+const MAX_LISTED_ERRORS = 5;
+const MAX_NAME_LENGTH = 64;
+
+export interface CompiledArgumentSchema {
+  /** undefined when the arguments are valid; otherwise which arguments failed and why. */
+  check(args: unknown): string | undefined;
+}
+
+export type ArgumentSchemaResult = { ok: true; schema: CompiledArgumentSchema } | { ok: false; message: string };
+
+/**
+ * One ajv per decision table: ajv caches compiled code per instance, and nothing is added
+ * to its registry (`addUsedSchema: false`), so two rules' `$id`s cannot clash. Remote
+ * references are never fetched: there is no `loadSchema`, so they fail to compile.
+ */
+export function createArgumentSchemaCompiler(): Ajv2020 {
+  return new Ajv2020({
+    strict: true,
+    allErrors: true,
+    addUsedSchema: false,
+    // Only the data's own keys: `required: ["constructor"]` must not be met by Object.prototype.
+    ownProperties: true,
+  });
+}
+
+export function compileArgumentSchema(schema: unknown, compiler: Ajv2020): ArgumentSchemaResult {
+  if (typeof schema !== "boolean" && (typeof schema !== "object" || schema === null || Array.isArray(schema))) {
+    return { ok: false, message: "must be a JSON Schema (an object or a boolean)" };
+  }
+  if (typeof schema === "object" && Object.hasOwn(schema, "$async")) {
+    return { ok: false, message: "$async schemas are not supported (a check must be synchronous)" };
+  }
+  let validate: ReturnType<Ajv2020["compile"]>;
+  try {
+    validate = compiler.compile(schema as object | boolean);
+  } catch (error) {
+    return { ok: false, message: `does not compile: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  return {
+    ok: true,
+    schema: {
+      check(args: unknown): string | undefined {
+        let valid: unknown;
+        try {
+          valid = validate(args);
+        } catch (error) {
+          return `arguments could not be checked: ${error instanceof Error ? error.message : String(error)}`;
+        }
+        if (valid === true) return undefined;
+        return describeErrors(validate.errors ?? []);
+      },
+    },
+  };
+}
+
+function describeErrors(errors: readonly ErrorObject[]): string {
+  if (errors.length === 0) return "arguments do not match the schema";
+  const listed = errors.slice(0, MAX_LISTED_ERRORS).map(describeError);
+  const more = errors.length > MAX_LISTED_ERRORS ? `; and ${errors.length - MAX_LISTED_ERRORS} more` : "";
+  return `${listed.join("; ")}${more}`;
+}
+
+function describeError(error: ErrorObject): string {
+  const at = argumentPath(error.instancePath);
+  if (error.keyword === "required" && typeof error.params["missingProperty"] === "string") {
+    return `${joinPath(at, error.params["missingProperty"])}: is required`;
+  }
+  if (error.keyword === "additionalProperties" && typeof error.params["additionalProperty"] === "string") {
+    return `${joinPath(at, error.params["additionalProperty"])}: is not an accepted argument`;
+  }
+  if (error.keyword === "unevaluatedProperties" && typeof error.params["unevaluatedProperty"] === "string") {
+    return `${joinPath(at, error.params["unevaluatedProperty"])}: is not an accepted argument`;
+  }
+  return `${at === "" ? "arguments" : at}: ${error.message ?? "is not valid"}`;
+}
+
+/** `/target/0/name` → `target[0].name`, each name cut short (they come from the caller). */
+function argumentPath(pointer: string): string {
+  if (pointer === "") return "";
+  let path = "";
+  for (const raw of pointer.slice(1).split("/")) {
+    const segment = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+    path = /^\d+$/.test(segment) ? `${path}[${segment}]` : joinPath(path, segment);
+  }
+  return path;
+}
+
+function joinPath(base: string, name: string): string {
+  const short = name.length > MAX_NAME_LENGTH ? `${name.slice(0, MAX_NAME_LENGTH - 3)}...` : name;
+  const part = /^[A-Za-z_][A-Za-z0-9_-]*$/.test(short) ? short : JSON.stringify(short);
+  return base === "" ? part : `${base}.${part}`;
+}

@@ -1,0 +1,103 @@
+// Builds one decision table from every policy that selects a pod (or, standalone, every
+// loaded policy). Policies are compiled oldest first (creationTimestamp, then
+// namespace/name; a policy without a timestamp counts as newest), so when two disagree —
+// a counter with another window, or another identity — the newer one is the one
+// reported, naming the older.
+
+import { createArgumentSchemaCompiler } from "./argument-schema.ts";
+import { compilePolicy, type CounterUse } from "./compile-policy.ts";
+import type { CompiledPolicy, DecisionTable, IdentityConflict } from "./decision-table.ts";
+import { describeIdentity, identityFingerprint } from "./identity-problems.ts";
+import { policyRef, type IdentitySpec, type McpPolicy } from "./model.ts";
+import type { PolicyProblem } from "./problems.ts";
+
+export type CompileResult = { ok: true; table: DecisionTable } | { ok: false; problems: PolicyProblem[] };
+
+/** With no policy naming an identity every caller is one grant. */
+export const DEFAULT_IDENTITY: IdentitySpec = Object.freeze({ source: "none" });
+
+export function compilePolicies(policies: readonly McpPolicy[]): CompileResult {
+  const problems: PolicyProblem[] = [];
+  const seen = new Set<string>();
+  for (const policy of policies) {
+    const ref = policyRef(policy);
+    if (seen.has(ref)) problems.push({ policy: ref, path: "metadata.name", message: `${ref} is given more than once` });
+    seen.add(ref);
+  }
+
+  const oldestFirst = [...policies].sort(compareAge);
+  const schemaCompiler = createArgumentSchemaCompiler();
+  const counters = new Map<string, CounterUse>();
+  const compiled = new Map<McpPolicy, CompiledPolicy>();
+  for (const policy of oldestFirst) {
+    const result = compilePolicy(policy, { schemaCompiler, counters });
+    problems.push(...result.problems);
+    if (result.compiled !== undefined) compiled.set(policy, result.compiled);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  const { identity, conflicts } = agreeOnIdentity(oldestFirst);
+  const ordered = [...policies].sort(compareRef);
+  const compiledInOrder = ordered.map((policy) => compiled.get(policy) as CompiledPolicy);
+  return {
+    ok: true,
+    table: {
+      policies: ordered,
+      identity,
+      identityConflicts: conflicts,
+      enforcing: compiledInOrder.filter((policy) => policy.mode === "enforce"),
+      audit: compiledInOrder.filter((policy) => policy.mode === "audit"),
+    },
+  };
+}
+
+/**
+ * The oldest policy that names an identity decides it; a newer one naming another is a
+ * conflict (its rules still apply, to callers identified the older policy's way).
+ * Policies without `identity` have no opinion.
+ */
+function agreeOnIdentity(oldestFirst: readonly McpPolicy[]): { identity: IdentitySpec; conflicts: IdentityConflict[] } {
+  let decided: { identity: IdentitySpec; ref: string; fingerprint: string } | undefined;
+  const conflicts: IdentityConflict[] = [];
+  for (const policy of oldestFirst) {
+    const identity = policy.spec.identity;
+    if (identity === undefined) continue;
+    const ref = policyRef(policy);
+    const fingerprint = identityFingerprint(identity);
+    if (decided === undefined) {
+      decided = { identity, ref, fingerprint };
+    } else if (fingerprint !== decided.fingerprint) {
+      conflicts.push({
+        policy: ref,
+        conflictsWith: decided.ref,
+        message:
+          `identity (${describeIdentity(identity)}) disagrees with the older policy ${decided.ref} ` +
+          `(${describeIdentity(decided.identity)}); this policy's rules apply to callers as ${decided.ref} identifies them`,
+      });
+    }
+  }
+  return { identity: decided?.identity ?? DEFAULT_IDENTITY, conflicts };
+}
+
+function creationTime(policy: McpPolicy): number {
+  const text = policy.metadata.creationTimestamp;
+  const time = text === undefined ? Number.NaN : Date.parse(text);
+  return Number.isNaN(time) ? Number.POSITIVE_INFINITY : time;
+}
+
+function compareAge(a: McpPolicy, b: McpPolicy): number {
+  const difference = creationTime(a) - creationTime(b);
+  if (difference < 0) return -1;
+  if (difference > 0) return 1;
+  return compareRef(a, b);
+}
+
+/** namespace/name order, by code unit (names are ASCII). */
+export function compareRef(a: McpPolicy, b: McpPolicy): number {
+  const left = [a.metadata.namespace ?? "", a.metadata.name] as const;
+  const right = [b.metadata.namespace ?? "", b.metadata.name] as const;
+  for (let index = 0; index < 2; index++) {
+    if (left[index] !== right[index]) return (left[index] as string) < (right[index] as string) ? -1 : 1;
+  }
+  return 0;
+}

@@ -1,0 +1,303 @@
+// Compiles one policy: every semantic check (names, globs, windows, counters, CEL,
+// schemas, timeouts, identity, selector), each problem with its path, and the compiled
+// form evaluateCall runs. Validating a policy is compiling it and keeping the problems.
+
+import type { Ajv2020 } from "ajv/dist/2020.js";
+import { compileArgumentSchema, createArgumentSchemaCompiler, type CompiledArgumentSchema } from "./argument-schema.ts";
+import { compileCondition, type CompiledCondition } from "./cel-condition.ts";
+import type { CompiledHideEntry, CompiledLimit, CompiledPolicy, CompiledRule } from "./decision-table.ts";
+import type { Decision } from "./decision.ts";
+import { describeMs, parseApprovalTimeout, parseWindow } from "./duration.ts";
+import { compareGlobSpecificity, compileGlob, isGlobPattern, MAX_TOOL_NAME_LENGTH, toolPatternProblem, type CompiledGlob } from "./glob.ts";
+import { identityProblems } from "./identity-problems.ts";
+import { labelKeyProblem, labelValueProblem, namespaceProblem, objectNameProblem } from "./kubernetes-names.ts";
+import { policyRef, type DefaultAction, type LabelSelector, type McpPolicy, type RateLimitSpec, type ToolRuleSpec } from "./model.ts";
+import { entryPath, fieldPath, indexPath, quoteValue, type PolicyProblem } from "./problems.ts";
+
+/** A budget's log holds up to `max` timestamps per key, so `max` is bounded (as in the CRD). */
+export const MAX_LIMIT = 100_000;
+export const MAX_REASON_LENGTH = 1024;
+export const MAX_COUNTER_LENGTH = 128;
+/** As in the CRD: list sizes bound the work a policy can make per call. */
+export const MAX_TOOL_RULES = 256;
+export const MAX_HIDE_ENTRIES = 256;
+export const MAX_LIMITS_PER_LIST = 16;
+
+/** Where a counter was first defined: later uses must agree (one counter, one budget). */
+export interface CounterUse {
+  readonly windowMs: number;
+  readonly max: number;
+  readonly scope: string;
+  readonly policy: string;
+  readonly path: string;
+}
+
+export interface PolicyCompileContext {
+  readonly schemaCompiler: Ajv2020;
+  /** Shared by all policies compiled together, so counter consistency spans them. */
+  readonly counters: Map<string, CounterUse>;
+}
+
+export interface PolicyCompileResult {
+  /** Undefined when there are problems. */
+  readonly compiled: CompiledPolicy | undefined;
+  readonly problems: PolicyProblem[];
+}
+
+/** Every semantic problem of one policy on its own. */
+export function policyProblems(policy: McpPolicy): PolicyProblem[] {
+  return compilePolicy(policy, { schemaCompiler: createArgumentSchemaCompiler(), counters: new Map() }).problems;
+}
+
+export function compilePolicy(policy: McpPolicy, context: PolicyCompileContext): PolicyCompileResult {
+  const ref = policyRef(policy);
+  const problems: PolicyProblem[] = [];
+  const add = (path: string, message: string): void => void problems.push({ policy: ref, path, message });
+  const { metadata, spec } = policy;
+  const namespace = metadata.namespace ?? "";
+
+  const nameProblem = objectNameProblem(metadata.name);
+  if (nameProblem !== undefined) add("metadata.name", nameProblem);
+  if (metadata.namespace !== undefined) {
+    const problem = namespaceProblem(metadata.namespace);
+    if (problem !== undefined) add("metadata.namespace", problem);
+  }
+  if (spec.selector !== undefined) checkSelector(spec.selector, add);
+  if (spec.identity !== undefined) {
+    for (const problem of identityProblems(spec.identity, "spec.identity")) add(problem.path, problem.message);
+  }
+
+  const limitCompiler = new LimitCompiler(ref, namespace, context.counters, add);
+  const allToolsLimits = limitCompiler.compile(spec.allTools?.limits ?? [], "spec.allTools.limits", "allTools.limits");
+
+  const hide: CompiledHideEntry[] = [];
+  if ((spec.hide ?? []).length > MAX_HIDE_ENTRIES) add("spec.hide", `has ${spec.hide?.length} entries; at most ${MAX_HIDE_ENTRIES} are allowed`);
+  const toolCount = Object.keys(spec.tools ?? {}).length;
+  if (toolCount > MAX_TOOL_RULES) add("spec.tools", `has ${toolCount} rules; at most ${MAX_TOOL_RULES} are allowed`);
+  (spec.hide ?? []).forEach((pattern, index) => {
+    const problem = toolPatternProblem(pattern);
+    if (problem !== undefined) return add(indexPath("spec.hide", index), problem);
+    const decision = frozen({ decision: "deny", policy: ref, rule: indexPath("hide", index), reason: "this tool is hidden" });
+    hide.push({ glob: compileGlob(pattern), exact: !isGlobPattern(pattern), decision });
+  });
+
+  const exact = new Map<string, CompiledRule>();
+  const globs: { glob: CompiledGlob; rule: CompiledRule }[] = [];
+  for (const [name, ruleSpec] of Object.entries(spec.tools ?? {})) {
+    const path = entryPath("spec.tools", name);
+    const problem = toolPatternProblem(name);
+    if (problem !== undefined) add(path, problem);
+    const rule = compileRule(ruleSpec, {
+      ref,
+      path,
+      rule: entryPath("tools", name),
+      allToolsLimits,
+      limitCompiler,
+      schemaCompiler: context.schemaCompiler,
+      add,
+    });
+    if (problem !== undefined || rule === undefined) continue;
+    if (isGlobPattern(name)) globs.push({ glob: compileGlob(name), rule });
+    else exact.set(name, rule);
+  }
+  globs.sort((a, b) => compareGlobSpecificity(a.glob, b.glob));
+
+  if (problems.length > 0) return { compiled: undefined, problems };
+  return {
+    compiled: {
+      ref,
+      namespace,
+      name: metadata.name,
+      mode: spec.mode ?? "enforce",
+      hide,
+      exact,
+      globs,
+      fallback: defaultRule(ref, spec.default ?? "deny", allToolsLimits),
+      overlongName: frozen({
+        decision: "deny",
+        policy: ref,
+        rule: "default",
+        reason: `tool names longer than ${MAX_TOOL_NAME_LENGTH} characters are refused`,
+      }),
+    },
+    problems,
+  };
+}
+
+interface RuleContext {
+  readonly ref: string;
+  readonly path: string;
+  readonly rule: string;
+  readonly allToolsLimits: readonly CompiledLimit[];
+  readonly limitCompiler: LimitCompiler;
+  readonly schemaCompiler: Ajv2020;
+  readonly add: (path: string, message: string) => void;
+}
+
+function compileRule(spec: ToolRuleSpec, context: RuleContext): CompiledRule | undefined {
+  const { ref, path, rule, add } = context;
+  const before = context.limitCompiler.problemCount;
+  const state = { failed: false };
+  const fail = (at: string, message: string): void => {
+    state.failed = true;
+    add(at, message);
+  };
+  const action = spec.action ?? "allow";
+  if (spec.reason !== undefined && spec.reason.length > MAX_REASON_LENGTH) {
+    fail(fieldPath(path, "reason"), `is ${spec.reason.length} characters long; at most ${MAX_REASON_LENGTH} are allowed`);
+  }
+  const limits = context.limitCompiler.compile(spec.limits ?? [], fieldPath(path, "limits"), fieldPath(rule, "limits"));
+
+  let argumentSchema: CompiledArgumentSchema | undefined;
+  if (spec.arguments !== undefined) {
+    const result = compileArgumentSchema(spec.arguments, context.schemaCompiler);
+    if (result.ok) argumentSchema = result.schema;
+    else fail(fieldPath(path, "arguments"), result.message);
+  }
+  let condition: CompiledCondition | undefined;
+  if (spec.when !== undefined) {
+    const result = compileCondition(spec.when);
+    if (result.ok) condition = result.condition;
+    else fail(fieldPath(path, "when"), result.message);
+  }
+  let approvalTimeoutMs = 0;
+  const timeoutPath = fieldPath(fieldPath(path, "approval"), "timeout");
+  if (spec.approval !== undefined) {
+    if (action !== "approve") fail(fieldPath(path, "approval"), `is only used with action: approve (action is ${action})`);
+    const timeout = parseApprovalTimeout(spec.approval.timeout);
+    if (timeout.ok) approvalTimeoutMs = timeout.ms;
+    else fail(timeoutPath, timeout.message);
+  } else if (action === "approve") {
+    fail(timeoutPath, "is required when action is approve (how long a held call waits for a person, 1s to 24h)");
+  }
+  if (state.failed || context.limitCompiler.problemCount > before) return undefined;
+
+  const reason = spec.reason;
+  const decision: Decision =
+    action === "deny"
+      ? { decision: "deny", policy: ref, rule, reason: reason ?? "this tool is denied" }
+      : action === "approve"
+        ? { decision: "approval_required", policy: ref, rule, reason: reason ?? "this call needs approval" }
+        : { decision: "allow", policy: ref, rule, reason: "allowed" };
+  return {
+    rule,
+    action,
+    limits: [...limits, ...context.allToolsLimits],
+    arguments: argumentSchema,
+    condition,
+    reason,
+    approvalTimeoutMs,
+    decision: frozen(decision),
+  };
+}
+
+function defaultRule(ref: string, action: DefaultAction, allToolsLimits: readonly CompiledLimit[]): CompiledRule {
+  const reason = action === "allow" ? "allowed (default: allow)" : "this tool is not allowed (default: deny)";
+  return {
+    rule: "default",
+    action,
+    limits: allToolsLimits,
+    arguments: undefined,
+    condition: undefined,
+    reason: undefined,
+    approvalTimeoutMs: 0,
+    decision: frozen({ decision: action, policy: ref, rule: "default", reason }),
+  };
+}
+
+class LimitCompiler {
+  readonly #ref: string;
+  readonly #namespace: string;
+  readonly #counters: Map<string, CounterUse>;
+  readonly #add: (path: string, message: string) => void;
+  problemCount = 0;
+
+  constructor(ref: string, namespace: string, counters: Map<string, CounterUse>, add: (path: string, message: string) => void) {
+    this.#ref = ref;
+    this.#namespace = namespace;
+    this.#counters = counters;
+    this.#add = add;
+  }
+
+  compile(specs: readonly RateLimitSpec[], specPath: string, rulePath: string): CompiledLimit[] {
+    const limits: CompiledLimit[] = [];
+    if (specs.length > MAX_LIMITS_PER_LIST) this.#problem(specPath, `has ${specs.length} limits; at most ${MAX_LIMITS_PER_LIST} are allowed`);
+    specs.forEach((spec, index) => {
+      const limit = this.#compileOne(spec, indexPath(specPath, index), indexPath(rulePath, index));
+      if (limit !== undefined) limits.push(limit);
+    });
+    return limits;
+  }
+
+  #problem(path: string, message: string): void {
+    this.problemCount++;
+    this.#add(path, message);
+  }
+
+  #compileOne(spec: RateLimitSpec, path: string, rule: string): CompiledLimit | undefined {
+    const before = this.problemCount;
+    if (spec.counter.length === 0 || spec.counter.length > MAX_COUNTER_LENGTH || CONTROL_CHARACTER.test(spec.counter)) {
+      this.#problem(
+        fieldPath(path, "counter"),
+        `${quoteValue(spec.counter)} is not a counter name (1 to ${MAX_COUNTER_LENGTH} characters, no control characters)`,
+      );
+    }
+    const window = parseWindow(spec.window);
+    if (!window.ok) this.#problem(fieldPath(path, "window"), window.message);
+    if (!Number.isInteger(spec.max) || spec.max < 1 || spec.max > MAX_LIMIT) {
+      this.#problem(fieldPath(path, "max"), `${quoteValue(spec.max)} is not a whole number from 1 to ${MAX_LIMIT}`);
+    }
+    if (this.problemCount > before || !window.ok) return undefined;
+
+    const limit: CompiledLimit = {
+      namespace: this.#namespace,
+      counter: spec.counter,
+      scope: spec.scope ?? "grant",
+      windowMs: window.ms,
+      max: spec.max,
+      policy: this.#ref,
+      rule,
+    };
+    const seen = this.#counters.get(spec.counter);
+    if (seen === undefined) {
+      this.#counters.set(spec.counter, { windowMs: limit.windowMs, max: limit.max, scope: limit.scope, policy: this.#ref, path });
+    } else if (seen.windowMs !== limit.windowMs || seen.max !== limit.max || seen.scope !== limit.scope) {
+      const where = seen.policy === this.#ref ? seen.path : `${seen.policy} ${seen.path}`;
+      this.#problem(
+        path,
+        `counter ${quoteValue(spec.counter)} is already used at ${where} with window ${describeMs(seen.windowMs)}, ` +
+          `max ${seen.max}, scope ${seen.scope}; a counter is one budget, so every use needs the same window, max and scope`,
+      );
+      return undefined;
+    }
+    return limit;
+  }
+}
+
+function checkSelector(selector: LabelSelector, add: (path: string, message: string) => void): void {
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+    const path = entryPath("spec.selector.matchLabels", key);
+    const problem = labelKeyProblem(key) ?? labelValueProblem(value);
+    if (problem !== undefined) add(path, problem);
+  }
+  (selector.matchExpressions ?? []).forEach((requirement, index) => {
+    const path = indexPath("spec.selector.matchExpressions", index);
+    const keyProblem = labelKeyProblem(requirement.key);
+    if (keyProblem !== undefined) add(fieldPath(path, "key"), keyProblem);
+    const values = requirement.values ?? [];
+    const needsValues = requirement.operator === "In" || requirement.operator === "NotIn";
+    if (needsValues && values.length === 0) add(fieldPath(path, "values"), `must not be empty with operator ${requirement.operator}`);
+    if (!needsValues && values.length > 0) add(fieldPath(path, "values"), `must be empty with operator ${requirement.operator}`);
+    values.forEach((value, valueIndex) => {
+      const problem = labelValueProblem(value);
+      if (problem !== undefined) add(indexPath(fieldPath(path, "values"), valueIndex), problem);
+    });
+  });
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+function frozen(decision: Decision): Decision {
+  return Object.freeze(decision);
+}

@@ -1,0 +1,77 @@
+// The compiled form of a pod's policies. Everything evaluateCall needs is computed here
+// once: exact names in a Map, globs sorted by specificity, CEL planned, schemas compiled,
+// and the decisions that do not depend on the call built and frozen.
+
+import type { CompiledArgumentSchema } from "./argument-schema.ts";
+import type { CompiledCondition } from "./cel-condition.ts";
+import type { Decision } from "./decision.ts";
+import type { CompiledGlob } from "./glob.ts";
+import type { IdentitySpec, McpPolicy, PolicyMode, ToolAction } from "./model.ts";
+import type { RateLimitScope } from "./ratelimit/types.ts";
+
+export interface CompiledLimit {
+  readonly namespace: string;
+  readonly counter: string;
+  readonly scope: RateLimitScope;
+  readonly windowMs: number;
+  readonly max: number;
+  readonly policy: string;
+  /** `tools["x"].limits[0]` or `allTools.limits[0]`. */
+  readonly rule: string;
+}
+
+export interface CompiledRule {
+  /** `tools["run_*"]` or `default`. */
+  readonly rule: string;
+  readonly action: ToolAction;
+  /** This rule's limits followed by the policy's allTools limits. */
+  readonly limits: readonly CompiledLimit[];
+  readonly arguments: CompiledArgumentSchema | undefined;
+  readonly condition: CompiledCondition | undefined;
+  readonly reason: string | undefined;
+  readonly approvalTimeoutMs: number;
+  /** The decision when nothing about the call changes it: allow, deny or approval_required. */
+  readonly decision: Decision;
+}
+
+export interface CompiledHideEntry {
+  readonly glob: CompiledGlob;
+  readonly exact: boolean;
+  readonly decision: Decision;
+}
+
+export interface CompiledPolicy {
+  readonly ref: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly mode: PolicyMode;
+  /** In `hide` order: the first entry that matches names the rule. */
+  readonly hide: readonly CompiledHideEntry[];
+  readonly exact: ReadonlyMap<string, CompiledRule>;
+  /** Most specific first. */
+  readonly globs: readonly { readonly glob: CompiledGlob; readonly rule: CompiledRule }[];
+  /** `default`: allow or deny, with the allTools limits. */
+  readonly fallback: CompiledRule;
+  /** The answer for names too long to match (see MAX_TOOL_NAME_LENGTH). */
+  readonly overlongName: Decision;
+}
+
+export interface IdentityConflict {
+  /** The policy whose identity disagrees (the newer one). */
+  readonly policy: string;
+  /** The older policy whose identity applies. */
+  readonly conflictsWith: string;
+  readonly message: string;
+}
+
+export interface DecisionTable {
+  /** The source policies, in namespace/name order: what a bundle carries (see bundle.ts). */
+  readonly policies: readonly McpPolicy[];
+  /** Who the caller is for every policy of the pod: the oldest policy's identity, or source: none. */
+  readonly identity: IdentitySpec;
+  readonly identityConflicts: readonly IdentityConflict[];
+  /** Enforcing policies in namespace/name order. */
+  readonly enforcing: readonly CompiledPolicy[];
+  /** Audit-mode policies in namespace/name order. */
+  readonly audit: readonly CompiledPolicy[];
+}
