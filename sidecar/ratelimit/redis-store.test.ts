@@ -62,7 +62,7 @@ describe("RedisRateLimitStore", () => {
     expect(refused.admitted === false && refused.retryAfterSeconds).toBeLessThanOrEqual(60);
   });
 
-  it("keeps one expiring sorted set per budget, trimmed to max", async () => {
+  it("keeps one expiring sorted set per budget, trimmed to the window", async () => {
     const keyPrefix = freshPrefix();
     const store = new RedisRateLimitStore({ client, clock: "caller", keyPrefix });
     const request = runTestIteration("alice");
@@ -73,9 +73,11 @@ describe("RedisRateLimitStore", () => {
     const ttl = await client.pttl(redisKey);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(MINUTE);
-    // A policy change lowering max to 2: the next admission keeps only the newest 2.
-    await store.admit([{ ...request, max: 5 }], T0 + 10);
-    await store.admit([{ ...request, max: 2 }], T0 + MINUTE + 1);
+    // At T0 + 1 min + 1 ms the calls at T0 and T0 + 1 ms have left the window.
+    expect(await store.admit([request], T0 + MINUTE + 1)).toEqual({ admitted: true });
+    expect(await client.zrange(redisKey, "0", "-1", "WITHSCORES")).toEqual([expect.any(String), String(T0 + 2), expect.any(String), String(T0 + MINUTE + 1)]);
+    // A policy lowering max below what the window holds refuses, and the set only shrinks.
+    expect(await store.admit([{ ...request, max: 1 }], T0 + MINUTE + 1)).toMatchObject({ admitted: false, retryAfterSeconds: 60 });
     expect(await client.zcard(redisKey)).toBe(2);
   });
 

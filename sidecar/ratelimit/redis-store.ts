@@ -5,9 +5,11 @@
 //
 // Each budget is a sorted set: score = admission time in ms, member unique per call
 // (a random per-store id and a sequence number, so two replicas admitting at the same
-// millisecond never overwrite each other). Entries that left the window are trimmed,
-// at most `max` are kept (enough for exact decisions, see AdmittedLog), and the key
-// expires one window after its latest admission, so idle budgets vanish by themselves.
+// millisecond never overwrite each other). Entries that left the window are trimmed
+// before counting, and a call is recorded only while fewer than `max` remain, so a set
+// never holds more than `max` (even after a policy lowers it: the set then only shrinks).
+// The key expires one window after its latest admission, so idle budgets vanish by
+// themselves.
 //
 // Redis Cluster is not supported: a script may only touch keys of one hash slot, and a
 // call's keys are unrelated. A `keyPrefix` containing a hash tag (e.g. "{mcpwarden:rl}:")
@@ -59,11 +61,8 @@ if refusing > 0 then
   return {0, refusing, refusing_at, now}
 end
 for i = 1, #KEYS do
-  local window = tonumber(ARGV[2 * i + 1])
-  local max = tonumber(ARGV[2 * i + 2])
   redis.call('ZADD', KEYS[i], now, ARGV[2])
-  redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -(max + 1))
-  redis.call('PEXPIRE', KEYS[i], window)
+  redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 * i + 1]))
 end
 return {1, 0, 0, now}
 `;
