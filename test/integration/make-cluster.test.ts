@@ -1,6 +1,6 @@
 // `make cluster` for people: starts, serves the CRD and samples to the built kubectl,
 // and on SIGINT stops with exit 0 and leaves no process or port behind.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -36,6 +36,9 @@ describe("make cluster", () => {
       child.on("exit", (code, signal) => resolve({ code, signal })),
     );
 
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, "SIGKILL");
+    });
     const deadline = Date.now() + 240_000;
     while (!output.includes("Press Ctrl-C") && Date.now() < deadline && child.exitCode === null) {
       await new Promise((r) => setTimeout(r, 200));
@@ -61,12 +64,18 @@ describe("make cluster", () => {
     const listed = await run(kubectl, ["--kubeconfig", kubeconfig, "get", "mcpp", "-n", "agents", "-o", "name"]);
     expect(listed.stdout.trim().split("\n").sort()).toEqual(["mcppolicy.mcpwarden.dev/mock-mcp", "mcppolicy.mcpwarden.dev/mockloop"]);
 
-    // The component pids, to prove they are gone afterwards.
-    const ps = await run("ps", ["-eo", "pid,args"]);
-    const componentPids = ps.stdout
-      .split("\n")
-      .filter((l) => l.includes(join(".mcp-warden", "cluster")) && /\/(etcd|kube-apiserver) /.test(l))
-      .map((l) => Number(l.trim().split(/\s+/)[0]));
+    // The component pids (descendants of our child), to prove they are gone afterwards.
+    const ps = await run("ps", ["-eo", "pid=,ppid=,args="]);
+    const rows = ps.stdout.split("\n").filter(Boolean).map((l) => {
+      const [pid, ppid, ...args] = l.trim().split(/\s+/);
+      return { pid: Number(pid), ppid: Number(ppid), command: args[0] ?? "" };
+    });
+    const descendants = new Set<number>([child.pid!]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const r of rows) if (descendants.has(r.ppid) && !descendants.has(r.pid)) (descendants.add(r.pid), (grew = true));
+    }
+    const componentPids = rows.filter((r) => descendants.has(r.pid) && /\/(etcd|kube-apiserver)$/.test(r.command)).map((r) => r.pid);
     expect(componentPids.length).toBe(2);
 
     process.kill(-child.pid!, "SIGINT");
