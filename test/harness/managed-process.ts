@@ -3,7 +3,7 @@
 // purpose in stop(), or because this process died in any way at all — the guard
 // sends SIGTERM to the child, then SIGKILL if it lingers. No orphans, even on kill -9.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
 
 // An asynchronous list's stdin is /dev/null in a non-interactive shell unless it is
 // redirected explicitly, hence fd 3.
@@ -75,9 +75,37 @@ export class ManagedProcess {
     return this.exited;
   }
 
+  /** Sends a signal to the child and its guard (SIGSTOP/SIGCONT pause and resume both). */
+  signal(signal: NodeJS.Signals): void {
+    try {
+      if (this.running && this.child.pid) process.kill(-this.child.pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Resolves once the log contains `pattern`; rejects if the process exits first or time runs out. */
+  async waitForLog(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let text = "";
+      try {
+        text = readFileSync(this.logFile, "utf8");
+      } catch {
+        // not written yet
+      }
+      const match = pattern.exec(text);
+      if (match) return match;
+      if (!this.running) throw new Error(`${this.name} exited (${String(this.exitCode)}) before logging ${pattern}:\n${text.slice(-2000)}`);
+      if (Date.now() > deadline) throw new Error(`${this.name} did not log ${pattern} within ${timeoutMs} ms:\n${text.slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
   /** SIGTERM through the guard, then SIGKILL to the whole group after `graceMs`. */
   async stop(graceMs = 15_000): Promise<void> {
     if (this.running) {
+      this.signal("SIGCONT"); // a paused guard could not notice the pipe closing
       this.child.stdin?.end();
       const timer = setTimeout(() => {
         try {
