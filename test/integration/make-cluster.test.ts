@@ -73,7 +73,12 @@ describe("make cluster", () => {
     const descendants = new Set<number>([child.pid!]);
     for (let grew = true; grew; ) {
       grew = false;
-      for (const r of rows) if (descendants.has(r.ppid) && !descendants.has(r.pid)) (descendants.add(r.pid), (grew = true));
+      for (const r of rows) {
+        if (descendants.has(r.ppid) && !descendants.has(r.pid)) {
+          descendants.add(r.pid);
+          grew = true;
+        }
+      }
     }
     const componentPids = rows.filter((r) => descendants.has(r.pid) && /\/(etcd|kube-apiserver)$/.test(r.command)).map((r) => r.pid);
     expect(componentPids.length).toBe(2);
