@@ -2,6 +2,7 @@
 // The `mcp-warden` command. Subcommands register themselves from their own modules.
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
+import { registerPolicyCommand } from "./policy-command.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .version(pkg.version)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  registerPolicyCommand(program);
   return program;
 }
 

@@ -36,7 +36,7 @@ describe("readPolicyText", () => {
 
   it("refuses aliases (no billion laughs), deep nesting, custom tags and oversized text", () => {
     const bomb = ['a: &a ["x","x"]', "b: &b [*a,*a]", "c: &c [*b,*b]", "d: [*c,*c]"].join("\n");
-    expect(problemsOf(bomb)).toEqual([expect.stringMatching(/^is not valid YAML or JSON: aliases exceeded maxAliases/)]);
+    expect(problemsOf(bomb)).toEqual([expect.stringMatching(/^is not valid YAML or JSON: aliases \(\*name\) are not allowed/)]);
     expect(problemsOf(`${"[".repeat(100)}${"]".repeat(100)}`)).toEqual([expect.stringContaining("maxDepth")]);
     expect(problemsOf("version: !!js/function 'x'")).toEqual([expect.stringContaining("unknown scalar tag")]);
     expect(problemsOf("a".repeat(4 * 1024 * 1024 + 1))).toEqual([expect.stringContaining("larger than")]);

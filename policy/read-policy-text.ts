@@ -37,7 +37,8 @@ export function readPolicyText(text: string, policyLayer: PolicyLayerOptions): P
   try {
     values = loadAll(text, { maxAliases: 0, maxDepth: MAX_DEPTH });
   } catch (error) {
-    const message = error instanceof YAMLException ? error.message.split("\n", 1)[0] : String(error);
+    const first = error instanceof YAMLException ? (error.message.split("\n", 1)[0] ?? "") : String(error);
+    const message = first.replace(/aliases exceeded maxAliases \(0\)/, "aliases (*name) are not allowed");
     return { ok: false, problems: [{ path: "", message: `is not valid YAML or JSON: ${message}` }] };
   }
   const documents: PolicyDocument[] = [];
