@@ -47,7 +47,7 @@ describe("policy bundles", () => {
     bundle.table.policies[0]!.spec.mode = "loud";
     expect(readPolicyBundle(bundle)).toEqual({
       ok: false,
-      problems: [{ path: "table.policies[0].spec.mode", message: '"loud" is not one of enforce | audit' }],
+      problems: [{ policy: "agents/mockloop", path: "table.policies[0].spec.mode", message: '"loud" is not one of enforce | audit' }],
     });
     bundle.table.policies[0]!.spec.mode = "audit";
     bundle.policies = [];

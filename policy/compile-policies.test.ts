@@ -116,6 +116,14 @@ describe("compilePolicies: semantic checks on typed input", () => {
     ]);
   });
 
+  it("names the field of a condition over the static limits", () => {
+    const long = `tool == '${"x".repeat(1020)}'`;
+    const result = compilePolicies([policy("p", { tools: { "run_*": { when: long } }, hide: [] })]);
+    expect(!result.ok && result.problems.map(formatProblem)).toEqual([
+      'spec.tools["run_*"].when: is 1030 characters long; at most 1024 are allowed',
+    ]);
+  });
+
   it("enforces the CRD's list sizes", () => {
     const tools: McpPolicySpec["tools"] = {};
     for (let index = 0; index < 257; index++) tools[`tool_${index}`] = {};

@@ -18,6 +18,7 @@ import {
   MCP_POLICY_KIND,
   NETWORK_POLICY_SETTINGS,
   POLICY_MODES,
+  policyRef,
   type McpPolicy,
   type McpPolicyMetadata,
   type McpPolicySpec,
@@ -52,7 +53,9 @@ export function readMcpPolicy(value: unknown): ReadPolicyResult {
   // Semantic checks on the readable part; a field already reported is absent from it.
   const semantic = policyProblems(policy).filter((problem) => metadata !== undefined || !problem.path.startsWith("metadata"));
   const problems = [...out.problems, ...semantic];
-  return problems.length === 0 ? { ok: true, policy } : { ok: false, problems };
+  if (problems.length === 0) return { ok: true, policy };
+  const ref = metadata === undefined || metadata.name === "" ? undefined : policyRef(policy);
+  return { ok: false, problems: ref === undefined ? problems : problems.map((problem) => ({ ...problem, policy: ref })) };
 }
 
 function readMetadata(value: unknown, out: ProblemCollector): McpPolicyMetadata | undefined {
