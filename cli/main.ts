@@ -1,15 +1,14 @@
 #!/usr/bin/env node
 // The `mcp-warden` command. Subcommands register themselves from their own modules.
 import { Command, CommanderError } from "commander";
-import { readFileSync } from "node:fs";
+import { packageVersion } from "./package-root.ts";
 import { registerPolicyCommand } from "./policy-command.ts";
 
-const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
 export function buildProgram(): Command {
   const program = new Command("mcp-warden")
     .description("Policy enforcement for AI agents' MCP tool calls: an operator and a sidecar proxy")
-    .version(pkg.version)
+    .version(packageVersion())
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerPolicyCommand(program);

@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ControlPlane } from "./control-plane.ts";
 import { controlPlaneBinDir } from "./control-plane-bin.ts";
-import { repoRoot } from "./repo-root.ts";
+import { packageRoot as repoRoot } from "../../cli/package-root.ts";
 
 const root = repoRoot();
 const stateDir = join(root, ".mcp-warden", "cluster");

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { repoRoot } from "./repo-root.ts";
+import { packageRoot as repoRoot } from "../../cli/package-root.ts";
 import { join } from "node:path";
 
 /**

@@ -9,10 +9,10 @@ import type { ControlPlaneInfo } from "./control-plane.ts";
 import { tail } from "./control-plane.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { issueCertificate, loadCertificateAuthority, type CertificateAuthority } from "../../operator/tls/certificates.ts";
-import { repoRoot } from "./repo-root.ts";
+import { packageRoot as repoRoot } from "../../cli/package-root.ts";
 
 export type { ControlPlaneInfo } from "./control-plane.ts";
-export { repoRoot } from "./repo-root.ts";
+export { packageRoot as repoRoot } from "../../cli/package-root.ts";
 
 export function controlPlane(): ControlPlaneInfo {
   return inject("controlPlane");

@@ -4,8 +4,8 @@ import { fileURLToPath } from "node:url";
 
 let cached: string | undefined;
 
-/** The checkout's root, found from this file whether it runs from source or from dist/. */
-export function repoRoot(): string {
+/** The package's root folder (the checkout, or the installed package), from source or from dist/. */
+export function packageRoot(): string {
   if (cached) return cached;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
@@ -15,7 +15,12 @@ export function repoRoot(): string {
       return dir;
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error("could not find the mcp-warden checkout above " + fileURLToPath(import.meta.url));
+    if (parent === dir) throw new Error("could not find mcp-warden's package.json above " + fileURLToPath(import.meta.url));
     dir = parent;
   }
+}
+
+/** The version in package.json. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
 }
