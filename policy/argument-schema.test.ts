@@ -20,7 +20,9 @@ describe("compileArgumentSchema", () => {
     expect(compileArgumentSchema({ type: "strin" }, compiler)).toMatchObject({ ok: false, message: expect.stringMatching(/^does not compile: /) });
     expect(compileArgumentSchema({ type: "object", frobnicate: 1 }, compiler)).toMatchObject({ message: expect.stringContaining("unknown keyword") });
     expect(compileArgumentSchema({ $ref: "https://example.com/schema.json" }, compiler)).toMatchObject({ message: expect.stringContaining("can't resolve reference") });
-    expect(compileArgumentSchema({ type: "string", format: "email" }, compiler)).toMatchObject({ message: expect.stringContaining('unknown format "email"') });
+    expect(compileArgumentSchema({ type: "string", format: "emial" }, compiler)).toMatchObject({ message: expect.stringContaining('unknown format "emial"') });
+    // RE2 has no backreferences: the policy is rejected rather than run on a backtracking engine.
+    expect(compileArgumentSchema({ type: "string", pattern: "^(a)\\1$" }, compiler)).toMatchObject({ ok: false, message: expect.stringMatching(/^does not compile: /) });
     expect(compileArgumentSchema({ $async: true, type: "object" }, compiler)).toMatchObject({ message: expect.stringContaining("$async") });
     expect(compileArgumentSchema([1], compiler)).toMatchObject({ ok: false, message: expect.stringContaining("object or a boolean") });
   });
@@ -33,6 +35,22 @@ describe("compileArgumentSchema", () => {
 });
 
 describe("CompiledArgumentSchema.check", () => {
+  it("checks standard formats", () => {
+    const email = schema({ type: "object", properties: { to: { type: "string", format: "email" } } });
+    expect(email.check({ to: "ops@example.com" })).toBeUndefined();
+    expect(email.check({ to: "not an address" })).toContain("to");
+  });
+
+  it("runs patterns in linear time: a catastrophic-backtracking pattern cannot stall the decision", () => {
+    const evil = schema({ type: "object", properties: { s: { type: "string", pattern: "^(a+)+$" } } });
+    // On a backtracking engine this input takes longer than the universe's age; RE2 answers at once.
+    const attack = "a".repeat(5_000) + "!";
+    expect(evil.check({ s: attack })).toContain("s");
+    expect(evil.check({ s: "aaaa" })).toBeUndefined();
+    const keys = schema({ type: "object", patternProperties: { "^(x+x+)+y$": { type: "integer" } } });
+    expect(keys.check({ ["x".repeat(5_000)]: "not checked: the key does not match" })).toBeUndefined();
+  });
+
   it("lists which arguments failed and why", () => {
     const check = schema(iterations);
     expect(check.check({ target: "staging", iterations: 3 })).toBeUndefined();

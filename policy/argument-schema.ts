@@ -1,8 +1,18 @@
 // `arguments`: a JSON Schema (2020-12) every call's arguments must satisfy, compiled
-// once per decision table by ajv in strict mode (unknown keywords, formats and
+// once per decision table by ajv in strict mode (unknown keywords and formats and
 // unresolvable `$ref`s are compile errors, never silently ignored).
 
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { RE2JS } from "@bufbuild/re2";
+
+/**
+ * `pattern` and `patternProperties` run on RE2 (linear time), not JavaScript's
+ * backtracking RegExp: a policy author's `^(a+)+$` must not let an agent's argument
+ * stall the sidecar. RE2 has no backreferences or lookaround; such patterns fail to
+ * compile and the policy is rejected with the reason.
+ */
+const re2Engine = Object.assign((pattern: string) => new RE2JS(pattern), { code: "RE2JS" });
 
 const MAX_LISTED_ERRORS = 5;
 const MAX_NAME_LENGTH = 64;
@@ -20,13 +30,17 @@ export type ArgumentSchemaResult = { ok: true; schema: CompiledArgumentSchema } 
  * references are never fetched: there is no `loadSchema`, so they fail to compile.
  */
 export function createArgumentSchemaCompiler(): Ajv2020 {
-  return new Ajv2020({
+  const ajv = new Ajv2020({
     strict: true,
     allErrors: true,
     addUsedSchema: false,
     // Only the data's own keys: `required: ["constructor"]` must not be met by Object.prototype.
     ownProperties: true,
+    code: { regExp: re2Engine },
   });
+  // date-time, email, uri, uuid, …: common in MCP tool schemas.
+  addFormats.default(ajv);
+  return ajv;
 }
 
 export function compileArgumentSchema(schema: unknown, compiler: Ajv2020): ArgumentSchemaResult {
