@@ -47,18 +47,25 @@ control-plane: ## build etcd, kube-apiserver, kubectl and helm into ~/.cache/mcp
 system-packages: ## install redis-server and prometheus when missing
 	@tools/ensure-system-packages.sh
 
+RESULTS := .mcp-warden/test-results
+VITEST_REPORT = --reporter=default --reporter=json --outputFile.json=$(RESULTS)/$(1).json
+
 .PHONY: test-unit
 test-unit: $(DEPS_STAMP) ## unit tests
-	@vitest run --config vitest.unit.config.ts
+	@mkdir -p $(RESULTS)
+	@vitest run --config vitest.unit.config.ts $(call VITEST_REPORT,unit)
 
 .PHONY: test-integration
 test-integration: build control-plane system-packages ## integration tests against a real control plane
-	@MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" vitest run --config vitest.integration.config.ts
+	@mkdir -p $(RESULTS)
+	@MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" vitest run --config vitest.integration.config.ts $(call VITEST_REPORT,integration)
 
 .PHONY: test
 test: build control-plane system-packages typecheck lint ## everything: lint, types, unit and integration tests
+	@rm -rf $(RESULTS)
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-integration
+	@node tools/test-summary.ts $(RESULTS)/unit.json $(RESULTS)/integration.json
 
 .PHONY: cluster
 cluster: build control-plane ## run etcd + kube-apiserver in the foreground (Ctrl-C stops it)

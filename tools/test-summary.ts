@@ -1,0 +1,20 @@
+// Prints one line totalling vitest's JSON reports: "tests: N passed, N failed, N skipped".
+import { readFileSync } from "node:fs";
+
+interface VitestJsonReport {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const file of process.argv.slice(2)) {
+  const report = JSON.parse(readFileSync(file, "utf8")) as VitestJsonReport;
+  passed += report.numPassedTests;
+  failed += report.numFailedTests;
+  skipped += report.numPendingTests + report.numTodoTests;
+}
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
