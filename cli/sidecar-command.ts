@@ -1,0 +1,154 @@
+// `mcp-warden sidecar`: the standalone sidecar. Flags are checked before anything starts:
+// a bad one is a one-line error and exit 2. SIGTERM and SIGINT stop accepting, let calls
+// in flight finish (bounded), and exit 0; a second signal exits at once with 1.
+
+import { type Command, Option } from "commander";
+import { statSync } from "node:fs";
+import { isLogLevel, LOG_LEVELS } from "../sidecar/observability/sidecar-logger.ts";
+import { RATE_LIMIT_FAILURE_MODES, type RateLimitFailureMode } from "../sidecar/ratelimit/index.ts";
+import type { HostPort, RunningSidecar, SidecarConfig, SidecarUpstream } from "../sidecar/start-sidecar.ts";
+import { splitShellWords } from "./sidecar-shell-words.ts";
+
+export interface SidecarFlags {
+  listen: string;
+  admin: string;
+  upstream?: string;
+  upstreamCommand?: string;
+  policy: string;
+  redis?: string;
+  rateLimitFailureMode: string;
+  logArguments?: boolean;
+  logLevel: string;
+  shutdownGrace: string;
+}
+
+export type SidecarFlagsRead = { ok: true; config: SidecarConfig } | { ok: false; message: string };
+
+/** The flags as a SidecarConfig, or the first thing wrong with them. */
+export function sidecarConfigFromFlags(flags: SidecarFlags): SidecarFlagsRead {
+  const listen = hostPort(flags.listen, "--listen");
+  if (!listen.ok) return listen;
+  const admin = hostPort(flags.admin, "--admin");
+  if (!admin.ok) return admin;
+  if (admin.value.port !== 0 && admin.value.port === listen.value.port && admin.value.host === listen.value.host) {
+    return { ok: false, message: "--admin must differ from --listen" };
+  }
+
+  let upstream: SidecarUpstream;
+  if ((flags.upstream === undefined) === (flags.upstreamCommand === undefined)) {
+    return { ok: false, message: "give exactly one of --upstream URL and --upstream-command CMD" };
+  } else if (flags.upstream !== undefined) {
+    const url = URL.parse(flags.upstream);
+    if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      return { ok: false, message: `--upstream must be an http:// or https:// URL, got ${JSON.stringify(flags.upstream)}` };
+    }
+    upstream = { url: url.href };
+  } else {
+    const words = splitShellWords(flags.upstreamCommand as string);
+    if (!words.ok) return { ok: false, message: `--upstream-command ${words.message}` };
+    const [command, ...args] = words.words as [string, ...string[]];
+    upstream = { command, args };
+  }
+
+  try {
+    statSync(flags.policy);
+  } catch {
+    return { ok: false, message: `--policy ${flags.policy}: no such file or directory` };
+  }
+
+  if (flags.redis !== undefined) {
+    const url = URL.parse(flags.redis);
+    if (url === null || (url.protocol !== "redis:" && url.protocol !== "rediss:")) {
+      return { ok: false, message: `--redis must be a redis:// or rediss:// URL` };
+    }
+  }
+  if (!(RATE_LIMIT_FAILURE_MODES as readonly string[]).includes(flags.rateLimitFailureMode)) {
+    return { ok: false, message: `--rate-limit-failure-mode must be one of ${RATE_LIMIT_FAILURE_MODES.join(", ")}` };
+  }
+  if (!isLogLevel(flags.logLevel)) return { ok: false, message: `--log-level must be one of ${LOG_LEVELS.join(", ")}` };
+  const graceSeconds = Number(flags.shutdownGrace);
+  if (!/^\d+(\.\d+)?$/.test(flags.shutdownGrace) || graceSeconds > 3600) {
+    return { ok: false, message: "--shutdown-grace must be a number of seconds from 0 to 3600" };
+  }
+
+  return {
+    ok: true,
+    config: {
+      listen: listen.value,
+      admin: admin.value,
+      upstream,
+      policyPath: flags.policy,
+      ...(flags.redis === undefined ? {} : { redisUrl: flags.redis }),
+      rateLimitFailureMode: flags.rateLimitFailureMode as RateLimitFailureMode,
+      logArguments: flags.logArguments ?? false,
+      logLevel: flags.logLevel,
+      shutdownGraceMs: Math.round(graceSeconds * 1000),
+    },
+  };
+}
+
+/** `127.0.0.1:9000`, `[::1]:9000`, `:9000` (all interfaces). */
+function hostPort(text: string, flag: string): { ok: true; value: HostPort } | { ok: false; message: string } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (match === null || port > 65535) return { ok: false, message: `${flag} must be HOST:PORT (e.g. 127.0.0.1:9000), got ${JSON.stringify(text)}` };
+  const host = match[1] ?? (match[2] === "" ? "0.0.0.0" : (match[2] as string));
+  return { ok: true, value: { host, port } };
+}
+
+export type StartSidecar = (config: SidecarConfig) => Promise<RunningSidecar>;
+
+export interface SidecarProcess {
+  /** Called on SIGTERM/SIGINT handlers' registration; tests pass their own. */
+  onSignal(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
+  exit(code: number): void;
+  stderr(line: string): void;
+}
+
+const realProcess: SidecarProcess = {
+  onSignal: (signal, handler) => void process.on(signal, handler),
+  exit: (code) => process.exit(code),
+  stderr: (line) => void process.stderr.write(`${line}\n`),
+};
+
+export function registerSidecarCommand(program: Command, start: StartSidecar, proc: SidecarProcess = realProcess): void {
+  program
+    .command("sidecar")
+    .description("run the policy proxy in front of one MCP server, with policies from files")
+    .option("--listen <host:port>", "where MCP clients connect", "127.0.0.1:9000")
+    .option("--admin <host:port>", "/metrics, /healthz and /readyz", "127.0.0.1:9464")
+    .option("--upstream <url>", "the MCP server's Streamable HTTP endpoint, e.g. http://127.0.0.1:8080/mcp")
+    .option("--upstream-command <command>", 'a stdio MCP server to spawn per session, e.g. "npx -y @modelcontextprotocol/server-everything" (split like a shell would, never run by one)')
+    .requiredOption("--policy <path>", "an McpPolicy YAML / PolicyLayer JSON file, or a directory of them (watched)")
+    .option("--redis <url>", "share rate-limit budgets across replicas in Redis (redis://host:6379)")
+    .addOption(new Option("--rate-limit-failure-mode <mode>", "with --redis: what decides while Redis is unreachable").choices(RATE_LIMIT_FAILURE_MODES).default("local"))
+    .option("--log-arguments", "put tool call arguments in the audit log (they may hold secrets)")
+    .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
+    .option("--shutdown-grace <seconds>", "on SIGTERM, how long calls in flight may take to finish", "10")
+    .action(async (flags: SidecarFlags, command: Command) => {
+      const read = sidecarConfigFromFlags(flags);
+      if (!read.ok) command.error(`error: ${read.message}`, { exitCode: 2, code: "mcp-warden.sidecar.flags" });
+      const config = (read as { ok: true; config: SidecarConfig }).config;
+      let running: RunningSidecar;
+      try {
+        running = await start(config);
+      } catch (error) {
+        proc.stderr(`mcp-warden sidecar: ${error instanceof Error ? error.message : String(error)}`);
+        return proc.exit(1);
+      }
+      let stopping = false;
+      const stop = (): void => {
+        if (stopping) return proc.exit(1);
+        stopping = true;
+        running.close().then(
+          () => proc.exit(0),
+          (error: unknown) => {
+            proc.stderr(`mcp-warden sidecar: stopping failed: ${String(error)}`);
+            proc.exit(1);
+          },
+        );
+      };
+      proc.onSignal("SIGTERM", stop);
+      proc.onSignal("SIGINT", stop);
+    });
+}

@@ -1,0 +1,45 @@
+// The rate-limit store the sidecar admits through: memory for one replica, or Redis with a
+// failure mode for budgets shared across replicas (sidecar/ratelimit/README.md "Wiring").
+
+import type { Logger } from "pino";
+import { SlidingWindowLimiter } from "../policy/ratelimit/sliding-window.ts";
+import type { RateLimitStore } from "../policy/ratelimit/types.ts";
+import type { SidecarMetrics } from "./observability/sidecar-metrics.ts";
+import { createRateLimitRedisClient, FailoverRateLimitStore, MemoryRateLimitStore, RedisRateLimitStore, type RateLimitFailureMode } from "./ratelimit/index.ts";
+
+export interface RateLimitSetup {
+  readonly limiter: SlidingWindowLimiter;
+  readonly store: RateLimitStore;
+  /** "memory" or "redis (failure mode local)". */
+  readonly description: string;
+}
+
+export function setUpRateLimits(options: { redisUrl?: string; failureMode?: RateLimitFailureMode; metrics: SidecarMetrics; logger: Logger }): RateLimitSetup {
+  const { metrics, logger } = options;
+  const memory = (): MemoryRateLimitStore => new MemoryRateLimitStore({ onCapacityRefusal: () => metrics.rateLimitStoreFull() });
+  let store: RateLimitStore;
+  let description: string;
+  if (options.redisUrl === undefined) {
+    store = memory();
+    description = "memory";
+  } else {
+    const failureMode = options.failureMode ?? "local";
+    // Connection errors repeat on every reconnect attempt: the fallback gauge and the
+    // failover store's own warnings say it once per switch.
+    const client = createRateLimitRedisClient(options.redisUrl, { onError: (error) => logger.debug({ err: error.message }, "redis connection error") });
+    store = new FailoverRateLimitStore({
+      shared: new RedisRateLimitStore({ client, ownsClient: true }),
+      failureMode,
+      local: memory(),
+      onFallbackChange: (active) => {
+        metrics.setRateLimitFallback(active);
+        if (active) logger.warn({ failureMode }, `rate-limit store unreachable: applying failure mode ${failureMode}`);
+        else logger.info("rate-limit store reachable again");
+      },
+      onSharedStoreError: (error) => logger.debug({ err: error.message }, "rate-limit store call failed"),
+    });
+    description = `redis (failure mode ${failureMode})`;
+  }
+  const limiter = new SlidingWindowLimiter(store, { onStoreError: (error) => logger.error({ err: String(error) }, "rate-limit store failed; call refused") });
+  return { limiter, store, description };
+}

@@ -1,0 +1,207 @@
+// Composition of the standalone sidecar: policy files → snapshot, identity, rate limits,
+// metrics + audit log → the MCP proxy on --listen; the admin server on --admin.
+// close() is the SIGTERM path: not ready at once, stop accepting, let in-flight calls
+// finish (bounded), then release everything.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import type { RateLimitAdmitter } from "../policy/index.ts";
+import { startAdminServer, type AdminServer } from "./admin-server.ts";
+import type { DecisionObserver, IdentityResolver, PolicySnapshot } from "./contracts.ts";
+import { createIdentityResolver } from "./identity/index.ts";
+import { AuditLog } from "./observability/audit-log.ts";
+import { fanOutDecisions } from "./observability/decision-fan-out.ts";
+import { SidecarMetrics } from "./observability/sidecar-metrics.ts";
+import { createSidecarLogger, type LogLevel } from "./observability/sidecar-logger.ts";
+import { FilePolicySource } from "./policy-source/index.ts";
+import type { RateLimitFailureMode } from "./ratelimit/index.ts";
+import { setUpRateLimits } from "./start-sidecar-rate-limits.ts";
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export type SidecarUpstream = { url: string } | { command: string; args: string[]; env?: Record<string, string> };
+
+export interface SidecarConfig {
+  listen: HostPort;
+  admin: HostPort;
+  upstream: SidecarUpstream;
+  /** A policy file or directory (`--policy`). */
+  policyPath: string;
+  redisUrl?: string;
+  rateLimitFailureMode?: RateLimitFailureMode;
+  logArguments?: boolean;
+  logLevel?: LogLevel;
+  /** Default: JSON on stdout at logLevel. */
+  logger?: Logger;
+  /** How long in-flight calls may take to finish on close(). Default 10 s. */
+  shutdownGraceMs?: number;
+}
+
+/** What the sidecar needs from the MCP proxy (sidecar/proxy/). */
+export interface McpProxyHandle {
+  handler(req: IncomingMessage, res: ServerResponse): void;
+  close(): Promise<void>;
+}
+
+export interface McpProxyParts {
+  upstream: SidecarUpstream;
+  snapshot(): PolicySnapshot | undefined;
+  identity: IdentityResolver;
+  limiter: RateLimitAdmitter;
+  observer: DecisionObserver;
+  metrics: SidecarMetrics;
+  logArguments: boolean;
+  shutdownGraceMs: number;
+  logger: Logger;
+}
+
+export type McpProxyFactory = (parts: McpProxyParts) => McpProxyHandle;
+
+export interface RunningSidecar {
+  readonly listen: HostPort;
+  readonly admin: HostPort;
+  readonly metrics: SidecarMetrics;
+  readonly logger: Logger;
+  /** undefined when ready, else why not. */
+  notReadyReason(): string | undefined;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+export async function startSidecarWith(config: SidecarConfig, createProxy: McpProxyFactory): Promise<RunningSidecar> {
+  const logger = config.logger ?? createSidecarLogger({ level: config.logLevel ?? "info" });
+  const metrics = new SidecarMetrics();
+  const shutdownGraceMs = config.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+  let snapshot: PolicySnapshot | undefined;
+  let closing = false;
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanUp = async (): Promise<void> => {
+    for (const step of cleanups.reverse()) await step().catch((error: unknown) => logger.error({ err: String(error) }, "shutdown step failed"));
+    cleanups.length = 0;
+  };
+
+  try {
+    const source = new FilePolicySource({ path: config.policyPath, onWatchError: (error) => logger.warn({ err: error.message }, "watching the policy failed; re-reading periodically") });
+    cleanups.push(() => source.stop());
+    await source.start({
+      onSnapshot(next) {
+        snapshot = next;
+        metrics.policyApplied(next);
+        logger.info(
+          { revision: next.revision, files: next.policies, policies: next.table.policies.map((p) => p.metadata.name), identity: next.table.identity.source },
+          "policy loaded",
+        );
+        for (const conflict of next.table.identityConflicts) logger.warn({ policy: conflict.policy, conflictsWith: conflict.conflictsWith }, conflict.message);
+      },
+      onLoadError(message) {
+        metrics.policyLoadFailed();
+        logger.error({ reason: message }, "policy not applied");
+      },
+    });
+
+    const rateLimits = setUpRateLimits({ redisUrl: config.redisUrl, failureMode: config.rateLimitFailureMode, metrics, logger });
+    cleanups.push(async () => rateLimits.store.close?.());
+
+    const identity = createIdentityResolver({ onKeySetError: (uri, error) => logger.warn({ jwksUri: uri, err: error.message }, "could not fetch the JWT key set; callers are refused") });
+    const audit = new AuditLog(logger, { logArguments: config.logArguments ?? false });
+    const observer = fanOutDecisions([metrics, audit], (error) => logger.error({ err: String(error) }, "decision observer failed"));
+    const proxy = createProxy({
+      upstream: config.upstream,
+      snapshot: () => snapshot,
+      identity,
+      limiter: rateLimits.limiter,
+      observer,
+      metrics,
+      logArguments: config.logArguments ?? false,
+      shutdownGraceMs,
+      logger,
+    });
+    let proxyClosed: Promise<void> | undefined;
+    const closeProxy = (): Promise<void> => (proxyClosed ??= proxy.close());
+    cleanups.push(closeProxy);
+
+    const server = createServer((req, res) => proxy.handler(req, res));
+    const listen = await listenOn(server, config.listen);
+    cleanups.push(() => closeServer(server));
+
+    const notReadyReason = (): string | undefined => {
+      if (closing) return "shutting down";
+      return snapshot === undefined ? "no policy loaded (see the logs)" : undefined;
+    };
+    const admin: AdminServer = await startAdminServer({ ...config.admin, metrics: () => metrics.exposition(), notReadyReason });
+    cleanups.push(() => admin.close());
+
+    logger.info(
+      { listen: `${listen.host}:${listen.port}`, admin: `${admin.address.host}:${admin.address.port}`, upstream: describeUpstream(config.upstream), rateLimitStore: rateLimits.description, ready: snapshot !== undefined },
+      "sidecar started",
+    );
+
+    let closed: Promise<void> | undefined;
+    return {
+      listen,
+      admin: admin.address,
+      metrics,
+      logger,
+      notReadyReason,
+      close() {
+        closed ??= (async () => {
+          closing = true;
+          logger.info({ graceMs: shutdownGraceMs }, "stopping: no new connections, finishing calls in flight");
+          // Stop accepting first; the proxy then drains what is in flight within its grace.
+          const stopped = stopAccepting(server);
+          await withDeadline(closeProxy(), shutdownGraceMs + 1_000);
+          server.closeAllConnections();
+          await stopped;
+          // The rest in reverse order of starting: admin port, rate-limit store, policy watch.
+          await cleanUp();
+          logger.info("stopped");
+          logger.flush();
+        })();
+        return closed;
+      },
+    };
+  } catch (error) {
+    await cleanUp();
+    logger.flush();
+    throw error;
+  }
+}
+
+function listenOn(server: Server, address: HostPort): Promise<HostPort> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(address.port, address.host, () => {
+      server.off("error", reject);
+      resolve({ host: address.host, port: (server.address() as AddressInfo).port });
+    });
+  });
+}
+
+function stopAccepting(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return stopAccepting(server);
+}
+
+async function withDeadline(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+function describeUpstream(upstream: SidecarUpstream): string {
+  return "url" in upstream ? upstream.url : [upstream.command, ...upstream.args].join(" ");
+}
