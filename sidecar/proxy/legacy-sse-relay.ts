@@ -1,0 +1,233 @@
+// The legacy HTTP+SSE transport (2024-11-05) in front of an HTTP upstream. The client
+// opens GET /sse; the server's first event names where to POST messages, and the
+// sidecar rewrites it to its own /messages?sessionId=<id> so every message passes
+// through it. Replies travel on the event stream, so the sidecar's refusals do too (as
+// the server's would), and each POST is answered 202.
+
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Agent, Dispatcher } from "undici";
+import { CONNECTION_CLOSED, errorResponse, REQUEST_TIMEOUT } from "../jsonrpc/error-codes.ts";
+import { idKey, type JsonRpcId } from "../jsonrpc/message.ts";
+import { sendJsonRpcError, sseMessageEvent } from "./http-replies.ts";
+import { intakePost, resolveIdentity } from "./intake-post.ts";
+import type { HttpUpstream } from "./options.ts";
+import { serialiseForward } from "./plan-messages.ts";
+import type { ProxyCore } from "./proxy-core.ts";
+import { ResponseWatch } from "./response-watch.ts";
+import { processServerMessage, type ServerMessageContext } from "./server-message.ts";
+import { SseParser, type SseEvent } from "./sse-parser.ts";
+import { clientResponseHeaders, mediaType, readUpstreamBody, relayUntouched, upstreamRequestHeaders } from "./upstream-http.ts";
+
+export const LEGACY_MESSAGES_PATH = "/messages";
+
+interface LegacySession {
+  readonly id: string;
+  readonly res: ServerResponse;
+  readonly upstreamBody: Dispatcher.ResponseData["body"];
+  readonly postUrl: URL;
+  readonly watch: ResponseWatch;
+  protocolVersion: string | undefined;
+  /** Forwarded requests not yet answered on the stream, with their timeout timers. */
+  readonly pending: Map<string, { id: JsonRpcId; timer: NodeJS.Timeout }>;
+}
+
+export class LegacySseRelay {
+  readonly #core: ProxyCore;
+  readonly #upstream: HttpUpstream;
+  readonly #agent: Agent;
+  readonly #sessions = new Map<string, LegacySession>();
+
+  constructor(core: ProxyCore, upstream: HttpUpstream, agent: Agent) {
+    this.#core = core;
+    this.#upstream = upstream;
+    this.#agent = agent;
+  }
+
+  owns(url: string): boolean {
+    const id = new URL(url, "http://sidecar.invalid").searchParams.get("sessionId");
+    return id !== null && this.#sessions.has(id);
+  }
+
+  closeAll(): void {
+    for (const session of this.#sessions.values()) {
+      session.upstreamBody.destroy();
+      if (!session.res.writableEnded) session.res.end();
+    }
+    this.#sessions.clear();
+  }
+
+  async openStream(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if ((await resolveIdentity(this.#core, req, res, "")) === undefined) return;
+    const sseUrl = new URL(this.#upstream.sseUrl ?? new URL("/sse", this.#upstream.url).href);
+    const incoming = new URL(req.url ?? "/sse", "http://sidecar.invalid");
+    for (const [name, value] of incoming.searchParams) sseUrl.searchParams.append(name, value);
+    const abort = new AbortController();
+    res.once("close", () => abort.abort());
+    let upstream: Dispatcher.ResponseData;
+    try {
+      upstream = await this.#agent.request({
+        origin: sseUrl.origin,
+        path: sseUrl.pathname + sseUrl.search,
+        method: "GET",
+        headers: upstreamRequestHeaders(req.headers),
+        signal: abort.signal,
+        headersTimeout: this.#core.upstreamTimeoutMs,
+        bodyTimeout: 0,
+      });
+    } catch (error) {
+      this.#core.logger.warn({ err: error }, "the upstream could not be reached");
+      sendJsonRpcError(res, 502, CONNECTION_CLOSED, "the MCP server could not be reached");
+      return;
+    }
+    if (upstream.statusCode >= 300 || mediaType(upstream.headers) !== "text/event-stream") {
+      await relayUntouched(upstream, res);
+      return;
+    }
+    res.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers, false));
+    res.flushHeaders();
+    const parser = new SseParser();
+    let session: LegacySession | undefined;
+    try {
+      for await (const chunk of upstream.body) {
+        for (const event of parser.push(chunk as Buffer)) {
+          if (session === undefined && event.type === "endpoint" && event.data !== undefined) {
+            session = this.#startSession(event.data, sseUrl, res, upstream.body);
+            res.write(`event: endpoint\ndata: ${LEGACY_MESSAGES_PATH}?sessionId=${session.id}\n\n`);
+            continue;
+          }
+          this.#relayEvent(event, session, res);
+        }
+        if (res.destroyed) break;
+      }
+    } catch {
+      // The server went away (or the client did): answer what is pending, end the stream.
+    }
+    upstream.body.destroy();
+    if (session !== undefined) this.#endSession(session, "the MCP server closed the event stream before answering");
+    if (!res.writableEnded) res.end();
+  }
+
+  #startSession(endpoint: string, sseUrl: URL, res: ServerResponse, upstreamBody: Dispatcher.ResponseData["body"]): LegacySession {
+    const session: LegacySession = {
+      id: randomUUID(),
+      res,
+      upstreamBody,
+      postUrl: new URL(endpoint.trim(), sseUrl),
+      watch: new ResponseWatch(),
+      protocolVersion: undefined,
+      pending: new Map(),
+    };
+    this.#sessions.set(session.id, session);
+    return session;
+  }
+
+  #relayEvent(event: SseEvent, session: LegacySession | undefined, res: ServerResponse): void {
+    if (session === undefined || event.type !== "message" || event.data === undefined || event.data === "") {
+      res.write(event.raw);
+      return;
+    }
+    const outcome = processServerMessage(event.data, this.#context(session));
+    for (const id of outcome.responseIds) {
+      const entry = session.pending.get(idKey(id));
+      if (entry === undefined) continue;
+      clearTimeout(entry.timer);
+      session.pending.delete(idKey(id));
+    }
+    res.write(outcome.text === event.data ? event.raw : sseMessageEvent(outcome.text));
+  }
+
+  #context(session: LegacySession): ServerMessageContext {
+    return {
+      watches: [session.watch],
+      table: () => this.#core.table(),
+      knownTools: this.#core.knownTools,
+      maxDepth: this.#core.limits.maxDepth,
+      onInitialized: (version) => {
+        session.protocolVersion = version;
+      },
+    };
+  }
+
+  #endSession(session: LegacySession, why: string): void {
+    if (this.#sessions.get(session.id) !== session) return;
+    this.#sessions.delete(session.id);
+    for (const { id, timer } of session.pending.values()) {
+      clearTimeout(timer);
+      this.#inject(session, errorResponse(id, CONNECTION_CLOSED, why));
+    }
+    session.pending.clear();
+  }
+
+  #inject(session: LegacySession, message: object): void {
+    if (!session.res.writableEnded && !session.res.destroyed) session.res.write(sseMessageEvent(JSON.stringify(message)));
+  }
+
+  async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const id = new URL(req.url ?? "", "http://sidecar.invalid").searchParams.get("sessionId") ?? "";
+    const session = this.#sessions.get(id);
+    if (session === undefined) {
+      req.resume();
+      sendJsonRpcError(res, 404, CONNECTION_CLOSED, "Session not found");
+      return;
+    }
+    const intake = await intakePost(this.#core, req, res, { id: session.id, protocolVersion: session.protocolVersion });
+    if (intake === undefined) return;
+    const { plan } = intake;
+    for (const answer of plan.answers) this.#inject(session, answer.response);
+    if (plan.forward.length === 0) {
+      res.writeHead(202).end("Accepted");
+      return;
+    }
+    for (const requestId of plan.toolsListIds) session.watch.add(requestId, "tools/list");
+    for (const requestId of plan.initializeIds) session.watch.add(requestId, "initialize");
+    for (const message of plan.forward) {
+      if (message.kind !== "request") continue;
+      const key = idKey(message.id);
+      const requestId = message.id;
+      const timer = setTimeout(() => {
+        if (session.pending.delete(key)) {
+          this.#inject(session, errorResponse(requestId, REQUEST_TIMEOUT, `the MCP server did not answer within ${Math.round(this.#core.upstreamTimeoutMs / 1000)} s`));
+        }
+      }, this.#core.upstreamTimeoutMs);
+      timer.unref();
+      session.pending.set(key, { id: requestId, timer });
+    }
+    let upstream: Dispatcher.ResponseData;
+    try {
+      upstream = await this.#agent.request({
+        origin: session.postUrl.origin,
+        path: session.postUrl.pathname + session.postUrl.search,
+        method: "POST",
+        headers: upstreamRequestHeaders(req.headers, { "content-type": "application/json" }),
+        body: serialiseForward(plan.forward, intake.batch),
+        headersTimeout: this.#core.upstreamTimeoutMs,
+        bodyTimeout: this.#core.upstreamTimeoutMs,
+      });
+    } catch (error) {
+      this.#core.logger.warn({ err: error }, "the upstream could not be reached");
+      this.#failForwarded(session, plan.forward, "the MCP server could not be reached");
+      res.writeHead(202).end("Accepted");
+      return;
+    }
+    if (upstream.statusCode >= 300) {
+      // The server refused the message itself: nothing will answer it on the stream.
+      this.#failForwarded(session, plan.forward, `the MCP server refused the message (HTTP ${upstream.statusCode})`);
+    }
+    const body = await readUpstreamBody(upstream.body, 64 * 1024);
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers, false));
+    res.end(body ?? "");
+  }
+
+  #failForwarded(session: LegacySession, forward: readonly { kind: string; id?: JsonRpcId | null }[], why: string): void {
+    for (const message of forward) {
+      if (message.kind !== "request" || message.id === undefined || message.id === null) continue;
+      const entry = session.pending.get(idKey(message.id));
+      if (entry === undefined) continue;
+      clearTimeout(entry.timer);
+      session.pending.delete(idKey(message.id));
+      this.#inject(session, errorResponse(entry.id, CONNECTION_CLOSED, why));
+    }
+  }
+}

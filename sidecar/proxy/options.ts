@@ -1,0 +1,94 @@
+// What createMcpProxy is given, and the defaults that fill what it is not.
+
+import type { RateLimitAdmitter } from "../../policy/index.ts";
+import { DEFAULT_MAX_DEPTH } from "../jsonrpc/strict-json.ts";
+import type { DecisionObserver, IdentityResolver, PolicySnapshot } from "../contracts.ts";
+
+/** An MCP server reached over HTTP: Streamable HTTP at `url`, the legacy SSE transport at `sseUrl`. */
+export interface HttpUpstream {
+  /** The Streamable HTTP endpoint, e.g. http://127.0.0.1:8080/mcp. */
+  readonly url: string;
+  /** The legacy (2024-11-05) SSE endpoint. Default: `/sse` on the same origin. */
+  readonly sseUrl?: string;
+}
+
+/** An MCP server spawned per session, speaking newline-delimited JSON-RPC on stdio. */
+export interface StdioUpstream {
+  readonly command: string;
+  readonly args: readonly string[];
+  /** Added to the sidecar's own environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+}
+
+/** pino-compatible: (object, message). */
+export interface ProxyLogger {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+export interface McpProxyLimits {
+  /** Largest request body; default 4 MiB. */
+  readonly maxBodyBytes?: number;
+  /** Deepest nesting of a message; default 64. */
+  readonly maxDepth?: number;
+  /** Largest JSON (not SSE) upstream reply held to be checked; default 64 MiB. */
+  readonly maxUpstreamJsonBytes?: number;
+}
+
+export interface McpProxyOptions {
+  readonly upstream: HttpUpstream | StdioUpstream;
+  /** undefined: no policy yet (not ready), and every tools/call is refused. */
+  snapshot(): PolicySnapshot | undefined;
+  readonly identity: IdentityResolver;
+  readonly limiter: RateLimitAdmitter;
+  readonly observer: DecisionObserver;
+  readonly now?: () => number;
+  readonly limits?: McpProxyLimits;
+  /**
+   * How long an upstream may stay silent on a request before the client is answered with
+   * a timeout error. Any message on the request's stream (progress, logging) restarts it.
+   * Default 120 s: above the MCP SDK client's own 60 s default, so a client's timeout
+   * normally fires first and the sidecar's catches only clients that wait forever.
+   */
+  readonly upstreamTimeoutMs?: number;
+  /** A stdio session unused this long is ended and its process reaped. Default 30 min. */
+  readonly sessionIdleTimeoutMs?: number;
+  /** close(): how long in-flight requests may take to finish. Default 10 s. */
+  readonly shutdownGraceMs?: number;
+  /** Put argument values in decision records (`--log-arguments`). */
+  readonly logArguments?: boolean;
+  readonly logger?: ProxyLogger;
+}
+
+export interface ResolvedLimits {
+  readonly maxBodyBytes: number;
+  readonly maxDepth: number;
+  readonly maxUpstreamJsonBytes: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 120_000;
+export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+export function resolveLimits(limits: McpProxyLimits | undefined): ResolvedLimits {
+  return {
+    maxBodyBytes: positive(limits?.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, "maxBodyBytes"),
+    maxDepth: positive(limits?.maxDepth, DEFAULT_MAX_DEPTH, "maxDepth"),
+    maxUpstreamJsonBytes: positive(limits?.maxUpstreamJsonBytes, 64 * 1024 * 1024, "maxUpstreamJsonBytes"),
+  };
+}
+
+export function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${String(value)}`);
+  return value;
+}
+
+export function isStdioUpstream(upstream: HttpUpstream | StdioUpstream): upstream is StdioUpstream {
+  return typeof (upstream as StdioUpstream).command === "string";
+}
+
+export const SILENT_LOGGER: ProxyLogger = { info() {}, warn() {}, error() {} };

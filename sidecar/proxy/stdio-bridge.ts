@@ -1,0 +1,498 @@
+// HTTP clients in front of stdio servers: one server process per MCP session (a stdio
+// server serves one client), started by the session's initialize (Streamable HTTP) or its
+// GET /sse (legacy), ended by DELETE, the client leaving the legacy stream, the idle
+// timeout or close(). The sidecar mints the session id.
+//
+// Stdio carries no stream affinity, so the sidecar routes what the server writes:
+// responses to the stream of the request they answer, progress to the stream of the
+// request that asked for it (its progressToken), everything else (server requests such
+// as sampling, logging, list_changed) to the session's standing stream: the GET stream,
+// the legacy event stream, else any open request stream, else a bounded backlog that the
+// next GET stream receives first.
+
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { CONNECTION_CLOSED, errorResponse, INVALID_REQUEST, REQUEST_TIMEOUT } from "../jsonrpc/error-codes.ts";
+import { idKey, isJsonObject, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
+import { SSE_HEADERS, sendJson, sendJsonRpcError, sseMessageEvent } from "./http-replies.ts";
+import { intakePost, resolveIdentity, type Intake } from "./intake-post.ts";
+import { LEGACY_MESSAGES_PATH } from "./legacy-sse-relay.ts";
+import type { StdioUpstream } from "./options.ts";
+import type { ProxyCore } from "./proxy-core.ts";
+import { processServerMessage, type ServerMessageContext } from "./server-message.ts";
+import { StdioProcess } from "./stdio-process.ts";
+import { mergeReplies } from "./streamable-http-relay.ts";
+import { ResponseWatch } from "./response-watch.ts";
+
+const MAX_BACKLOG = 1_000;
+const SESSION_NOT_FOUND = -32001;
+
+/** Where messages for a client go: an SSE stream, or a JSON reply being collected. */
+interface Sink {
+  readonly open: boolean;
+  deliver(text: string, answered: JsonRpcId | undefined): void;
+}
+
+interface PendingRequest {
+  readonly id: JsonRpcId;
+  readonly sink: Sink;
+  readonly progressToken: string | undefined;
+}
+
+class StdioSession {
+  readonly id = randomUUID();
+  readonly process: StdioProcess;
+  readonly watch = new ResponseWatch();
+  readonly pending = new Map<string, PendingRequest>();
+  readonly progress = new Map<string, string>();
+  readonly openSinks = new Set<Sink>();
+  readonly backlog: string[] = [];
+  readonly legacy: boolean;
+  protocolVersion: string | undefined;
+  standing: Sink | undefined;
+  lastActivity: number;
+  ended = false;
+
+  constructor(bridge: StdioBridge, upstream: StdioUpstream, core: ProxyCore, legacy: boolean) {
+    this.legacy = legacy;
+    this.lastActivity = core.now();
+    this.process = new StdioProcess(upstream, { onLine: (line) => bridge.onLine(this, line), onExit: (why) => bridge.onExit(this, why) }, core.logger, this.id);
+  }
+}
+
+export class StdioBridge {
+  readonly #core: ProxyCore;
+  readonly #upstream: StdioUpstream;
+  readonly #sessions = new Map<string, StdioSession>();
+  readonly #idleTimer: NodeJS.Timeout;
+
+  constructor(core: ProxyCore, upstream: StdioUpstream) {
+    this.#core = core;
+    this.#upstream = upstream;
+    this.#idleTimer = setInterval(() => this.#reapIdle(), Math.min(60_000, Math.max(1_000, core.sessionIdleTimeoutMs / 4)));
+    this.#idleTimer.unref();
+  }
+
+  sessions(): { id: string; pid: number | undefined }[] {
+    return [...this.#sessions.values()].map((session) => ({ id: session.id, pid: session.process.pid }));
+  }
+
+  async closeAll(): Promise<void> {
+    clearInterval(this.#idleTimer);
+    await Promise.all([...this.#sessions.values()].map((session) => this.#end(session, "the sidecar is shutting down")));
+  }
+
+  // ---- Streamable HTTP ----
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    switch (req.method) {
+      case "POST":
+        return this.#post(req, res);
+      case "GET":
+        return this.#get(req, res);
+      case "DELETE":
+        return this.#delete(req, res);
+      default:
+        req.resume();
+        sendJsonRpcError(res, 405, CONNECTION_CLOSED, "Method not allowed.", null, { allow: "GET, POST, DELETE" });
+    }
+  }
+
+  async #post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const sessionId = headerOnce(req.headers["mcp-session-id"]);
+    let session = sessionId === undefined ? undefined : this.#live(sessionId);
+    if (sessionId !== undefined && session === undefined) {
+      req.resume();
+      sendJsonRpcError(res, 404, SESSION_NOT_FOUND, "Session not found");
+      return;
+    }
+    const intake = await intakePost(this.#core, req, res, { id: sessionId ?? "", protocolVersion: session?.protocolVersion });
+    if (intake === undefined) return;
+    const initializing = intake.plan.initializeIds.length > 0;
+    if (session === undefined) {
+      if (!initializing || intake.messages.length !== 1) {
+        sendJsonRpcError(res, 400, INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required");
+        return;
+      }
+      session = this.#start(false);
+    } else if (initializing) {
+      sendJsonRpcError(res, 400, INVALID_REQUEST, "Invalid Request: Server already initialized");
+      return;
+    }
+    session.lastActivity = this.#core.now();
+    const headers = { "mcp-session-id": session.id };
+    const { plan } = intake;
+    if (plan.forward.length === 0) {
+      sendJson(res, 200, mergeReplies(intake, []), headers);
+      return;
+    }
+    const requests = plan.forward.filter((message) => message.kind === "request");
+    if (requests.length === 0) {
+      this.#forward(session, plan.forward, undefined);
+      if (plan.answers.length > 0) sendJson(res, 200, mergeReplies(intake, []), headers);
+      else res.writeHead(202, headers).end();
+      return;
+    }
+    const accept = req.headers.accept ?? "";
+    const sink = accept.includes("text/event-stream")
+      ? this.#sseSink(session, res, headers, requests.length, intake)
+      : this.#jsonSink(session, res, headers, requests.length, intake);
+    for (const id of plan.toolsListIds) session.watch.add(id, "tools/list");
+    for (const id of plan.initializeIds) session.watch.add(id, "initialize");
+    this.#forward(session, plan.forward, sink);
+  }
+
+  async #get(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const sessionId = headerOnce(req.headers["mcp-session-id"]);
+    if ((await resolveIdentity(this.#core, req, res, sessionId ?? "")) === undefined) return;
+    if (!(req.headers.accept ?? "").includes("text/event-stream")) {
+      sendJsonRpcError(res, 406, CONNECTION_CLOSED, "Not Acceptable: Client must accept text/event-stream");
+      return;
+    }
+    const session = sessionId === undefined ? undefined : this.#live(sessionId);
+    if (session === undefined) {
+      sendJsonRpcError(res, sessionId === undefined ? 400 : 404, sessionId === undefined ? INVALID_REQUEST : SESSION_NOT_FOUND, sessionId === undefined ? "Bad Request: Mcp-Session-Id header is required" : "Session not found");
+      return;
+    }
+    if (session.standing?.open === true) {
+      sendJsonRpcError(res, 409, CONNECTION_CLOSED, "Conflict: Only one SSE stream is allowed per session");
+      return;
+    }
+    res.writeHead(200, { ...SSE_HEADERS, "mcp-session-id": session.id });
+    res.flushHeaders();
+    session.standing = this.#streamSink(session, res);
+    for (const text of session.backlog.splice(0)) session.standing.deliver(text, undefined);
+  }
+
+  async #delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const sessionId = headerOnce(req.headers["mcp-session-id"]);
+    if ((await resolveIdentity(this.#core, req, res, sessionId ?? "")) === undefined) return;
+    const session = sessionId === undefined ? undefined : this.#live(sessionId);
+    if (session === undefined) {
+      sendJsonRpcError(res, sessionId === undefined ? 400 : 404, sessionId === undefined ? INVALID_REQUEST : SESSION_NOT_FOUND, sessionId === undefined ? "Bad Request: Mcp-Session-Id header is required" : "Session not found");
+      return;
+    }
+    await this.#end(session, "the session was ended by the client");
+    res.writeHead(200).end();
+  }
+
+  // ---- legacy HTTP+SSE ----
+
+  async openLegacyStream(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if ((await resolveIdentity(this.#core, req, res, "")) === undefined) return;
+    const session = this.#start(true);
+    res.writeHead(200, SSE_HEADERS);
+    res.write(`event: endpoint\ndata: ${LEGACY_MESSAGES_PATH}?sessionId=${session.id}\n\n`);
+    session.standing = this.#streamSink(session, res);
+    // The stream is the session: when the client leaves, the server process goes.
+    res.once("close", () => void this.#end(session, "the client closed the event stream"));
+  }
+
+  async legacyPost(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const id = new URL(req.url ?? "", "http://sidecar.invalid").searchParams.get("sessionId") ?? "";
+    const session = this.#live(id);
+    if (session === undefined || !session.legacy) {
+      req.resume();
+      sendJsonRpcError(res, 404, SESSION_NOT_FOUND, "Session not found");
+      return;
+    }
+    const intake = await intakePost(this.#core, req, res, { id: session.id, protocolVersion: session.protocolVersion });
+    if (intake === undefined) return;
+    session.lastActivity = this.#core.now();
+    const standing = session.standing;
+    for (const answer of intake.plan.answers) standing?.deliver(JSON.stringify(answer.response), undefined);
+    for (const requestId of intake.plan.toolsListIds) session.watch.add(requestId, "tools/list");
+    for (const requestId of intake.plan.initializeIds) session.watch.add(requestId, "initialize");
+    if (intake.plan.forward.length > 0 && standing !== undefined) this.#forward(session, intake.plan.forward, this.#timedSink(session, standing));
+    res.writeHead(202).end("Accepted");
+  }
+
+  // ---- sessions and routing ----
+
+  #start(legacy: boolean): StdioSession {
+    const session = new StdioSession(this, this.#upstream, this.#core, legacy);
+    this.#sessions.set(session.id, session);
+    this.#core.logger.info({ sessionId: session.id, pid: session.process.pid }, "started an MCP server process for a session");
+    return session;
+  }
+
+  #live(id: string): StdioSession | undefined {
+    const session = this.#sessions.get(id);
+    return session === undefined || session.ended ? undefined : session;
+  }
+
+  /** Writes the messages to the process (a batch as single lines: stdio servers rarely read arrays). */
+  #forward(session: StdioSession, messages: readonly JsonRpcMessage[], sink: Sink | undefined): void {
+    for (const message of messages) {
+      if (message.kind === "request" && sink !== undefined) {
+        const meta = message.params?.["_meta"];
+        const token = isJsonObject(meta) ? meta["progressToken"] : undefined;
+        const progressToken = typeof token === "string" || typeof token === "number" ? idKey(token) : undefined;
+        session.pending.set(idKey(message.id), { id: message.id, sink, progressToken });
+        if (progressToken !== undefined) session.progress.set(progressToken, idKey(message.id));
+      }
+      if (!session.process.send(JSON.stringify(message.value)) && message.kind === "request") {
+        this.#answerPending(session, idKey(message.id), errorResponse(message.id, CONNECTION_CLOSED, "the MCP server process is not running"));
+      }
+    }
+  }
+
+  onLine(session: StdioSession, line: string): void {
+    session.lastActivity = this.#core.now();
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      this.#core.logger.warn({ sessionId: session.id, line: line.slice(0, 200) }, "the MCP server wrote a line that is not JSON; dropped");
+      return;
+    }
+    if (Array.isArray(value)) {
+      for (const element of value) this.#route(session, JSON.stringify(element), element);
+      return;
+    }
+    this.#route(session, line, value);
+  }
+
+  #route(session: StdioSession, text: string, value: unknown): void {
+    if (!isJsonObject(value)) return;
+    if (!Object.hasOwn(value, "method")) {
+      const id = value["id"];
+      const key = typeof id === "string" || typeof id === "number" ? idKey(id) : undefined;
+      const outcome = processServerMessage(text, this.#context(session));
+      const pending = key === undefined ? undefined : session.pending.get(key);
+      if (pending !== undefined && key !== undefined) {
+        session.pending.delete(key);
+        if (pending.progressToken !== undefined) session.progress.delete(pending.progressToken);
+        if (pending.sink.open) {
+          pending.sink.deliver(outcome.text, pending.id);
+          return;
+        }
+      }
+      this.#deliverStanding(session, outcome.text);
+      return;
+    }
+    if (value["method"] === "notifications/progress" && isJsonObject(value["params"])) {
+      const token = value["params"]["progressToken"];
+      const requestKey = typeof token === "string" || typeof token === "number" ? session.progress.get(idKey(token)) : undefined;
+      const pending = requestKey === undefined ? undefined : session.pending.get(requestKey);
+      if (pending?.sink.open === true) {
+        pending.sink.deliver(text, undefined);
+        return;
+      }
+    }
+    this.#deliverStanding(session, text);
+  }
+
+  #deliverStanding(session: StdioSession, text: string): void {
+    if (session.standing?.open === true) {
+      session.standing.deliver(text, undefined);
+      return;
+    }
+    let fallback: Sink | undefined;
+    for (const sink of session.openSinks) if (sink.open) fallback = sink;
+    if (fallback !== undefined) {
+      fallback.deliver(text, undefined);
+      return;
+    }
+    if (session.backlog.length >= MAX_BACKLOG) session.backlog.shift();
+    session.backlog.push(text);
+  }
+
+  #context(session: StdioSession): ServerMessageContext {
+    return {
+      watches: [session.watch],
+      table: () => this.#core.table(),
+      knownTools: this.#core.knownTools,
+      maxDepth: this.#core.limits.maxDepth,
+      onInitialized: (version) => {
+        session.protocolVersion = version;
+      },
+    };
+  }
+
+  #answerPending(session: StdioSession, key: string, response: object): void {
+    const pending = session.pending.get(key);
+    if (pending === undefined) return;
+    session.pending.delete(key);
+    if (pending.progressToken !== undefined) session.progress.delete(pending.progressToken);
+    if (pending.sink.open) pending.sink.deliver(JSON.stringify(response), pending.id);
+  }
+
+  onExit(session: StdioSession, why: string): void {
+    if (!session.ended) this.#core.logger.warn({ sessionId: session.id, why }, "the MCP server process of a session ended");
+    for (const key of [...session.pending.keys()]) {
+      const pending = session.pending.get(key);
+      if (pending !== undefined) this.#answerPending(session, key, errorResponse(pending.id, CONNECTION_CLOSED, why));
+    }
+    session.ended = true;
+    this.#sessions.delete(session.id);
+    for (const sink of session.openSinks) sink.deliver("", undefined);
+    session.standing?.deliver("", undefined);
+  }
+
+  async #end(session: StdioSession, why: string): Promise<void> {
+    if (!this.#sessions.has(session.id)) return session.process.reap();
+    this.#sessions.delete(session.id);
+    for (const key of [...session.pending.keys()]) {
+      const pending = session.pending.get(key);
+      if (pending !== undefined) this.#answerPending(session, key, errorResponse(pending.id, CONNECTION_CLOSED, why));
+    }
+    session.ended = true;
+    session.standing?.deliver("", undefined);
+    await session.process.reap();
+  }
+
+  #reapIdle(): void {
+    const now = this.#core.now();
+    for (const session of this.#sessions.values()) {
+      const streaming = session.standing?.open === true && session.legacy;
+      if (!streaming && session.pending.size === 0 && now - session.lastActivity > this.#core.sessionIdleTimeoutMs) {
+        void this.#end(session, "the session was idle too long");
+      }
+    }
+  }
+
+  /**
+   * A standing stream (GET, legacy). deliver("") ends it: the session is over. Writes
+   * ignore backpressure: a stdio server is one client's, and what it writes must reach
+   * that client in order or not at all.
+   */
+  #streamSink(session: StdioSession, res: ServerResponse): Sink {
+    let open = true;
+    res.once("close", () => {
+      open = false;
+    });
+    const sink: Sink = {
+      get open() {
+        return open && !res.destroyed;
+      },
+      deliver(text) {
+        if (!sink.open) return;
+        if (text === "") {
+          open = false;
+          res.end();
+          return;
+        }
+        res.write(sseMessageEvent(text));
+      },
+    };
+    void session;
+    return sink;
+  }
+
+  /** The legacy stream for the answers of one POST, with the upstream timeout per request. */
+  #timedSink(session: StdioSession, standing: Sink): Sink {
+    const sink: Sink = {
+      get open() {
+        return standing.open;
+      },
+      deliver: (text, answered) => {
+        if (answered !== undefined) clearTimeout(timers.get(idKey(answered)));
+        standing.deliver(text, answered);
+      },
+    };
+    const timers = new Map<string, NodeJS.Timeout>();
+    queueMicrotask(() => {
+      for (const [key, pending] of session.pending) {
+        if (pending.sink !== sink) continue;
+        const timer = setTimeout(() => this.#timeOut(session, key), this.#core.upstreamTimeoutMs);
+        timer.unref();
+        timers.set(key, timer);
+      }
+    });
+    return sink;
+  }
+
+  #timeOut(session: StdioSession, key: string): void {
+    const pending = session.pending.get(key);
+    if (pending === undefined) return;
+    // The client is told; the server is asked to stop working on it.
+    session.process.send(JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: pending.id, reason: "the sidecar's upstream timeout expired" } }));
+    this.#answerPending(session, key, errorResponse(pending.id, REQUEST_TIMEOUT, `the MCP server did not answer within ${Math.round(this.#core.upstreamTimeoutMs / 1000)} s`));
+  }
+
+  /** The SSE reply to one POST: ends once every forwarded request is answered. */
+  #sseSink(session: StdioSession, res: ServerResponse, headers: Record<string, string>, requests: number, intake: Intake): Sink {
+    res.writeHead(200, { ...SSE_HEADERS, ...headers });
+    res.flushHeaders();
+    for (const answer of intake.plan.answers) res.write(sseMessageEvent(JSON.stringify(answer.response)));
+    let remaining = requests;
+    let open = true;
+    let timer: NodeJS.Timeout | undefined;
+    const close = (): void => {
+      open = false;
+      clearTimeout(timer);
+      session.openSinks.delete(sink);
+    };
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        for (const [key, pending] of session.pending) if (pending.sink === sink) this.#timeOut(session, key);
+      }, this.#core.upstreamTimeoutMs);
+      timer.unref();
+    };
+    res.once("close", close);
+    const sink: Sink = {
+      get open() {
+        return open && !res.destroyed;
+      },
+      deliver(text, answered) {
+        if (!sink.open) return;
+        if (text === "") {
+          close();
+          res.end();
+          return;
+        }
+        res.write(sseMessageEvent(text));
+        arm();
+        if (answered !== undefined && --remaining === 0) {
+          close();
+          res.end();
+        }
+      },
+    };
+    session.openSinks.add(sink);
+    arm();
+    return sink;
+  }
+
+  /** A JSON reply to one POST: collected, then sent once every request is answered. */
+  #jsonSink(session: StdioSession, res: ServerResponse, headers: Record<string, string>, requests: number, intake: Intake): Sink {
+    const replies: unknown[] = [];
+    let remaining = requests;
+    let open = true;
+    const finish = (): void => {
+      if (!open) return;
+      open = false;
+      clearTimeout(timer);
+      sendJson(res, 200, mergeReplies(intake, replies), headers);
+    };
+    const timer = setTimeout(() => {
+      for (const [key, pending] of session.pending) if (pending.sink === sink) this.#timeOut(session, key);
+    }, this.#core.upstreamTimeoutMs);
+    timer.unref();
+    res.once("close", () => {
+      open = false;
+      clearTimeout(timer);
+    });
+    const sink: Sink = {
+      get open() {
+        return open;
+      },
+      deliver(text, answered) {
+        if (!open || answered === undefined) return;
+        try {
+          replies.push(JSON.parse(text));
+        } catch {
+          replies.push(errorResponse(answered, CONNECTION_CLOSED, "the MCP server's reply was not JSON"));
+        }
+        if (--remaining === 0) finish();
+      },
+    };
+    return sink;
+  }
+}
+
+function headerOnce(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,444 @@
+// Streamable HTTP in front of an HTTP upstream: POST (JSON or SSE replies), the GET
+// stream, DELETE, and anything else passed through. The upstream owns sessions; the
+// sidecar passes Mcp-Session-Id, MCP-Protocol-Version and Last-Event-ID through and only
+// remembers what it must (a session's protocol version, its watched requests).
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Agent, Dispatcher } from "undici";
+import { CONNECTION_CLOSED, errorResponse, REQUEST_TIMEOUT } from "../jsonrpc/error-codes.ts";
+import { idKey, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
+import { resolveIdentity, intakePost, type Intake } from "./intake-post.ts";
+import { sendJson, sendJsonRpcError, sseMessageEvent, writeWithBackpressure } from "./http-replies.ts";
+import type { HttpUpstream } from "./options.ts";
+import { serialiseForward } from "./plan-messages.ts";
+import type { ProxyCore } from "./proxy-core.ts";
+import { ResponseWatch } from "./response-watch.ts";
+import { processServerMessage, type ServerMessageContext } from "./server-message.ts";
+import { SessionRegistry, type SessionState } from "./session-registry.ts";
+import { replaceEventData, SseParser } from "./sse-parser.ts";
+import {
+  clientResponseHeaders,
+  headerValue,
+  mediaType,
+  readUpstreamBody,
+  relayUntouched,
+  upstreamRequestHeaders,
+} from "./upstream-http.ts";
+
+/** Where a request for `path` goes: the configured endpoint for /mcp, the same path otherwise. */
+export function upstreamTarget(upstream: HttpUpstream, requestUrl: string): URL {
+  const base = new URL(upstream.url);
+  const incoming = new URL(requestUrl, "http://sidecar.invalid");
+  if (incoming.pathname === "/mcp") {
+    const target = new URL(base);
+    for (const [name, value] of incoming.searchParams) target.searchParams.append(name, value);
+    return target;
+  }
+  return new URL(incoming.pathname + incoming.search, base.origin);
+}
+
+/** Forwarded requests of one POST, and which are still unanswered. */
+class PendingRequests {
+  readonly #ids = new Map<string, JsonRpcId>();
+
+  constructor(messages: readonly JsonRpcMessage[]) {
+    for (const message of messages) if (message.kind === "request") this.#ids.set(idKey(message.id), message.id);
+  }
+
+  get size(): number {
+    return this.#ids.size;
+  }
+
+  answered(id: JsonRpcId): void {
+    this.#ids.delete(idKey(id));
+  }
+
+  remaining(): JsonRpcId[] {
+    return [...this.#ids.values()];
+  }
+}
+
+export class StreamableHttpRelay {
+  readonly #core: ProxyCore;
+  readonly #upstream: HttpUpstream;
+  readonly #agent: Agent;
+  readonly #sessions: SessionRegistry;
+  readonly #streams = new Set<Dispatcher.ResponseData["body"]>();
+
+  constructor(core: ProxyCore, upstream: HttpUpstream, agent: Agent) {
+    this.#core = core;
+    this.#upstream = upstream;
+    this.#agent = agent;
+    this.#sessions = new SessionRegistry(core.sessionIdleTimeoutMs, core.now);
+  }
+
+  /** Ends every relayed stream (close()). */
+  closeStreams(): void {
+    for (const body of this.#streams) body.destroy();
+    this.#streams.clear();
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    switch (req.method) {
+      case "POST":
+        return this.#post(req, res);
+      case "GET":
+        return this.#get(req, res);
+      case "DELETE":
+        return this.#passThrough(req, res, true);
+      default:
+        return this.#passThrough(req, res, false);
+    }
+  }
+
+  async #post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const sessionId = singleHeader(req.headers["mcp-session-id"]);
+    const state = this.#sessions.get(sessionId);
+    const intake = await intakePost(this.#core, req, res, { id: sessionId ?? "", protocolVersion: state?.protocolVersion });
+    if (intake === undefined) return;
+    const { plan } = intake;
+    const sessionHeader: Record<string, string> = sessionId === undefined ? {} : { "mcp-session-id": sessionId };
+    if (plan.forward.length === 0) {
+      sendJson(res, 200, mergeReplies(intake, []), sessionHeader);
+      return;
+    }
+    const watch = new ResponseWatch();
+    for (const id of plan.toolsListIds) {
+      watch.add(id, "tools/list");
+      state?.watch.add(id, "tools/list");
+    }
+    for (const id of plan.initializeIds) watch.add(id, "initialize");
+    const pending = new PendingRequests(plan.forward);
+    const abort = new AbortController();
+    res.once("close", () => abort.abort());
+    let upstream: Dispatcher.ResponseData;
+    try {
+      upstream = await this.#agent.request({
+        ...requestTarget(upstreamTarget(this.#upstream, req.url ?? "/mcp")),
+        method: "POST",
+        headers: upstreamRequestHeaders(req.headers, { "content-type": "application/json" }),
+        body: serialiseForward(plan.forward, intake.batch),
+        signal: abort.signal,
+        headersTimeout: this.#core.upstreamTimeoutMs,
+        bodyTimeout: 0,
+      });
+    } catch (error) {
+      const timedOut = isTimeout(error);
+      this.#core.logger.warn({ err: error }, timedOut ? "the upstream did not answer in time" : "the upstream could not be reached");
+      this.#answerFailure(res, intake, pending, timedOut ? "timeout" : "unreachable", sessionHeader);
+      return;
+    }
+    // A session is born with the initialize reply; remember it to learn its version.
+    let session = state;
+    const newSessionId = headerValue(upstream.headers, "mcp-session-id");
+    if (plan.initializeIds.length > 0 && newSessionId !== undefined && upstream.statusCode < 300) {
+      session = this.#sessions.create(newSessionId);
+    }
+    const context = this.#messageContext(session, watch);
+    const type = mediaType(upstream.headers);
+    if (upstream.statusCode >= 300 || (type !== "text/event-stream" && type !== "application/json")) {
+      if (upstream.statusCode < 300 && plan.answers.length > 0) {
+        // Notifications accepted (202) next to requests the sidecar refused: answer those.
+        upstream.body.resume();
+        sendJson(res, 200, mergeReplies(intake, []), clientResponseHeadersOnly(upstream));
+        return;
+      }
+      await relayUntouched(upstream, res);
+      return;
+    }
+    if (type === "application/json") {
+      await this.#relayJson(upstream, res, intake, pending, context);
+      return;
+    }
+    await this.#relaySse(upstream, res, intake, pending, context, abort);
+  }
+
+  #messageContext(session: SessionState | undefined, watch: ResponseWatch | undefined): ServerMessageContext {
+    const watches = [watch, session?.watch].filter((entry): entry is ResponseWatch => entry !== undefined);
+    return {
+      watches,
+      table: () => this.#core.table(),
+      knownTools: this.#core.knownTools,
+      maxDepth: this.#core.limits.maxDepth,
+      onInitialized: (version) => {
+        if (session !== undefined) session.protocolVersion = version;
+      },
+    };
+  }
+
+  async #relayJson(
+    upstream: Dispatcher.ResponseData,
+    res: ServerResponse,
+    intake: Intake,
+    pending: PendingRequests,
+    context: ServerMessageContext,
+  ): Promise<void> {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      upstream.body.destroy();
+    }, this.#core.upstreamTimeoutMs);
+    timer.unref();
+    const bytes = await readUpstreamBody(upstream.body, this.#core.limits.maxUpstreamJsonBytes);
+    clearTimeout(timer);
+    const headers = clientResponseHeadersOnly(upstream);
+    if (bytes === undefined) {
+      this.#answerFailure(res, intake, pending, timedOut ? "timeout" : "closed", headers);
+      return;
+    }
+    const text = bytes.toString("utf8");
+    const outcome = processServerMessage(text, context);
+    if (outcome.text === text && intake.plan.answers.length === 0) {
+      if (res.headersSent || res.destroyed) return;
+      res.writeHead(upstream.statusCode, { ...headers, "content-length": String(bytes.length) });
+      res.end(bytes);
+      return;
+    }
+    let replies: unknown;
+    try {
+      replies = JSON.parse(outcome.text);
+    } catch {
+      // Not JSON, yet there are sidecar answers to merge: answer the requests as failed.
+      this.#answerFailure(res, intake, pending, "closed", headers);
+      return;
+    }
+    sendJson(res, upstream.statusCode, mergeReplies(intake, Array.isArray(replies) ? replies : [replies]), headers);
+  }
+
+  async #relaySse(
+    upstream: Dispatcher.ResponseData,
+    res: ServerResponse,
+    intake: Intake,
+    pending: PendingRequests,
+    context: ServerMessageContext,
+    abort: AbortController,
+  ): Promise<void> {
+    if (res.destroyed) {
+      upstream.body.destroy();
+      return;
+    }
+    res.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers, false));
+    res.flushHeaders();
+    // The sidecar's own answers first: they are final, and waiting would gain nothing.
+    for (const answer of intake.plan.answers) res.write(sseMessageEvent(JSON.stringify(answer.response)));
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(timer);
+      if (pending.size === 0) return;
+      timer = setTimeout(() => {
+        timedOut = true;
+        upstream.body.destroy();
+      }, this.#core.upstreamTimeoutMs);
+      timer.unref();
+    };
+    arm();
+    this.#streams.add(upstream.body);
+    const parser = new SseParser();
+    let failed = false;
+    try {
+      for await (const chunk of upstream.body) {
+        for (const event of parser.push(chunk as Buffer)) await this.#relayEvent(event, res, context, pending, arm);
+        if (res.destroyed) break;
+      }
+      for (const event of parser.end()) await this.#relayEvent(event, res, context, pending, arm);
+    } catch {
+      failed = true;
+    } finally {
+      clearTimeout(timer);
+      this.#streams.delete(upstream.body);
+    }
+    if (res.destroyed || abort.signal.aborted) {
+      upstream.body.destroy();
+      return;
+    }
+    // A stream that ended cleanly may be a server closing it on purpose (SSE polling: the
+    // client resumes with Last-Event-ID). A broken or silent one gets errors for what it
+    // left unanswered.
+    if (failed || timedOut) {
+      for (const id of pending.remaining()) res.write(sseMessageEvent(JSON.stringify(failureResponse(id, timedOut ? "timeout" : "closed", this.#core))));
+    }
+    res.end();
+  }
+
+  async #relayEvent(
+    event: ReturnType<SseParser["push"]>[number],
+    res: ServerResponse,
+    context: ServerMessageContext,
+    pending: PendingRequests | undefined,
+    arm: () => void,
+  ): Promise<void> {
+    let text = event.raw;
+    if (event.type === "message" && event.data !== undefined && event.data !== "") {
+      const outcome = processServerMessage(event.data, context);
+      for (const id of outcome.responseIds) pending?.answered(id);
+      if (outcome.text !== event.data) text = replaceEventData(event, outcome.text);
+      arm();
+    }
+    await writeWithBackpressure(res, text);
+  }
+
+  async #get(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const sessionId = singleHeader(req.headers["mcp-session-id"]);
+    if ((await resolveIdentity(this.#core, req, res, sessionId ?? "")) === undefined) return;
+    const abort = new AbortController();
+    res.once("close", () => abort.abort());
+    let upstream: Dispatcher.ResponseData;
+    try {
+      upstream = await this.#agent.request({
+        ...requestTarget(upstreamTarget(this.#upstream, req.url ?? "/mcp")),
+        method: "GET",
+        headers: upstreamRequestHeaders(req.headers),
+        signal: abort.signal,
+        headersTimeout: this.#core.upstreamTimeoutMs,
+        bodyTimeout: 0,
+      });
+    } catch (error) {
+      this.#core.logger.warn({ err: error }, "the upstream could not be reached");
+      sendJsonRpcError(res, 502, CONNECTION_CLOSED, "the MCP server could not be reached");
+      return;
+    }
+    if (upstream.statusCode >= 300 || mediaType(upstream.headers) !== "text/event-stream") {
+      await relayUntouched(upstream, res);
+      return;
+    }
+    // The GET stream carries server requests and notifications untouched; a resumed
+    // stream (Last-Event-ID) may also replay answers to watched requests.
+    const context = this.#messageContext(this.#sessions.get(sessionId), undefined);
+    res.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers, false));
+    res.flushHeaders();
+    this.#streams.add(upstream.body);
+    const parser = new SseParser();
+    try {
+      for await (const chunk of upstream.body) {
+        for (const event of parser.push(chunk as Buffer)) await this.#relayEvent(event, res, context, undefined, noop);
+        if (res.destroyed) break;
+      }
+    } catch {
+      // The server or the client went away: end the client's stream; it reconnects.
+    } finally {
+      this.#streams.delete(upstream.body);
+    }
+    upstream.body.destroy();
+    if (!res.writableEnded) res.end();
+  }
+
+  async #passThrough(req: IncomingMessage, res: ServerResponse, isDelete: boolean): Promise<void> {
+    const sessionId = singleHeader(req.headers["mcp-session-id"]);
+    if ((await resolveIdentity(this.#core, req, res, sessionId ?? "")) === undefined) {
+      req.resume();
+      return;
+    }
+    const abort = new AbortController();
+    res.once("close", () => abort.abort());
+    let upstream: Dispatcher.ResponseData;
+    try {
+      const hasBody = req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
+      upstream = await this.#agent.request({
+        ...requestTarget(upstreamTarget(this.#upstream, req.url ?? "/mcp")),
+        method: (req.method ?? "GET") as Dispatcher.HttpMethod,
+        headers: upstreamRequestHeaders(req.headers, hasBody && req.headers["content-length"] !== undefined ? { "content-length": req.headers["content-length"] } : {}),
+        ...(hasBody ? { body: req } : {}),
+        signal: abort.signal,
+        headersTimeout: this.#core.upstreamTimeoutMs,
+        bodyTimeout: this.#core.upstreamTimeoutMs,
+      });
+    } catch (error) {
+      this.#core.logger.warn({ err: error }, "the upstream could not be reached");
+      sendJsonRpcError(res, 502, CONNECTION_CLOSED, "the MCP server could not be reached");
+      return;
+    }
+    if (isDelete && upstream.statusCode < 300) this.#sessions.delete(sessionId);
+    await relayUntouched(upstream, res);
+  }
+
+  #answerFailure(res: ServerResponse, intake: Intake, pending: PendingRequests, why: FailureKind, headers: Record<string, string | string[]>): void {
+    const ids = pending.remaining();
+    if (ids.length === 0 && intake.plan.answers.length === 0) {
+      sendJsonRpcError(res, why === "timeout" ? 504 : 502, CONNECTION_CLOSED, failureMessage(why, this.#core));
+      return;
+    }
+    const failures = ids.map((id) => failureResponse(id, why, this.#core));
+    sendJson(res, 200, mergeReplies(intake, failures), stringHeaders(headers));
+  }
+}
+
+type FailureKind = "timeout" | "closed" | "unreachable";
+
+function failureMessage(why: FailureKind, core: ProxyCore): string {
+  switch (why) {
+    case "timeout":
+      return `the MCP server did not answer within ${Math.round(core.upstreamTimeoutMs / 1000)} s`;
+    case "unreachable":
+      return "the MCP server could not be reached";
+    default:
+      return "the MCP server closed the connection before answering";
+  }
+}
+
+function failureResponse(id: JsonRpcId, why: FailureKind, core: ProxyCore): object {
+  return errorResponse(id, why === "timeout" ? REQUEST_TIMEOUT : CONNECTION_CLOSED, failureMessage(why, core));
+}
+
+/**
+ * The reply to the client: the sidecar's answers and the server's replies, in request
+ * order (a batch), or the one reply. Replies the request order cannot place (ids the
+ * client did not send) keep their place at the end rather than being dropped.
+ */
+export function mergeReplies(intake: Intake, upstreamReplies: readonly unknown[]): unknown {
+  const answers = new Map(intake.plan.answers.map((answer) => [answer.index, answer.response]));
+  if (!intake.batch) {
+    const only = answers.get(0) ?? upstreamReplies[0];
+    return only;
+  }
+  const byId = new Map<string, unknown>();
+  const unplaced: unknown[] = [];
+  for (const reply of upstreamReplies) {
+    const id = typeof reply === "object" && reply !== null ? (reply as { id?: unknown }).id : undefined;
+    if ((typeof id === "string" || typeof id === "number") && !byId.has(idKey(id))) byId.set(idKey(id), reply);
+    else unplaced.push(reply);
+  }
+  const out: unknown[] = [];
+  intake.messages.forEach((message, index) => {
+    const answer = answers.get(index);
+    if (answer !== undefined) {
+      out.push(answer);
+      return;
+    }
+    if (message.kind !== "request") return;
+    const key = idKey(message.id);
+    const reply = byId.get(key);
+    if (reply !== undefined) {
+      out.push(reply);
+      byId.delete(key);
+    }
+  });
+  return [...out, ...byId.values(), ...unplaced];
+}
+
+function requestTarget(url: URL): { origin: string; path: string } {
+  return { origin: url.origin, path: url.pathname + url.search };
+}
+
+function singleHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function clientResponseHeadersOnly(upstream: Dispatcher.ResponseData): Record<string, string> {
+  const headers = clientResponseHeaders(upstream.headers, false);
+  delete headers["content-type"];
+  return stringHeaders(headers);
+}
+
+function stringHeaders(headers: Record<string, string | string[]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) out[name] = Array.isArray(value) ? value.join(", ") : value;
+  return out;
+}
+
+function isTimeout(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT";
+}
+
+function noop(): void {}
