@@ -1,0 +1,88 @@
+// The sidecar's proxy on a loopback port for tests: a real policy compiled from YAML, the
+// memory rate-limit store, a recording DecisionObserver, and a simple IdentityResolver
+// (source none: one grant; session: the session id; header: the named header, 401
+// without it). The real resolvers are tested where they live.
+
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { compilePolicies, policiesFromText } from "../../policy/index.ts";
+import { SlidingWindowLimiter } from "../../policy/ratelimit/sliding-window.ts";
+import type { DecisionObserver, DecisionRecord, IdentityResolver, PolicySnapshot } from "../../sidecar/contracts.ts";
+import { createMcpProxy, type McpProxy, type McpProxyOptions } from "../../sidecar/proxy/index.ts";
+import { MemoryRateLimitStore } from "../../sidecar/ratelimit/index.ts";
+
+export function snapshotFromYaml(yaml: string): PolicySnapshot {
+  const read = policiesFromText(yaml, { name: "policylayer" });
+  if (!read.ok) throw new Error(`policy does not read: ${JSON.stringify(read.problems)}`);
+  const compiled = compilePolicies(read.policies);
+  if (!compiled.ok) throw new Error(`policy does not compile: ${JSON.stringify(compiled.problems)}`);
+  return { table: compiled.table, revision: "test", policies: read.policies.map((policy) => policy.metadata.name) };
+}
+
+export const ALLOW_ALL_POLICY = `
+apiVersion: mcpwarden.dev/v1alpha1
+kind: McpPolicy
+metadata: { name: allow-all, namespace: test }
+spec:
+  default: allow
+`;
+
+export const testIdentityResolver: IdentityResolver = {
+  async resolve(spec, headers, sessionId) {
+    if (spec.source === "session") return { ok: true, identity: { id: sessionId } };
+    if (spec.source === "header") {
+      const value = headers[(spec.header ?? "").toLowerCase()];
+      if (typeof value !== "string" || value === "") {
+        return { ok: false, wwwAuthenticate: `Header realm="mcp-warden", header="${spec.header ?? ""}"`, message: `the ${spec.header ?? ""} header is required` };
+      }
+      return { ok: true, identity: { id: value } };
+    }
+    if (spec.source === "jwt") return { ok: false, wwwAuthenticate: 'Bearer error="invalid_token"', message: "no JWT support in tests" };
+    return { ok: true, identity: { id: "" } };
+  },
+};
+
+export interface ProxyUnderTest {
+  readonly proxy: McpProxy;
+  readonly url: string;
+  readonly origin: string;
+  readonly decisions: DecisionRecord[];
+  /** Replaces the policy in force (undefined: none, the sidecar is not ready). */
+  setSnapshot(snapshot: PolicySnapshot | undefined): void;
+  close(): Promise<void>;
+}
+
+export async function startProxy(
+  upstream: McpProxyOptions["upstream"],
+  policyYaml: string | undefined = ALLOW_ALL_POLICY,
+  extra: Partial<McpProxyOptions> = {},
+): Promise<ProxyUnderTest> {
+  let snapshot = policyYaml === undefined ? undefined : snapshotFromYaml(policyYaml);
+  const decisions: DecisionRecord[] = [];
+  const observer: DecisionObserver = { onDecision: (record) => decisions.push(record) };
+  const proxy = createMcpProxy({
+    upstream,
+    snapshot: () => snapshot,
+    identity: testIdentityResolver,
+    limiter: new SlidingWindowLimiter(new MemoryRateLimitStore()),
+    observer,
+    ...extra,
+  });
+  const server: Server = createServer(proxy.handler);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    proxy,
+    url: `${origin}/mcp`,
+    origin,
+    decisions,
+    setSnapshot(next) {
+      snapshot = next;
+    },
+    async close() {
+      await proxy.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
