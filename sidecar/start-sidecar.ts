@@ -161,14 +161,14 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
           // The rest in reverse order of starting: admin port, rate-limit store, policy watch.
           await cleanUp();
           logger.info("stopped");
-          logger.flush();
+          await flushLogs(logger);
         })();
         return closed;
       },
     };
   } catch (error) {
     await cleanUp();
-    logger.flush();
+    await flushLogs(logger);
     throw error;
   }
 }
@@ -200,6 +200,11 @@ async function withDeadline(promise: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([promise.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
+}
+
+/** Buffered log lines reach stdout before the process exits. */
+function flushLogs(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()));
 }
 
 function describeUpstream(upstream: SidecarUpstream): string {

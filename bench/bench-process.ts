@@ -1,0 +1,90 @@
+// Child processes of the benchmark: started with this module's own extension (so the
+// bench runs from source or from dist/ alike), their first JSON line awaited, their RSS
+// read from /proc, and stopped with SIGTERM.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const EXTENSION = extname(fileURLToPath(import.meta.url));
+
+/** `bench/<name>.ts` or `dist/bench/<name>.js`, as this module is. */
+export function benchScript(name: string): string {
+  return fileURLToPath(new URL(`./${name}${EXTENSION}`, import.meta.url));
+}
+
+/** The CLI next to this benchmark (cli/main.ts or dist/cli/main.js). */
+export function cliScript(): string {
+  return fileURLToPath(new URL(`../cli/main${EXTENSION}`, import.meta.url));
+}
+
+export interface JsonProcess {
+  readonly child: ChildProcess;
+  /** Resolves with the first stdout JSON line matching `accept`. */
+  readonly ready: Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+export function startJsonProcess(script: string, args: string[], accept: (line: Record<string, unknown>) => boolean = () => true): JsonProcess {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const lines = createInterface({ input: child.stdout! });
+  const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
+    let found = false;
+    // Every line is read (and dropped) so a chatty child never blocks on a full pipe.
+    lines.on("line", (text) => {
+      if (found) return;
+      try {
+        const line = JSON.parse(text) as Record<string, unknown>;
+        if (accept(line)) {
+          found = true;
+          resolve(line);
+        }
+      } catch {
+        // not JSON: ignore
+      }
+    });
+    child.once("exit", (code) => {
+      if (!found) reject(new Error(`${script} exited with ${code} before it was ready: ${stderr}`));
+    });
+  });
+  return {
+    child,
+    ready,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        child.once("exit", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/** Resident set size in MB, from /proc (Linux). */
+export function rssMb(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match === null ? Number.NaN : Math.round(Number(match[1]) / 102.4) / 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Samples RSS every 100 ms until stopped; returns the peak. */
+export function sampleRss(pid: number): { stop(): number } {
+  let peak = rssMb(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, rssMb(pid));
+    },
+  };
+}

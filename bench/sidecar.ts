@@ -1,0 +1,175 @@
+// Sidecar section of `make bench` (issue 4 item 9): a benchmark, not a test. The upstream,
+// the proxies and the load generator each run in their own process; the sidecar runs as
+// `mcp-warden sidecar`, as it would in a pod, so its RSS is its own. Targets:
+//   (a) the upstream directly          (b) a bare Node pass-through proxy
+//   (c) the sidecar with allow-all     (d) the sidecar with a realistic 50-rule policy
+// For each: an open-loop run at a fixed rate (latency from the scheduled send time) and a
+// closed-loop saturation run (throughput).
+//
+// Run alone: node bench/sidecar.ts (needs the sidecar command; `make bench` builds it).
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { benchScript, cliScript, rssMb, sampleRss, startJsonProcess, type JsonProcess } from "./bench-process.ts";
+import type { LoadPlan, LoadResult } from "./sidecar-load.ts";
+import { ALLOW_ALL_POLICY, realisticPolicy, realisticRuleCount } from "./sidecar-policies.ts";
+
+export interface SidecarBenchOptions {
+  rate: number;
+  openMs: number;
+  saturationMs: number;
+  warmupMs: number;
+  concurrency: number;
+}
+
+export const DEFAULT_SIDECAR_BENCH: SidecarBenchOptions = { rate: 2000, openMs: 10_000, saturationMs: 5_000, warmupMs: 3_000, concurrency: 32 };
+
+interface TargetResult {
+  target: string;
+  open: LoadResult;
+  saturation: LoadResult;
+  rssIdleMb?: number;
+  rssLoadMb?: number;
+}
+
+function runLoad(plan: LoadPlan): Promise<LoadResult> {
+  const load = startJsonProcess(benchScript("sidecar-load"), [JSON.stringify(plan)]);
+  return load.ready.then((line) => {
+    if ("failed" in line) throw new Error(`load generator: ${String(line["failed"])}`);
+    return line as unknown as LoadResult;
+  });
+}
+
+async function measure(target: string, url: string, options: SidecarBenchOptions, extra: Partial<LoadPlan>, pid?: number): Promise<TargetResult> {
+  const rssIdleMb = pid === undefined ? undefined : rssMb(pid);
+  const sampler = pid === undefined ? undefined : sampleRss(pid);
+  console.log(`[bench] sidecar: ${target}: ${options.rate} calls/s for ${options.openMs / 1000} s, then saturation with ${options.concurrency} callers`);
+  const open = await runLoad({ url, mode: "open", rate: options.rate, durationMs: options.openMs, warmupMs: options.warmupMs, ...extra });
+  const saturation = await runLoad({ url, mode: "closed", concurrency: options.concurrency, durationMs: options.saturationMs, warmupMs: 1_000, ...extra });
+  const result: TargetResult = { target, open, saturation };
+  if (rssIdleMb !== undefined) result.rssIdleMb = rssIdleMb;
+  if (sampler !== undefined) result.rssLoadMb = sampler.stop();
+  for (const run of [open, saturation]) {
+    if (run.errors > 0 || run.refusals > 0) console.log(`[bench]   ${target}: ${run.errors} errors, ${run.refusals} refusals; first: ${run.firstError ?? ""}`);
+  }
+  return result;
+}
+
+async function startSidecar(policyFile: string, upstreamPort: number): Promise<{ process: JsonProcess; url: string; adminUrl: string }> {
+  const sidecar = startJsonProcess(
+    cliScript(),
+    ["sidecar", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--upstream", `http://127.0.0.1:${upstreamPort}/mcp`, "--policy", policyFile],
+    (line) => line["msg"] === "sidecar started",
+  );
+  const started = await sidecar.ready;
+  const url = `http://${String(started["listen"])}/mcp`;
+  const adminUrl = `http://${String(started["admin"])}`;
+  for (let i = 0; i < 100; i++) {
+    if ((await fetch(`${adminUrl}/readyz`).catch(() => undefined))?.status === 200) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  // Let start-up garbage be collected before the idle RSS is read.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  return { process: sidecar, url, adminUrl };
+}
+
+export async function runSidecarBench(options: SidecarBenchOptions = DEFAULT_SIDECAR_BENCH): Promise<object> {
+  const dir = mkdtempSync(join(tmpdir(), "mcpwarden-bench-"));
+  const processes: JsonProcess[] = [];
+  try {
+    writeFileSync(join(dir, "allow-all.yaml"), ALLOW_ALL_POLICY);
+    writeFileSync(join(dir, "realistic.json"), realisticPolicy());
+    const upstream = startJsonProcess(benchScript("sidecar-upstream"), []);
+    processes.push(upstream);
+    const upstreamPort = Number((await upstream.ready)["port"]);
+    const passthrough = startJsonProcess(benchScript("sidecar-passthrough"), [String(upstreamPort)]);
+    processes.push(passthrough);
+    const passthroughPort = Number((await passthrough.ready)["port"]);
+
+    const results: TargetResult[] = [];
+    results.push(await measure("(a) upstream directly", `http://127.0.0.1:${upstreamPort}/mcp`, options, {}));
+    results.push(await measure("(b) bare Node pass-through", `http://127.0.0.1:${passthroughPort}/mcp`, options, {}));
+    for (const [target, file, extra] of [
+      ["(c) sidecar, allow-all", "allow-all.yaml", {}],
+      [`(d) sidecar, ${realisticRuleCount()}-rule policy`, "realistic.json", { agents: 50 }],
+    ] as const) {
+      const sidecar = await startSidecar(join(dir, file), upstreamPort);
+      processes.push(sidecar.process);
+      results.push(await measure(target, sidecar.url, options, extra, sidecar.process.child.pid));
+      await sidecar.process.stop();
+    }
+    const report = tabulate(results, options);
+    return { options, targets: results, comparison: report };
+  } finally {
+    for (const child of processes.reverse()) await child.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface ComparisonRow {
+  target: string;
+  saturationCallsPerSecond: number;
+  saturationVsUpstream: number;
+  saturationVsPassthrough: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  addedP50MsVsUpstream: number;
+  addedP99MsVsUpstream: number;
+  addedP50MsVsPassthrough: number;
+  addedP99MsVsPassthrough: number;
+  rssIdleMb?: number;
+  rssLoadMb?: number;
+}
+
+function tabulate(results: readonly TargetResult[], options: SidecarBenchOptions): ComparisonRow[] {
+  const [upstream, passthrough] = results as [TargetResult, TargetResult];
+  const ms = (us: number): number => Math.round(us) / 1000;
+  const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
+  const rows = results.map((r): ComparisonRow => {
+    const row: ComparisonRow = {
+      target: r.target,
+      saturationCallsPerSecond: r.saturation.callsPerSecond,
+      saturationVsUpstream: ratio(r.saturation.callsPerSecond, upstream.saturation.callsPerSecond),
+      saturationVsPassthrough: ratio(r.saturation.callsPerSecond, passthrough.saturation.callsPerSecond),
+      p50Ms: ms(r.open.latencyUs.p50),
+      p90Ms: ms(r.open.latencyUs.p90),
+      p99Ms: ms(r.open.latencyUs.p99),
+      addedP50MsVsUpstream: ms(r.open.latencyUs.p50 - upstream.open.latencyUs.p50),
+      addedP99MsVsUpstream: ms(r.open.latencyUs.p99 - upstream.open.latencyUs.p99),
+      addedP50MsVsPassthrough: ms(r.open.latencyUs.p50 - passthrough.open.latencyUs.p50),
+      addedP99MsVsPassthrough: ms(r.open.latencyUs.p99 - passthrough.open.latencyUs.p99),
+    };
+    if (r.rssIdleMb !== undefined) row.rssIdleMb = r.rssIdleMb;
+    if (r.rssLoadMb !== undefined) row.rssLoadMb = r.rssLoadMb;
+    return row;
+  });
+  console.log(`[bench] sidecar: saturation = ${options.concurrency} closed-loop callers; latency at ${options.rate} calls/s open loop, from the scheduled send time (ms)`);
+  const header = ["target", "calls/s sat.", "×(a)", "×(b)", "p50", "p90", "p99", "+p50 (a)", "+p99 (a)", "+p50 (b)", "+p99 (b)", "RSS idle", "RSS load"];
+  const table = rows.map((r) => [
+    r.target,
+    String(r.saturationCallsPerSecond),
+    r.saturationVsUpstream.toFixed(2),
+    r.saturationVsPassthrough.toFixed(2),
+    r.p50Ms.toFixed(3),
+    r.p90Ms.toFixed(3),
+    r.p99Ms.toFixed(3),
+    r.addedP50MsVsUpstream.toFixed(3),
+    r.addedP99MsVsUpstream.toFixed(3),
+    r.addedP50MsVsPassthrough.toFixed(3),
+    r.addedP99MsVsPassthrough.toFixed(3),
+    r.rssIdleMb === undefined ? "" : `${r.rssIdleMb} MB`,
+    r.rssLoadMb === undefined ? "" : `${r.rssLoadMb} MB`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] as string).length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("  ");
+  console.log(`  ${line(header)}`);
+  for (const row of table) console.log(`  ${line(row)}`);
+  return rows;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runSidecarBench();
+}
