@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "commander";
 import { packageVersion } from "./package-root.ts";
 import { registerPolicyCommand } from "./policy-command.ts";
+import { registerOperatorCommand } from "./operator-command.ts";
 
 
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerPolicyCommand(program);
+  registerOperatorCommand(program);
   return program;
 }
 

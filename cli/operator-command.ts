@@ -1,0 +1,183 @@
+// `mcp-warden operator`: the control plane. In a cluster it uses its ServiceAccount;
+// outside, $KUBECONFIG (or --kubeconfig). With no flags at all it runs for
+// development: an ephemeral self-signed certificate (it says so, and --ca-out writes
+// its CA), the Lease in the kubeconfig's namespace. SIGTERM/SIGINT release the Lease,
+// close the streams and exit 0; a second signal exits at once with 1.
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { existsSync, readFileSync } from "node:fs";
+import { load } from "js-yaml";
+import { connectToCluster } from "../operator/k8s/index.ts";
+import { createOperatorLogger, errorText } from "../operator/operator-logger.ts";
+import { runOperator, type OperatorConfig, type RunningOperator } from "../operator/run-operator.ts";
+import type { SidecarResources } from "../operator/injection/index.ts";
+import { packageVersion } from "./package-root.ts";
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+const PULL_POLICIES = ["Always", "IfNotPresent", "Never"] as const;
+
+interface OperatorFlags {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  identity?: string;
+  bindAddress: string;
+  webhookPort: number;
+  streamPort: number;
+  adminPort: number;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  tlsSan: string[];
+  caOut?: string;
+  controlPlaneUrl?: string;
+  controlPlaneCaFile?: string;
+  sidecarImage?: string;
+  sidecarImagePullPolicy: (typeof PULL_POLICIES)[number];
+  sidecarResources?: SidecarResources;
+  sidecarLogLevel: string;
+  leaderElect: boolean;
+  leaseName: string;
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+  verifyPeerAddress: boolean;
+  resyncPeriod: number;
+  logLevel: string;
+}
+
+function port(value: string): number {
+  const number = Number(value);
+  if (!/^\d{1,5}$/.test(value) || number > 65535) throw new InvalidArgumentError("must be a port number from 0 to 65535");
+  return number;
+}
+
+function seconds(value: string): number {
+  const number = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || number <= 0 || number > 86_400) throw new InvalidArgumentError("must be a number of seconds");
+  return number;
+}
+
+function resources(value: string): SidecarResources {
+  let parsed: unknown;
+  try {
+    parsed = load(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`must be YAML or JSON: ${errorText(error)}`);
+  }
+  const ok =
+    typeof parsed === "object" &&
+    parsed !== null &&
+    Object.entries(parsed).every(
+      ([key, inner]) => (key === "requests" || key === "limits") && typeof inner === "object" && inner !== null && Object.values(inner).every((v) => typeof v === "string"),
+    );
+  if (!ok) throw new InvalidArgumentError('must look like {"requests": {"cpu": "50m"}, "limits": {"memory": "256Mi"}}');
+  return parsed as SidecarResources;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+export function registerOperatorCommand(program: Command): void {
+  program
+    .command("operator")
+    .description("run the control plane: reconcile McpPolicies, stream bundles to sidecars, inject them")
+    .option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG, the in-cluster ServiceAccount, ~/.kube/config)")
+    .option("--context <name>", "kubeconfig context")
+    .option("--namespace <name>", "the operator's namespace: holds the leader Lease, never injected (default: the in-cluster or kubeconfig namespace, else default)")
+    .option("--identity <name>", "this replica's name in the Lease (default: hostname and a random suffix)")
+    .option("--bind-address <host>", "address the servers listen on (empty: all)", "")
+    .option("--webhook-port <port>", "HTTPS: the injection webhook (/v1/inject)", port, 9443)
+    .option("--stream-port <port>", "HTTPS: the policy stream (/v1/stream, /v1/ack); the webhook port serves both when equal", port, 9444)
+    .option("--admin-port <port>", "HTTP: /metrics, /healthz, /readyz", port, 9465)
+    .option("--tls-cert-file <file>", "serving certificate (PEM); re-read when it changes")
+    .option("--tls-key-file <file>", "its private key (PEM)")
+    .option("--tls-san <host>", "without TLS files: another DNS name or IP for the ephemeral certificate (repeatable)", collect, [])
+    .option("--ca-out <file>", "write the CA of the serving certificate here")
+    .option("--control-plane-url <url>", "the stream URL injected sidecars use (default https://mcp-warden.NAMESPACE.svc:STREAM-PORT)")
+    .option("--control-plane-ca-file <file>", "the CA injected sidecars trust (default: the serving certificate's CA)")
+    .option("--sidecar-image <image>", "the image of injected sidecars (default mcp-warden:VERSION)")
+    .addOption(new Option("--sidecar-image-pull-policy <policy>", "imagePullPolicy of injected sidecars").choices(PULL_POLICIES).default("IfNotPresent"))
+    .option("--sidecar-resources <yaml>", "resources of injected sidecars, YAML or JSON", resources)
+    .addOption(new Option("--sidecar-log-level <level>", "log level of injected sidecars").choices(LOG_LEVELS).default("info"))
+    .option("--no-leader-elect", "act as the leader without a Lease (one replica only)")
+    .option("--lease-name <name>", "the leader Lease", "mcp-warden-operator")
+    .option("--lease-duration <seconds>", "how long a Lease holder is trusted without renewing", seconds, 15)
+    .option("--renew-deadline <seconds>", "a leader that cannot renew this long steps down", seconds, 10)
+    .option("--retry-period <seconds>", "how often candidates and the leader try the Lease", seconds, 2)
+    .option("--no-verify-peer-address", "accept a pod's token from any address, not only the pod's IP (behind a proxy that hides it)")
+    .option("--resync-period <seconds>", "reconcile every policy this often as well", seconds, 300)
+    .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
+    .action(async (flags: OperatorFlags, command: Command) => {
+      if ((flags.tlsCertFile === undefined) !== (flags.tlsKeyFile === undefined)) {
+        command.error("error: give both --tls-cert-file and --tls-key-file, or neither", { exitCode: 2 });
+      }
+      for (const file of [flags.tlsCertFile, flags.tlsKeyFile, flags.controlPlaneCaFile, flags.kubeconfig]) {
+        if (file !== undefined && !existsSync(file)) command.error(`error: ${file}: no such file`, { exitCode: 2 });
+      }
+      if (flags.renewDeadline >= flags.leaseDuration) command.error("error: --renew-deadline must be shorter than --lease-duration", { exitCode: 2 });
+      const logger = createOperatorLogger(flags.logLevel);
+      let running: RunningOperator;
+      try {
+        const connection = connectToCluster({ kubeconfig: flags.kubeconfig, context: flags.context, fieldManager: "mcp-warden-operator", logger });
+        const namespace = flags.namespace ?? process.env.POD_NAMESPACE ?? (existsSync(SERVICE_ACCOUNT_NAMESPACE) ? readFileSync(SERVICE_ACCOUNT_NAMESPACE, "utf8").trim() : undefined) ?? connection.namespace ?? "default";
+        logger.info({ server: connection.server, from: connection.source, namespace }, "connecting to the cluster");
+        const config: OperatorConfig = {
+          namespace,
+          identity: flags.identity,
+          bindAddress: flags.bindAddress,
+          webhookPort: flags.webhookPort,
+          streamPort: flags.streamPort,
+          adminPort: flags.adminPort,
+          tlsCertFile: flags.tlsCertFile,
+          tlsKeyFile: flags.tlsKeyFile,
+          tlsHosts: flags.tlsSan,
+          caOutFile: flags.caOut,
+          controlPlaneUrl: flags.controlPlaneUrl,
+          controlPlaneCaFile: flags.controlPlaneCaFile,
+          injection: {
+            image: flags.sidecarImage ?? `mcp-warden:${packageVersion()}`,
+            imagePullPolicy: flags.sidecarImagePullPolicy,
+            logLevel: flags.sidecarLogLevel,
+            ...(flags.sidecarResources === undefined ? {} : { resources: flags.sidecarResources }),
+          },
+          leaderElection: {
+            enabled: flags.leaderElect,
+            leaseName: flags.leaseName,
+            leaseDurationMs: flags.leaseDuration * 1000,
+            renewDeadlineMs: flags.renewDeadline * 1000,
+            retryPeriodMs: flags.retryPeriod * 1000,
+          },
+          verifyPeerAddress: flags.verifyPeerAddress,
+          resyncMs: flags.resyncPeriod * 1000,
+        };
+        running = await runOperator(config, connection, logger);
+      } catch (error) {
+        logger.fatal({ err: errorText(error) }, "the operator could not start");
+        logger.flush();
+        process.exitCode = 1;
+        return;
+      }
+      // Nothing crashes the process: a stray rejection is logged, not fatal.
+      process.on("unhandledRejection", (reason) => logger.error({ err: errorText(reason) }, "unhandled rejection"));
+      let stopping = false;
+      const stop = (): void => {
+        if (stopping) process.exit(1);
+        stopping = true;
+        running.close().then(
+          () => {
+            logger.flush();
+            process.exit(0);
+          },
+          (error: unknown) => {
+            logger.error({ err: errorText(error) }, "stopping failed");
+            logger.flush();
+            process.exit(1);
+          },
+        );
+      };
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
+    });
+}

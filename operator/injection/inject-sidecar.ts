@@ -1,0 +1,147 @@
+// Adds the mcp-warden sidecar to a Pod (ARCHITECTURE.md "Injection"). Pure: the
+// admission handler diffs the result against the original to get the JSONPatch.
+// Whether a pod is opted in at all (namespace label inject=enabled, pod label
+// inject=true) is decided by the webhook's selectors; this function handles what
+// they cannot: opt-out, skipped namespaces, idempotence and refusals.
+import type { Container, Pod } from "../kube-objects.ts";
+import {
+  ADMIN_PORT,
+  ADMIN_PORT_NAME,
+  INJECT_LABEL,
+  INJECTED_LABEL,
+  SIDECAR_CONTAINER_NAME,
+  SIDECAR_PORT,
+  SIDECAR_PORT_NAME,
+  TOKEN_AUDIENCE,
+  UPSTREAM_PORT_ANNOTATION,
+} from "../well-known.ts";
+import { upstreamPort } from "../reconcile/upstream-port.ts";
+import type { InjectionConfig } from "./injection-config.ts";
+
+/** Where the MCP endpoint lives on the upstream port (default /mcp). */
+export const UPSTREAM_PATH_ANNOTATION = "mcpwarden.dev/upstream-path";
+
+export const TOKEN_VOLUME = "mcp-warden-token";
+export const STATE_VOLUME = "mcp-warden-state";
+export const TOKEN_DIR = "/var/run/secrets/mcpwarden.dev";
+export const TOKEN_FILE = `${TOKEN_DIR}/token`;
+export const STATE_DIR = "/var/run/mcp-warden/state";
+
+export type InjectionResult = { action: "inject"; pod: Pod } | { action: "skip"; reason: string } | { action: "refuse"; message: string };
+
+/**
+ * @param requestNamespace the admission request's namespace (a Pod being created may not
+ * carry metadata.namespace yet)
+ */
+export function injectSidecar(pod: Pod, config: InjectionConfig, requestNamespace?: string): InjectionResult {
+  const namespace = requestNamespace ?? pod.metadata?.namespace ?? "";
+  const labels = pod.metadata?.labels ?? {};
+  if (config.skipNamespaces.includes(namespace)) return { action: "skip", reason: `namespace ${namespace} is never injected` };
+  if (labels[INJECT_LABEL] === "false") return { action: "skip", reason: `the pod is labelled ${INJECT_LABEL}=false` };
+  const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  if (labels[INJECTED_LABEL] === "true" || containers.some((container) => container.name === SIDECAR_CONTAINER_NAME)) {
+    return { action: "skip", reason: "the pod already carries the sidecar" };
+  }
+
+  const written = pod.metadata?.annotations?.[UPSTREAM_PORT_ANNOTATION];
+  if (written === undefined || written.trim() === "") {
+    return {
+      action: "refuse",
+      message:
+        `mcp-warden cannot protect this pod: it has no ${UPSTREAM_PORT_ANNOTATION} annotation naming the MCP server's port. ` +
+        `Annotate the pod (template), e.g. ${UPSTREAM_PORT_ANNOTATION}: "8080", or label it ${INJECT_LABEL}: "false" to opt out`,
+    };
+  }
+  const upstream = upstreamPort(pod);
+  if (upstream === undefined) {
+    return {
+      action: "refuse",
+      message: `mcp-warden cannot protect this pod: ${UPSTREAM_PORT_ANNOTATION} is ${JSON.stringify(written)}, which is neither a port number (1-65535) nor the name of one of its container ports`,
+    };
+  }
+  if (upstream.number === SIDECAR_PORT || upstream.number === ADMIN_PORT) {
+    return { action: "refuse", message: `mcp-warden cannot protect this pod: its MCP server uses port ${upstream.number}, which the sidecar needs; move the server to another port` };
+  }
+  const taken = containers.flatMap((container) => container.ports ?? []).find((port) => port.containerPort === SIDECAR_PORT || port.containerPort === ADMIN_PORT);
+  if (taken !== undefined) {
+    return { action: "refuse", message: `mcp-warden cannot protect this pod: a container already declares port ${taken.containerPort}, which the sidecar needs` };
+  }
+  if (pod.spec?.hostNetwork === true) {
+    return { action: "refuse", message: "mcp-warden cannot protect this pod: it uses hostNetwork, where the sidecar's ports would be the node's" };
+  }
+  const path = pod.metadata?.annotations?.[UPSTREAM_PATH_ANNOTATION] ?? "/mcp";
+  if (!/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/.test(path)) {
+    return { action: "refuse", message: `mcp-warden cannot protect this pod: ${UPSTREAM_PATH_ANNOTATION} must be a URL path such as /mcp, got ${JSON.stringify(path)}` };
+  }
+
+  const injected: Pod = structuredClone(pod);
+  const metadata = (injected.metadata ??= {});
+  metadata.labels = { ...metadata.labels, [INJECTED_LABEL]: "true" };
+  const spec = (injected.spec ??= {});
+  // First: a native sidecar starts before the containers after it, so the MCP server
+  // is never reachable without it.
+  spec.initContainers = [sidecarContainer(config, `http://127.0.0.1:${upstream.number}${path}`), ...(spec.initContainers ?? [])];
+  spec.volumes = [
+    ...(spec.volumes ?? []),
+    {
+      name: TOKEN_VOLUME,
+      projected: { sources: [{ serviceAccountToken: { audience: TOKEN_AUDIENCE, expirationSeconds: config.tokenExpirationSeconds, path: "token" } }] },
+    },
+    { name: STATE_VOLUME, emptyDir: { sizeLimit: "16Mi" } },
+  ];
+  return { action: "inject", pod: injected };
+}
+
+function sidecarContainer(config: InjectionConfig, upstreamUrl: string): Container {
+  const adminProbe = (path: string, periodSeconds: number, failureThreshold: number): Record<string, unknown> => ({
+    httpGet: { path, port: ADMIN_PORT_NAME },
+    periodSeconds,
+    failureThreshold,
+    timeoutSeconds: 2,
+  });
+  return {
+    name: SIDECAR_CONTAINER_NAME,
+    image: config.image,
+    imagePullPolicy: config.imagePullPolicy,
+    restartPolicy: "Always",
+    args: [
+      "sidecar",
+      `--listen=0.0.0.0:${SIDECAR_PORT}`,
+      `--admin=0.0.0.0:${ADMIN_PORT}`,
+      `--upstream=${upstreamUrl}`,
+      "--control-plane=$(MCPWARDEN_CONTROL_PLANE)",
+      `--token-file=${TOKEN_FILE}`,
+      `--state-dir=${STATE_DIR}`,
+      `--log-level=${config.logLevel}`,
+    ],
+    env: [
+      { name: "MCPWARDEN_CONTROL_PLANE", value: config.controlPlaneUrl },
+      { name: "MCPWARDEN_CA_PEM", value: config.caPem },
+      { name: "MCPWARDEN_POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: "MCPWARDEN_POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+    ],
+    ports: [
+      { name: SIDECAR_PORT_NAME, containerPort: SIDECAR_PORT, protocol: "TCP" },
+      { name: ADMIN_PORT_NAME, containerPort: ADMIN_PORT, protocol: "TCP" },
+    ],
+    // Startup gates the pod's other containers: the process is up. Readiness: a
+    // policy is loaded (a sidecar that never had one refuses every call).
+    startupProbe: adminProbe("/healthz", 1, 60),
+    readinessProbe: adminProbe("/readyz", 5, 3),
+    livenessProbe: adminProbe("/healthz", 10, 3),
+    resources: structuredClone(config.resources),
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: config.runAsUser,
+      runAsGroup: config.runAsUser,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+    volumeMounts: [
+      { name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true },
+      { name: STATE_VOLUME, mountPath: STATE_DIR },
+    ],
+  };
+}

@@ -1,0 +1,41 @@
+// What the injector needs to know about the sidecar it adds. The chart fills it in
+// through the operator's flags; the defaults suit a development cluster.
+
+export interface SidecarResources {
+  requests?: Record<string, string>;
+  limits?: Record<string, string>;
+}
+
+export interface InjectionConfig {
+  image: string;
+  imagePullPolicy: "Always" | "IfNotPresent" | "Never";
+  /** The policy stream's URL as sidecars reach it (env MCPWARDEN_CONTROL_PLANE). */
+  controlPlaneUrl: string;
+  /** The CA that signed the stream's certificate (env MCPWARDEN_CA_PEM). */
+  caPem: string;
+  resources: SidecarResources;
+  /** Numeric, so the kubelet can check runAsNonRoot without reading the image. */
+  runAsUser: number;
+  /** Namespaces never injected: kube-system and the operator's own. */
+  skipNamespaces: readonly string[];
+  /** Lifetime of the projected token; the kubelet refreshes it at 80 %. */
+  tokenExpirationSeconds: number;
+  logLevel: string;
+}
+
+export const DEFAULT_SIDECAR_RESOURCES: SidecarResources = {
+  requests: { cpu: "50m", memory: "64Mi" },
+  limits: { memory: "256Mi" },
+};
+
+export function defaultInjectionConfig(overrides: Partial<InjectionConfig> & Pick<InjectionConfig, "image" | "controlPlaneUrl" | "caPem">): InjectionConfig {
+  return {
+    imagePullPolicy: "IfNotPresent",
+    resources: DEFAULT_SIDECAR_RESOURCES,
+    runAsUser: 65532,
+    skipNamespaces: ["kube-system"],
+    tokenExpirationSeconds: 3600,
+    logLevel: "info",
+    ...overrides,
+  };
+}

@@ -1,0 +1,1 @@
+export { connectToCluster, type KubeConnection, type ConnectOptions } from "./kube-connection.ts";

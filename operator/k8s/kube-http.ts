@@ -1,0 +1,69 @@
+// One authenticated HTTP request to the API server, with the credentials and TLS
+// settings of the kubeconfig (client-node's RequestContext does that part).
+import { HttpMethod, RequestContext, type KubeConfig } from "@kubernetes/client-node";
+import { fetch } from "undici";
+import { ApiError } from "../cluster.ts";
+
+export interface KubeRequest {
+  query?: Record<string, string | undefined>;
+  body?: unknown;
+  /** Required with a body: patches need the exact patch type. */
+  contentType?: string;
+  timeoutMs?: number;
+}
+
+export interface KubeResponse {
+  status: number;
+  body: unknown;
+}
+
+export class KubeHttp {
+  readonly #config: KubeConfig;
+
+  constructor(config: KubeConfig) {
+    this.#config = config;
+  }
+
+  /** Any HTTP status comes back as a value; only transport failures throw. */
+  async request(method: HttpMethod, path: string, request: KubeRequest = {}): Promise<KubeResponse> {
+    const cluster = this.#config.getCurrentCluster();
+    if (cluster === null) throw new Error("the kubeconfig has no current cluster");
+    const url = new URL(cluster.server.replace(/\/$/, "") + path);
+    for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
+    const context = new RequestContext(url.toString(), method);
+    await this.#config.applySecurityAuthentication(context);
+    const headers: Record<string, string> = { ...context.getHeaders(), accept: "application/json" };
+    if (request.body !== undefined) headers["content-type"] = request.contentType ?? "application/json";
+    const response = await fetch(url, {
+      method,
+      headers,
+      dispatcher: context.getDispatcher(),
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      signal: AbortSignal.timeout(request.timeoutMs ?? 30_000),
+    });
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      // not JSON (a proxy's error page): keep the text for the message
+    }
+    return { status: response.status, body };
+  }
+
+  /** Like request(), but a status outside 2xx throws an ApiError with the server's message. */
+  async expectOk(method: HttpMethod, path: string, request: KubeRequest = {}): Promise<unknown> {
+    const response = await this.request(method, path, request);
+    if (response.status >= 200 && response.status < 300) return response.body;
+    throw new ApiError(response.status, `${method} ${path}: HTTP ${response.status}: ${statusMessage(response.body)}`);
+  }
+}
+
+export function statusMessage(body: unknown): string {
+  if (typeof body === "object" && body !== null && typeof (body as { message?: unknown }).message === "string") {
+    return (body as { message: string }).message;
+  }
+  return typeof body === "string" ? body.slice(0, 300) : "no message";
+}
+
+export { HttpMethod };

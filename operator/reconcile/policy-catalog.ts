@@ -1,0 +1,205 @@
+// What every replica knows about the McpPolicies: whether each is accepted, which
+// version pods enforce, and the bundle (with its revision) for any set of pod labels.
+// Computed lazily per namespace from the policy cache and dropped when a policy of the
+// namespace changes. Revisions are content-derived (policy uid and generation), so all
+// replicas compute the same revision for the same pod: an ack taken by one replica
+// means the same thing to the leader.
+import { createHash } from "node:crypto";
+import {
+  compilePolicies,
+  createPolicyBundle,
+  formatProblem,
+  policyRef,
+  readMcpPolicy,
+  type IdentityConflict,
+  type McpPolicy,
+  type PolicyBundle,
+  type ReadPolicyResult,
+} from "../../policy/index.ts";
+import type { ObjectStore } from "../cluster.ts";
+import type { McpPolicyObject } from "../kube-objects.ts";
+import { AcceptedReason } from "./conditions.ts";
+import { compareAge, counterConflicts } from "./counter-conflicts.ts";
+import { selectorMatches } from "./label-selector.ts";
+
+/** Problems listed in a condition message; the rest are counted. */
+const MAX_LISTED_PROBLEMS = 10;
+
+export interface PolicyEvaluation {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly generation: number;
+  readonly accepted: boolean;
+  readonly reason: (typeof AcceptedReason)[keyof typeof AcceptedReason];
+  readonly message: string;
+  /** The version pods enforce: this one if accepted, else the last accepted one seen, else none. */
+  readonly enforced: McpPolicy | undefined;
+}
+
+export interface PodBundle {
+  readonly revision: string;
+  readonly bundle: PolicyBundle;
+  /** The bundle serialised once, sent as is on every stream that needs it. */
+  readonly json: string;
+  readonly identityConflicts: readonly IdentityConflict[];
+  /** Policies left out because they would not compile with the others (refs). */
+  readonly dropped: readonly string[];
+}
+
+interface NamespaceState {
+  readonly evaluations: Map<string, PolicyEvaluation>;
+  /** Enforced versions, in namespace/name order. */
+  readonly enforced: readonly McpPolicy[];
+  /** By label set, then by selection. */
+  readonly byLabels: Map<string, PodBundle>;
+  readonly bySelection: Map<string, PodBundle>;
+}
+
+export class PolicyCatalog {
+  readonly #store: ObjectStore<McpPolicyObject>;
+  readonly #reads = new Map<string, { generation: number; result: ReadPolicyResult }>();
+  readonly #lastAccepted = new Map<string, McpPolicy>();
+  readonly #namespaces = new Map<string, NamespaceState>();
+
+  constructor(store: ObjectStore<McpPolicyObject>) {
+    this.#store = store;
+  }
+
+  /** A policy of the namespace was added, changed or deleted. */
+  invalidate(namespace: string, deletedUid?: string): void {
+    this.#namespaces.delete(namespace);
+    if (deletedUid !== undefined) {
+      this.#reads.delete(deletedUid);
+      this.#lastAccepted.delete(deletedUid);
+    }
+  }
+
+  evaluation(namespace: string, name: string): PolicyEvaluation | undefined {
+    return this.#state(namespace).evaluations.get(name);
+  }
+
+  /** Enforced versions of the namespace's policies whose selector matches the labels. */
+  policiesFor(namespace: string, labels: Readonly<Record<string, string>> | undefined): McpPolicy[] {
+    return this.#state(namespace).enforced.filter((policy) => selectorMatches(policy.spec.selector, labels));
+  }
+
+  /** The bundle for a pod with these labels in this namespace. */
+  bundleFor(namespace: string, labels: Readonly<Record<string, string>> | undefined): PodBundle {
+    const state = this.#state(namespace);
+    const labelsKey = JSON.stringify(Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const known = state.byLabels.get(labelsKey);
+    if (known !== undefined) return known;
+    const selected = state.enforced.filter((policy) => selectorMatches(policy.spec.selector, labels));
+    const selectionKey = selected.map(versionKey).join(",");
+    let bundle = state.bySelection.get(selectionKey);
+    if (bundle === undefined) {
+      bundle = buildBundle(selected);
+      state.bySelection.set(selectionKey, bundle);
+    }
+    state.byLabels.set(labelsKey, bundle);
+    return bundle;
+  }
+
+  #state(namespace: string): NamespaceState {
+    let state = this.#namespaces.get(namespace);
+    if (state === undefined) {
+      state = this.#evaluate(namespace);
+      this.#namespaces.set(namespace, state);
+    }
+    return state;
+  }
+
+  #evaluate(namespace: string): NamespaceState {
+    const objects = this.#store.list(namespace);
+    const valid: McpPolicy[] = [];
+    const invalid = new Map<McpPolicyObject, string>();
+    for (const object of objects) {
+      const result = this.#read(object);
+      if (result.ok) valid.push(result.policy);
+      else invalid.set(object, describeProblems(result.problems.map(formatProblem)));
+    }
+    const conflicts = counterConflicts([...valid].sort(compareAge));
+    const evaluations = new Map<string, PolicyEvaluation>();
+    for (const policy of valid) {
+      const uid = policy.metadata.uid ?? policyRef(policy);
+      const conflict = conflicts.get(policyRef(policy));
+      if (conflict === undefined) this.#lastAccepted.set(uid, policy);
+      evaluations.set(policy.metadata.name, {
+        namespace,
+        name: policy.metadata.name,
+        uid,
+        generation: policy.metadata.generation ?? 0,
+        accepted: conflict === undefined,
+        reason: conflict === undefined ? AcceptedReason.Accepted : AcceptedReason.CounterConflict,
+        message: conflict ?? "the policy is valid",
+        enforced: conflict === undefined ? policy : this.#lastAccepted.get(uid),
+      });
+    }
+    for (const [object, message] of invalid) {
+      const name = object.metadata?.name ?? "";
+      const uid = object.metadata?.uid ?? `${namespace}/${name}`;
+      evaluations.set(name, {
+        namespace,
+        name,
+        uid,
+        generation: object.metadata?.generation ?? 0,
+        accepted: false,
+        reason: AcceptedReason.Invalid,
+        message,
+        enforced: this.#lastAccepted.get(uid),
+      });
+    }
+    const enforced = [...evaluations.values()]
+      .map((evaluation) => evaluation.enforced)
+      .filter((policy): policy is McpPolicy => policy !== undefined)
+      .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+    return { evaluations, enforced, byLabels: new Map(), bySelection: new Map() };
+  }
+
+  #read(object: McpPolicyObject): ReadPolicyResult {
+    const uid = object.metadata?.uid ?? "";
+    const generation = object.metadata?.generation ?? 0;
+    const cached = this.#reads.get(uid);
+    if (cached !== undefined && cached.generation === generation && uid !== "") return cached.result;
+    // status is the operator's own output, not input
+    const result = readMcpPolicy({ apiVersion: object.apiVersion ?? "mcpwarden.dev/v1alpha1", kind: object.kind ?? "McpPolicy", metadata: object.metadata, spec: object.spec });
+    if (uid !== "") this.#reads.set(uid, { generation, result });
+    return result;
+  }
+}
+
+function versionKey(policy: McpPolicy): string {
+  return `${policy.metadata.uid ?? policyRef(policy)}@${policy.metadata.generation ?? 0}`;
+}
+
+function describeProblems(lines: string[]): string {
+  const listed = lines.slice(0, MAX_LISTED_PROBLEMS).join("; ");
+  return lines.length > MAX_LISTED_PROBLEMS ? `${listed}; and ${lines.length - MAX_LISTED_PROBLEMS} more problems` : listed;
+}
+
+/** Compiles the selected policies into one bundle; a policy that does not compile with the others is left out, newest first. */
+export function buildBundle(selected: readonly McpPolicy[]): PodBundle {
+  let policies = [...selected];
+  const dropped: string[] = [];
+  for (;;) {
+    const compiled = compilePolicies(policies);
+    if (compiled.ok) {
+      const revision = revisionOf(policies);
+      const bundle = createPolicyBundle(revision, compiled.table);
+      return { revision, bundle, json: JSON.stringify(bundle), identityConflicts: compiled.table.identityConflicts, dropped };
+    }
+    const named = new Set(compiled.problems.map((problem) => problem.policy).filter((ref): ref is string => ref !== undefined));
+    const newestFirst = [...policies].sort(compareAge).reverse();
+    const victim = newestFirst.find((policy) => named.has(policyRef(policy))) ?? newestFirst[0];
+    if (victim === undefined) throw new Error("an empty policy set did not compile");
+    dropped.push(policyRef(victim));
+    policies = policies.filter((policy) => policy !== victim);
+  }
+}
+
+/** The same policies at the same generations give the same revision on every replica. */
+export function revisionOf(policies: readonly McpPolicy[]): string {
+  const key = policies.map((policy) => `${policyRef(policy)}#${versionKey(policy)}`).sort().join("\n");
+  return createHash("sha256").update(`mcp-warden bundle v1\n${key}`).digest("hex").slice(0, 16);
+}

@@ -1,0 +1,152 @@
+// Reconciles one McpPolicy (leader only): reads the caches, computes the status, the
+// owned NetworkPolicy and the events it should have, and writes only what differs,
+// status last. A thrown error makes the work queue retry the key with backoff.
+import type { IdentityConflict, LabelSelector } from "../../policy/index.ts";
+import type { ClusterClient, ObjectStore } from "../cluster.ts";
+import { splitKey, type McpPolicyObject, type NetworkPolicy, type Pod, type Service } from "../kube-objects.ts";
+import type { OperatorMetrics } from "../metrics/operator-metrics.ts";
+import { APPLIED_REVISION_ANNOTATION, INJECTED_LABEL, POLICY_LABEL } from "../well-known.ts";
+import { ACCEPTED, EventReason, PROGRAMMED } from "./conditions.ts";
+import type { EventRecorder } from "./event-recorder.ts";
+import { selectorMatches } from "./label-selector.ts";
+import { desiredNetworkPolicy, networkPolicyName, networkPolicyUpToDate } from "./network-policy.ts";
+import type { PolicyCatalog } from "./policy-catalog.ts";
+import { desiredPolicyStatus, statusEquals, type SelectedPod } from "./policy-status.ts";
+import { servicesTargetingUpstream } from "./service-findings.ts";
+
+export interface ReconcileContext {
+  readonly policies: ObjectStore<McpPolicyObject>;
+  readonly pods: ObjectStore<Pod>;
+  readonly services: ObjectStore<Service>;
+  readonly networkPolicies: ObjectStore<NetworkPolicy>;
+  /** Whether the namespace's pods and services have been listed. */
+  readonly namespaceSynced: (namespace: string) => boolean;
+  readonly catalog: PolicyCatalog;
+  readonly client: ClusterClient;
+  readonly events: EventRecorder;
+  readonly metrics: OperatorMetrics;
+  readonly now: () => Date;
+}
+
+export type ReconcileOutcome = { done: true; selectedPods: readonly string[] } | { done: false; retryInMs: number; why: string };
+
+/** Pods that count: not finished, not being deleted. */
+export function podIsActive(pod: Pod): boolean {
+  const phase = pod.status?.phase;
+  return pod.metadata?.deletionTimestamp === undefined && phase !== "Succeeded" && phase !== "Failed";
+}
+
+export function podIsProtected(pod: Pod): boolean {
+  return pod.metadata?.labels?.[INJECTED_LABEL] === "true";
+}
+
+export async function reconcilePolicy(key: string, context: ReconcileContext): Promise<ReconcileOutcome> {
+  const { namespace, name } = splitKey(key);
+  const object = context.policies.get(namespace, name);
+  if (object === undefined) {
+    context.metrics.forgetPolicy(namespace, name);
+    context.events.forget(`${namespace}/${name}/`);
+    await removeOrphanNetworkPolicy(namespace, name, context);
+    return { done: true, selectedPods: [] };
+  }
+  if (!context.namespaceSynced(namespace)) return { done: false, retryInMs: 200, why: `pods and services of ${namespace} are not listed yet` };
+
+  const evaluation = context.catalog.evaluation(namespace, name);
+  if (evaluation === undefined) return { done: false, retryInMs: 200, why: "the policy is not in the catalog yet" };
+  const generation = object.metadata?.generation ?? 0;
+  const uid = object.metadata?.uid ?? "";
+  const eventKey = `${namespace}/${name}/${uid}/${generation}`;
+  const regarding = { apiVersion: "mcpwarden.dev/v1alpha1", kind: "McpPolicy", namespace, name, uid };
+
+  // Which pods: the enforced version's selector, else (never accepted) the one written.
+  const selector = evaluation.enforced?.spec.selector ?? writtenSelector(object);
+  const pods = context.pods.list(namespace).filter((pod) => podIsActive(pod) && selectorMatches(selector, pod.metadata?.labels));
+  let identityConflict: IdentityConflict | undefined;
+  const selected: SelectedPod[] = pods.map((pod) => {
+    const bundle = context.catalog.bundleFor(namespace, pod.metadata?.labels);
+    identityConflict ??= bundle.identityConflicts.find((conflict) => conflict.policy === `${namespace}/${name}`);
+    const applied = pod.metadata?.annotations?.[APPLIED_REVISION_ANNOTATION];
+    return {
+      name: pod.metadata?.name ?? "",
+      protected: podIsProtected(pod),
+      inSync: podIsProtected(pod) && applied === bundle.revision,
+      appliedRevision: applied,
+      currentRevision: bundle.revision,
+    };
+  });
+
+  if (!evaluation.accepted) {
+    await context.events.record(`${eventKey}/accepted/${evaluation.message}`, {
+      regarding,
+      type: "Warning",
+      reason: evaluation.reason === "CounterConflict" ? EventReason.CounterConflict : EventReason.InvalidPolicy,
+      action: "Validate",
+      note: evaluation.message,
+    });
+  }
+  if (identityConflict !== undefined) {
+    await context.events.record(`${eventKey}/identity/${identityConflict.conflictsWith}`, {
+      regarding,
+      type: "Warning",
+      reason: EventReason.IdentityConflict,
+      action: "Combine",
+      note: identityConflict.message,
+    });
+  }
+  const protectedPods = pods.filter(podIsProtected);
+  for (const finding of servicesTargetingUpstream(context.services.list(namespace), protectedPods)) {
+    const service = finding.service.metadata ?? {};
+    const note =
+      `Service ${namespace}/${service.name ?? ""} port ${finding.port} targets port ${finding.targetPort}, the MCP server's own port on ` +
+      `${finding.pod}, which McpPolicy ${name} protects: traffic through it bypasses the mcp-warden sidecar; set targetPort: mcp-warden`;
+    const findingKey = `${service.uid ?? ""}/${finding.port}/${finding.targetPort}`;
+    await context.events.record(`service/${findingKey}`, {
+      regarding: { apiVersion: "v1", kind: "Service", namespace, name: service.name ?? "", uid: service.uid },
+      type: "Warning",
+      reason: EventReason.TargetsUpstreamPort,
+      action: "Inspect",
+      note,
+    });
+    await context.events.record(`${namespace}/${name}/service/${findingKey}`, { regarding, type: "Warning", reason: EventReason.TargetsUpstreamPort, action: "Inspect", note });
+  }
+
+  await reconcileNetworkPolicy(object, evaluation.enforced?.spec.networkPolicy === "enabled" ? selector : undefined, context);
+
+  const desired = desiredPolicyStatus({ generation, current: object.status, evaluation, pods: selected, identityConflict, now: context.now() });
+  if (!statusEquals(object.status, desired)) await context.client.patchPolicyStatus(namespace, name, desired);
+  for (const condition of desired.conditions ?? []) {
+    if (condition.type === ACCEPTED || condition.type === PROGRAMMED) {
+      context.metrics.policyCondition.set({ namespace, policy: name, type: condition.type }, condition.status === "True" ? 1 : 0);
+    }
+  }
+  return { done: true, selectedPods: selected.map((pod) => pod.name) };
+}
+
+/** The selector as written, for a policy that was never accepted. */
+export function writtenSelector(object: McpPolicyObject): LabelSelector | undefined {
+  const spec = object.spec;
+  if (typeof spec !== "object" || spec === null) return undefined;
+  const selector = (spec as { selector?: unknown }).selector;
+  return typeof selector === "object" && selector !== null ? (selector as LabelSelector) : undefined;
+}
+
+async function reconcileNetworkPolicy(object: McpPolicyObject, selector: LabelSelector | undefined, context: ReconcileContext): Promise<void> {
+  const namespace = object.metadata?.namespace ?? "";
+  const name = object.metadata?.name ?? "";
+  const existing = context.networkPolicies.get(namespace, networkPolicyName(name));
+  if (selector === undefined) {
+    const owned = existing?.metadata?.ownerReferences?.some((ref) => ref.uid === object.metadata?.uid);
+    if (existing !== undefined && owned === true) await context.client.deleteNetworkPolicy(namespace, networkPolicyName(name), existing.metadata?.uid ?? "");
+    return;
+  }
+  const desired = desiredNetworkPolicy(object, selector);
+  if (!networkPolicyUpToDate(existing, desired)) await context.client.applyNetworkPolicy(desired);
+}
+
+/** The policy is gone: its NetworkPolicy goes too (garbage collection would, given time). */
+async function removeOrphanNetworkPolicy(namespace: string, name: string, context: ReconcileContext): Promise<void> {
+  const existing = context.networkPolicies.get(namespace, networkPolicyName(name));
+  if (existing === undefined || existing.metadata?.labels?.[POLICY_LABEL] !== name) return;
+  const owners = existing.metadata.ownerReferences ?? [];
+  if (owners.some((ref) => ref.kind === "McpPolicy")) await context.client.deleteNetworkPolicy(namespace, existing.metadata.name ?? "", existing.metadata.uid ?? "");
+}

@@ -1,0 +1,268 @@
+// The operator's end of the policy stream (ARCHITECTURE.md "Sidecar ↔ operator
+// protocol"): `GET /v1/stream` (Server-Sent Events) sends the bound pod's bundle at
+// connect and whenever its revision changes, an `approval` event when one is decided,
+// and a comment heartbeat every 15 s; `POST /v1/ack {revision}` records what the
+// sidecar applied. Every request carries the sidecar's projected token; a pod only
+// ever receives its own bundle.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { OperatorMetrics } from "../metrics/operator-metrics.ts";
+import { errorText, type OperatorLogger } from "../operator-logger.ts";
+import type { PodBundle } from "../reconcile/policy-catalog.ts";
+import type { AckRecorder } from "./ack-recorder.ts";
+import type { BoundPod, StreamAuthenticator } from "./stream-authenticator.ts";
+
+export const STREAM_PATH = "/v1/stream";
+export const ACK_PATH = "/v1/ack";
+export const APPROVALS_PATH = "/v1/approvals";
+
+/** The `approval` event (issue 6 sends them). */
+export interface ApprovalEvent {
+  name: string;
+  verdict: "approved" | "denied" | "expired";
+  reason?: string;
+}
+
+export interface PolicyStreamServerOptions {
+  authenticator: StreamAuthenticator;
+  /** The pod's bundle now; undefined when the pod is unknown. */
+  bundleFor: (pod: BoundPod) => PodBundle | undefined;
+  acks: AckRecorder;
+  metrics: OperatorMetrics;
+  heartbeatMs?: number;
+  logger: OperatorLogger;
+}
+
+/** A stream whose client reads slower than this many buffered bytes is dropped; it reconnects. */
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+const MAX_ACK_BYTES = 4096;
+const REVISION = /^[0-9a-f]{1,64}$/;
+
+interface Connection {
+  readonly pod: BoundPod;
+  readonly response: ServerResponse;
+  sentRevision: string | undefined;
+}
+
+export class PolicyStreamServer {
+  readonly #options: PolicyStreamServerOptions;
+  readonly #byNamespace = new Map<string, Set<Connection>>();
+  readonly #byPod = new Map<string, Set<Connection>>();
+  readonly #heartbeat: NodeJS.Timeout;
+  #pendingNamespaces: Set<string> | "all" | undefined;
+  #pendingSince = 0;
+  #connections = 0;
+  #closed = false;
+
+  constructor(options: PolicyStreamServerOptions) {
+    this.#options = options;
+    this.#heartbeat = setInterval(() => this.#sendHeartbeats(), options.heartbeatMs ?? 15_000);
+    this.#heartbeat.unref();
+  }
+
+  get connections(): number {
+    return this.#connections;
+  }
+
+  /** Routes a request; answers 404 for paths that are not the stream's. */
+  handle(request: IncomingMessage, response: ServerResponse): void {
+    const path = (request.url ?? "").split("?")[0];
+    const route =
+      path === STREAM_PATH && request.method === "GET"
+        ? this.#stream(request, response)
+        : path === ACK_PATH && request.method === "POST"
+          ? this.#ack(request, response)
+          : path === APPROVALS_PATH && request.method === "POST"
+            ? Promise.resolve(reply(response, 501, "approvals are not served by this operator version yet"))
+            : Promise.resolve(reply(response, path === STREAM_PATH || path === ACK_PATH ? 405 : 404, "no such endpoint"));
+    route.catch((error: unknown) => {
+      this.#options.logger.error({ err: errorText(error), path }, "stream request failed");
+      if (!response.headersSent) reply(response, 500, "internal error");
+      else response.destroy();
+    });
+  }
+
+  /**
+   * Re-sends bundles whose revision changed, on streams of pods in these namespaces (or
+   * all). Calls within one turn of the event loop are sent together.
+   */
+  refresh(namespaces?: Iterable<string>): void {
+    if (this.#closed) return;
+    if (this.#pendingNamespaces === undefined) {
+      this.#pendingSince = performance.now();
+      setImmediate(() => this.#flush());
+      this.#pendingNamespaces = new Set();
+    }
+    if (namespaces === undefined) this.#pendingNamespaces = "all";
+    else if (this.#pendingNamespaces !== "all") for (const namespace of namespaces) this.#pendingNamespaces.add(namespace);
+  }
+
+  /** Re-sends the pod's bundle if its revision changed (its labels did, say). */
+  refreshPod(uid: string): void {
+    for (const connection of this.#byPod.get(uid) ?? []) {
+      const bundle = this.#safeBundleFor(connection.pod);
+      if (bundle !== undefined && bundle.revision !== connection.sentRevision) this.#sendBundle(connection, bundle);
+    }
+  }
+
+  /** Ends the pod's streams (the pod is gone). */
+  disconnectPod(uid: string): void {
+    for (const connection of [...(this.#byPod.get(uid) ?? [])]) connection.response.end();
+  }
+
+  /** Sends an `approval` event to the pod's streams; false when none is open here. */
+  sendApproval(podUid: string, approval: ApprovalEvent): boolean {
+    const connections = this.#byPod.get(podUid);
+    if (connections === undefined || connections.size === 0) return false;
+    const frame = `event: approval\ndata: ${JSON.stringify(approval)}\n\n`;
+    for (const connection of connections) this.#write(connection, frame);
+    return true;
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    for (const connections of this.#byPod.values()) for (const connection of [...connections]) connection.response.end();
+  }
+
+  async #stream(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const pod = await this.#authenticate(request, response);
+    if (pod === undefined) return;
+    const bundle = this.#options.bundleFor(pod);
+    if (bundle === undefined) return reply(response, 503, "the operator does not know the pod yet; retry");
+    response.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" });
+    response.socket?.setNoDelay(true);
+    response.socket?.setKeepAlive(true, 30_000);
+    const connection: Connection = { pod, response, sentRevision: undefined };
+    this.#add(connection);
+    response.on("close", () => this.#remove(connection));
+    this.#sendBundle(connection, bundle);
+    this.#options.logger.debug({ pod: `${pod.namespace}/${pod.name}`, revision: bundle.revision }, "sidecar connected");
+  }
+
+  async #ack(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const pod = await this.#authenticate(request, response);
+    if (pod === undefined) return;
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(request, MAX_ACK_BYTES));
+    } catch (error) {
+      return reply(response, 400, `the body must be JSON {"revision": "..."}: ${errorText(error)}`);
+    }
+    const revision = typeof body === "object" && body !== null ? (body as { revision?: unknown }).revision : undefined;
+    if (typeof revision !== "string" || !REVISION.test(revision)) return reply(response, 400, "revision must be the revision of a received bundle");
+    try {
+      await this.#options.acks.record(pod, revision);
+    } catch (error) {
+      this.#options.logger.warn({ err: errorText(error), pod: `${pod.namespace}/${pod.name}` }, "could not record an ack");
+      return reply(response, 503, "could not record the ack; retry");
+    }
+    response.writeHead(204).end();
+  }
+
+  async #authenticate(request: IncomingMessage, response: ServerResponse): Promise<BoundPod | undefined> {
+    const header = request.headers.authorization ?? "";
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (match === null) {
+      reply(response, 401, "send the pod's projected ServiceAccount token as Authorization: Bearer <token>", { "www-authenticate": 'Bearer realm="mcp-warden"' });
+      return undefined;
+    }
+    const result = await this.#options.authenticator.authenticate(match[1] as string, request.socket.remoteAddress);
+    if (!result.ok) {
+      this.#options.logger.info({ status: result.status, why: result.message, peer: request.socket.remoteAddress }, "stream request refused");
+      reply(response, result.status, result.message, result.status === 401 ? { "www-authenticate": 'Bearer realm="mcp-warden", error="invalid_token"' } : {});
+      return undefined;
+    }
+    return result.pod;
+  }
+
+  #flush(): void {
+    const pending = this.#pendingNamespaces;
+    const since = this.#pendingSince;
+    this.#pendingNamespaces = undefined;
+    if (pending === undefined || this.#closed) return;
+    const groups = pending === "all" ? [...this.#byNamespace.values()] : [...pending].map((namespace) => this.#byNamespace.get(namespace) ?? new Set<Connection>());
+    let sent = 0;
+    for (const connections of groups) {
+      for (const connection of connections) {
+        const bundle = this.#safeBundleFor(connection.pod);
+        if (bundle !== undefined && bundle.revision !== connection.sentRevision) {
+          this.#sendBundle(connection, bundle);
+          sent++;
+        }
+      }
+    }
+    if (sent > 0) this.#options.metrics.pushDuration.observe((performance.now() - since) / 1000);
+  }
+
+  #safeBundleFor(pod: BoundPod): PodBundle | undefined {
+    try {
+      return this.#options.bundleFor(pod);
+    } catch (error) {
+      this.#options.logger.error({ err: errorText(error), pod: `${pod.namespace}/${pod.name}` }, "could not compute a bundle");
+      return undefined;
+    }
+  }
+
+  #sendBundle(connection: Connection, bundle: PodBundle): void {
+    connection.sentRevision = bundle.revision;
+    this.#write(connection, `event: bundle\ndata: ${bundle.json}\n\n`);
+  }
+
+  #sendHeartbeats(): void {
+    for (const connections of this.#byPod.values()) for (const connection of connections) this.#write(connection, ": heartbeat\n\n");
+  }
+
+  #write(connection: Connection, frame: string): void {
+    const { response } = connection;
+    if (response.writableEnded || response.destroyed) return;
+    if (response.writableLength > MAX_BUFFERED_BYTES) {
+      this.#options.logger.warn({ pod: `${connection.pod.namespace}/${connection.pod.name}` }, "sidecar reads too slowly; dropping its stream");
+      response.destroy();
+      return;
+    }
+    response.write(frame);
+  }
+
+  #add(connection: Connection): void {
+    const { namespace, uid } = connection.pod;
+    if (!this.#byNamespace.has(namespace)) this.#byNamespace.set(namespace, new Set());
+    this.#byNamespace.get(namespace)?.add(connection);
+    if (!this.#byPod.has(uid)) this.#byPod.set(uid, new Set());
+    this.#byPod.get(uid)?.add(connection);
+    this.#connections++;
+    this.#options.metrics.connectedSidecars.set(this.#connections);
+  }
+
+  #remove(connection: Connection): void {
+    const { namespace, uid } = connection.pod;
+    const inNamespace = this.#byNamespace.get(namespace);
+    if (inNamespace?.delete(connection) !== true) return;
+    if (inNamespace.size === 0) this.#byNamespace.delete(namespace);
+    const ofPod = this.#byPod.get(uid);
+    ofPod?.delete(connection);
+    if (ofPod?.size === 0) this.#byPod.delete(uid);
+    this.#connections--;
+    this.#options.metrics.connectedSidecars.set(this.#connections);
+  }
+}
+
+function reply(response: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  if (response.headersSent) return;
+  response.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify({ error: message }));
+}
+
+function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new Error(`more than ${limit} bytes`));
+        request.destroy();
+      } else chunks.push(chunk);
+    });
+    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    request.on("error", reject);
+  });
+}

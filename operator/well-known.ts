@@ -1,0 +1,26 @@
+// Names shared by injection, reconcile and the stream (ARCHITECTURE.md "Injection",
+// "Sidecar ↔ operator protocol"). They are API: users and charts write them.
+
+/** Namespace label value `enabled`, Pod label value `true` opt in; Pod label `false` opts out. */
+export const INJECT_LABEL = "mcpwarden.dev/inject";
+/** Set on injected pods: the informer's selector, the PodMonitor's, and the idempotency marker. */
+export const INJECTED_LABEL = "mcpwarden.dev/injected";
+export const UPSTREAM_PORT_ANNOTATION = "mcpwarden.dev/upstream-port";
+/** Written by the replica that receives the sidecar's ack. */
+export const APPLIED_REVISION_ANNOTATION = "mcpwarden.dev/applied-revision";
+
+export const SIDECAR_CONTAINER_NAME = "mcp-warden";
+export const SIDECAR_PORT = 9000;
+export const SIDECAR_PORT_NAME = "mcp-warden";
+export const ADMIN_PORT = 9464;
+export const ADMIN_PORT_NAME = "warden-admin";
+
+/** The audience of the projected token the sidecar presents on the policy stream. */
+export const TOKEN_AUDIENCE = "mcpwarden.dev";
+/** TokenReview's extra claims for a token bound to a Pod. */
+export const POD_NAME_CLAIM = "authentication.kubernetes.io/pod-name";
+export const POD_UID_CLAIM = "authentication.kubernetes.io/pod-uid";
+
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY_VALUE = "mcp-warden";
+export const POLICY_LABEL = "mcpwarden.dev/policy";
