@@ -71,6 +71,14 @@ test: build control-plane system-packages typecheck lint ## everything: lint, ty
 cluster: build control-plane ## run etcd + kube-apiserver in the foreground (Ctrl-C stops it)
 	@MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" node dist/test/harness/cluster-main.js
 
+.PHONY: demo
+demo: build ## the sidecar in front of a demo MCP server: 127.0.0.1:9000/mcp, metrics on :9464 (Ctrl-C stops it)
+	@node dist/examples/demo/run-demo.js
+
+.PHONY: bench
+bench: build ## benchmarks (policy decisions, rate limits, the sidecar against a bare proxy) into bench/results/latest.json
+	@node dist/bench/main.js
+
 .PHONY: clean
 clean: ## remove build output (the tool cache in ~/.cache/mcp-warden stays)
 	rm -rf dist .mcp-warden

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "commander";
 import { packageVersion } from "./package-root.ts";
 import { registerPolicyCommand } from "./policy-command.ts";
+import { registerSidecarCommand } from "./sidecar-command.ts";
 import { registerOperatorCommand } from "./operator-command.ts";
 
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerPolicyCommand(program);
+  registerSidecarCommand(program);
   registerOperatorCommand(program);
   return program;
 }

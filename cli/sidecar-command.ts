@@ -6,7 +6,7 @@ import { type Command, Option } from "commander";
 import { statSync } from "node:fs";
 import { isLogLevel, LOG_LEVELS } from "../sidecar/observability/sidecar-logger.ts";
 import { RATE_LIMIT_FAILURE_MODES, type RateLimitFailureMode } from "../sidecar/ratelimit/index.ts";
-import type { HostPort, RunningSidecar, SidecarConfig, SidecarUpstream } from "../sidecar/start-sidecar.ts";
+import { startSidecar, type HostPort, type RunningSidecar, type SidecarConfig, type SidecarUpstream } from "../sidecar/start-sidecar.ts";
 import { splitShellWords } from "./sidecar-shell-words.ts";
 
 export interface SidecarFlags {
@@ -111,7 +111,7 @@ const realProcess: SidecarProcess = {
   stderr: (line) => void process.stderr.write(`${line}\n`),
 };
 
-export function registerSidecarCommand(program: Command, start: StartSidecar, proc: SidecarProcess = realProcess): void {
+export function registerSidecarCommand(program: Command, start: StartSidecar = startSidecar, proc: SidecarProcess = realProcess): void {
   program
     .command("sidecar")
     .description("run the policy proxy in front of one MCP server, with policies from files")

@@ -17,6 +17,7 @@ import { createSidecarLogger, type LogLevel } from "./observability/sidecar-logg
 import { FilePolicySource } from "./policy-source/index.ts";
 import type { RateLimitFailureMode } from "./ratelimit/index.ts";
 import { setUpRateLimits } from "./start-sidecar-rate-limits.ts";
+import { createMcpProxy } from "./proxy/index.ts";
 
 export interface HostPort {
   host: string;
@@ -73,6 +74,26 @@ export interface RunningSidecar {
 }
 
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+
+/** The standalone sidecar with the MCP proxy of sidecar/proxy/. */
+export function startSidecar(config: SidecarConfig): Promise<RunningSidecar> {
+  return startSidecarWith(config, createSidecarProxy);
+}
+
+export const createSidecarProxy: McpProxyFactory = (parts) => {
+  const proxy = createMcpProxy({
+    upstream: "url" in parts.upstream ? { url: parts.upstream.url } : { command: parts.upstream.command, args: parts.upstream.args, ...(parts.upstream.env === undefined ? {} : { env: parts.upstream.env }) },
+    snapshot: parts.snapshot,
+    identity: parts.identity,
+    limiter: parts.limiter,
+    observer: parts.observer,
+    logArguments: parts.logArguments,
+    shutdownGraceMs: parts.shutdownGraceMs,
+    logger: parts.logger,
+  });
+  parts.metrics.tools.useUpstreamTools(() => proxy.upstreamTools());
+  return proxy;
+};
 
 export async function startSidecarWith(config: SidecarConfig, createProxy: McpProxyFactory): Promise<RunningSidecar> {
   const logger = config.logger ?? createSidecarLogger({ level: config.logLevel ?? "info" });

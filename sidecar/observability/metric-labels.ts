@@ -59,9 +59,21 @@ export const MAX_LISTED_TOOL_LABELS = 1_000;
 export class ToolLabeler {
   #fromPolicy: ReadonlySet<string> = new Set();
   readonly #listed = new Set<string>();
+  #upstreamListed: (() => ReadonlySet<string>) | undefined;
 
   label(tool: string): string {
-    return this.#fromPolicy.has(tool) || this.#listed.has(tool) ? tool : OTHER_TOOL;
+    if (this.#fromPolicy.has(tool) || this.#listed.has(tool)) return tool;
+    // The proxy's own record of listed names: taken over one name at a time, up to our cap.
+    if (this.#upstreamListed?.().has(tool) === true && this.#listed.size < MAX_LISTED_TOOL_LABELS && tool.length <= 128) {
+      this.#listed.add(tool);
+      return tool;
+    }
+    return OTHER_TOOL;
+  }
+
+  /** Where the proxy keeps the names the upstream listed (McpProxy.upstreamTools). */
+  useUpstreamTools(listed: () => ReadonlySet<string>): void {
+    this.#upstreamListed = listed;
   }
 
   /** Names from a tools/list result page; kept across pages and sessions, up to the cap. */

@@ -111,3 +111,14 @@ describe("SidecarMetrics", () => {
     expect(await new SidecarMetrics().exposition()).toContain("process_resident_memory_bytes");
   });
 });
+
+describe("ToolLabeler fed by the proxy's listed names", () => {
+  it("labels a name the upstream listed, read from the proxy on demand", async () => {
+    const metrics = new SidecarMetrics({ processMetrics: false });
+    const listed = new Set<string>();
+    metrics.tools.useUpstreamTools(() => listed);
+    expect(metrics.tools.label("late_tool")).toBe("_other");
+    listed.add("late_tool");
+    expect(metrics.tools.label("late_tool")).toBe("late_tool");
+  });
+});
