@@ -30,7 +30,12 @@ async function descendants(root: number): Promise<{ pid: number; command: string
   const found = new Set<number>([root]);
   for (let grew = true; grew; ) {
     grew = false;
-    for (const row of rows) if (found.has(row.ppid) && !found.has(row.pid)) (found.add(row.pid), (grew = true));
+    for (const row of rows) {
+      if (found.has(row.ppid) && !found.has(row.pid)) {
+        found.add(row.pid);
+        grew = true;
+      }
+    }
   }
   return rows.filter((row) => found.has(row.pid) && row.pid !== root);
 }
