@@ -190,7 +190,7 @@ export class StreamableHttpRelay {
     const outcome = processServerMessage(text, context);
     if (outcome.text === text && intake.plan.answers.length === 0) {
       if (res.headersSent || res.destroyed) return;
-      res.writeHead(upstream.statusCode, { ...headers, "content-length": String(bytes.length) });
+      res.writeHead(upstream.statusCode, { ...clientResponseHeaders(upstream.headers, false), "content-length": String(bytes.length) });
       res.end(bytes);
       return;
     }

@@ -64,13 +64,17 @@ export function createFeatureServer(): McpServer {
     for (let step = 1; step <= steps; step++) {
       if (token !== undefined) await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: step, total: steps, message: `step ${step}` } });
     }
+    // The SDK client handles a notification a tick after a response that arrives in the
+    // same read, and drops progress for a request already answered: a pause keeps the
+    // transcript from depending on how the bytes were chunked.
+    await new Promise((resolve) => setTimeout(resolve, 30));
     return { content: [{ type: "text", text: `done in ${steps} steps` }] };
   });
-  server.registerTool("slow", { description: "waits until cancelled or 10 s pass", inputSchema: {} }, async (_args, extra) => {
+  server.registerTool("slow", { description: "waits until cancelled or 2 s pass", inputSchema: {} }, async (_args, extra) => {
     const token = extra._meta?.progressToken;
     if (token !== undefined) await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: 0 } });
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 10_000);
+      const timer = setTimeout(resolve, 2_000);
       extra.signal.addEventListener("abort", () => {
         clearTimeout(timer);
         resolve();
