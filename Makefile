@@ -82,3 +82,25 @@ bench: build ## benchmarks (policy decisions, rate limits, the sidecar against a
 .PHONY: clean
 clean: ## remove build output (the tool cache in ~/.cache/mcp-warden stays)
 	rm -rf dist .mcp-warden
+
+IMAGE_PREFIX ?= mcp-warden
+IMAGE_TAG ?= $(shell node -p 'require("./package.json").version')
+
+.PHONY: images
+images: ## build the operator and sidecar images with docker or podman (IMAGE_PREFIX, IMAGE_TAG)
+	@engine=""; \
+	for candidate in docker podman; do \
+	  if command -v "$$candidate" >/dev/null 2>&1 && "$$candidate" info >/dev/null 2>&1; then engine="$$candidate"; break; fi; \
+	done; \
+	if [ -z "$$engine" ]; then \
+	  echo "[images] no working container engine: neither 'docker info' nor 'podman info' answers (a docker CLI without a daemon does not count); nothing built" >&2; \
+	  exit 1; \
+	fi; \
+	for component in operator sidecar; do \
+	  echo "[images] $$engine build $(IMAGE_PREFIX)/$$component:$(IMAGE_TAG)"; \
+	  "$$engine" build -f "images/$$component.Dockerfile" -t "$(IMAGE_PREFIX)/$$component:$(IMAGE_TAG)" .; \
+	done
+
+.PHONY: chart-crds
+chart-crds: $(DEPS_STAMP) ## regenerate the Helm chart's CRD templates from crds/
+	@node tools/generate-chart-crds.ts
