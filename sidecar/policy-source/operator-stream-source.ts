@@ -1,0 +1,363 @@
+// The operator's policy stream as a PolicySource (ARCHITECTURE.md "Sidecar ↔ operator
+// protocol"): `GET /v1/stream` over HTTPS, trusting only the given CA, with the pod's
+// projected token read from --token-file at every (re)connect (the kubelet rotates it).
+// Each `bundle` event is compiled, applied, kept in --state-dir, and then acknowledged
+// with `POST /v1/ack {revision}`. A lost stream changes nothing in force: the last good
+// bundle keeps being enforced (and is loaded from --state-dir at start, before any
+// connection), while the source reconnects with jittered exponential backoff.
+import { request as httpsRequest, Agent, type RequestOptions } from "node:https";
+import type { ClientRequest, IncomingMessage } from "node:http";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { formatProblem, readPolicyBundle, type PolicyBundle } from "../../policy/index.ts";
+import type { PolicySnapshot, PolicySource, PolicySourceListener } from "../contracts.ts";
+
+export const STATE_FILE = "policy-bundle.json";
+
+/** An `approval` event: the operator's verdict on a held call (issue 6). */
+export interface ApprovalVerdict {
+  name: string;
+  verdict: string;
+  reason?: string;
+}
+
+export interface StreamSourceLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  debug(fields: object, message: string): void;
+}
+
+export interface OperatorStreamSourceOptions {
+  /** The operator's base URL, e.g. https://mcp-warden.mcp-warden-system.svc:9444 (…/v1/stream is accepted too). */
+  url: string;
+  /** The projected ServiceAccount token (audience mcpwarden.dev), re-read at every connect. */
+  tokenFile: string;
+  /** The CA that signed the operator's certificate (PEM); nothing else is trusted. */
+  caPem: string;
+  /** Where the last good bundle is kept; without it nothing survives a restart. */
+  stateDir?: string;
+  /** First reconnect delay; doubles up to maxBackoffMs, with jitter. Defaults 500 ms and 30 s. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** No byte (heartbeats come every 15 s) for this long: the stream is dead. Default 45 s. */
+  idleTimeoutMs?: number;
+  onConnectionChange?: (connected: boolean) => void;
+  onApproval?: (verdict: ApprovalVerdict) => void;
+  logger?: StreamSourceLogger;
+}
+
+const quiet: StreamSourceLogger = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+
+export class OperatorStreamSource implements PolicySource {
+  readonly #options: OperatorStreamSourceOptions;
+  readonly #base: string;
+  readonly #agent: Agent;
+  readonly #logger: StreamSourceLogger;
+  #listener: PolicySourceListener | undefined;
+  #request: ClientRequest | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #connected = false;
+  #stopped = true;
+  #revision: string | undefined;
+
+  constructor(options: OperatorStreamSourceOptions) {
+    this.#options = options;
+    this.#base = options.url.replace(/\/+$/, "").replace(/\/v1\/stream$/, "");
+    this.#agent = new Agent({ ca: options.caPem, keepAlive: true, maxSockets: 2 });
+    this.#logger = options.logger ?? quiet;
+  }
+
+  /** The revision in force, if any bundle has been applied. */
+  get revision(): string | undefined {
+    return this.#revision;
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Applies the bundle kept in --state-dir, if any, then connects in the background. */
+  async start(listener: PolicySourceListener): Promise<void> {
+    this.#listener = listener;
+    this.#stopped = false;
+    await this.#loadState();
+    this.#connect();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#idleTimer);
+    this.#request?.destroy();
+    this.#request = undefined;
+    this.#setConnected(false);
+    this.#agent.destroy();
+  }
+
+  async #loadState(): Promise<void> {
+    if (this.#options.stateDir === undefined) return;
+    let text: string;
+    try {
+      text = await readFile(join(this.#options.stateDir, STATE_FILE), "utf8");
+    } catch {
+      return; // first start
+    }
+    try {
+      const result = readPolicyBundle(JSON.parse(text));
+      if (!result.ok) throw new Error(result.problems.map(formatProblem).join("; "));
+      this.#apply(result.bundle, result.table);
+      this.#logger.info({ revision: result.bundle.revision }, "applied the last good bundle from the state directory");
+    } catch (error) {
+      this.#listener?.onLoadError(`the bundle kept in ${this.#options.stateDir} is unusable: ${message(error)}`);
+    }
+  }
+
+  #connect(): void {
+    if (this.#stopped) return;
+    void this.#readToken().then(
+      (token) => this.#open(token),
+      (error: unknown) => this.#retry(`cannot read the token file ${this.#options.tokenFile}: ${message(error)}`),
+    );
+  }
+
+  async #readToken(): Promise<string> {
+    const token = (await readFile(this.#options.tokenFile, "utf8")).trim();
+    if (token === "") throw new Error("it is empty");
+    return token;
+  }
+
+  #open(token: string): void {
+    if (this.#stopped) return;
+    const url = new URL(`${this.#base}/v1/stream`);
+    const options: RequestOptions = {
+      method: "GET",
+      ca: this.#options.caPem,
+      agent: false, // a stream holds its socket for hours; keep it out of the ack pool
+      headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" },
+    };
+    const request = httpsRequest(url, options, (response) => this.#onResponse(request, response));
+    this.#request = request;
+    request.on("error", (error) => {
+      if (this.#request === request) this.#lost(`stream failed: ${message(error)}`);
+    });
+    this.#armIdle(request);
+    request.end();
+  }
+
+  #onResponse(request: ClientRequest, response: IncomingMessage): void {
+    if (response.statusCode !== 200) {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += body.length < 2000 ? chunk : ""));
+      response.on("end", () => {
+        if (this.#request !== request) return;
+        this.#request = undefined;
+        this.#retry(`the operator refused the stream: HTTP ${response.statusCode}: ${errorText(body)}`);
+      });
+      return;
+    }
+    this.#setConnected(true);
+    this.#logger.info({ url: this.#base }, "connected to the operator");
+    const reader = new SseReader((event, data) => this.#onEvent(event, data));
+    response.setEncoding("utf8");
+    response.on("data", (chunk: string) => {
+      this.#armIdle(request);
+      reader.push(chunk);
+    });
+    response.on("end", () => {
+      if (this.#request === request) this.#lost("the operator closed the stream");
+    });
+    response.on("error", (error) => {
+      if (this.#request === request) this.#lost(`stream failed: ${message(error)}`);
+    });
+  }
+
+  #onEvent(event: string, data: string): void {
+    if (event === "bundle") this.#onBundle(data);
+    else if (event === "approval") {
+      try {
+        this.#options.onApproval?.(JSON.parse(data) as ApprovalVerdict);
+      } catch (error) {
+        this.#logger.warn({ err: message(error) }, "unreadable approval event");
+      }
+    }
+  }
+
+  #onBundle(data: string): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch (error) {
+      this.#listener?.onLoadError(`the operator sent a bundle that is not JSON: ${message(error)}`);
+      return;
+    }
+    const result = readPolicyBundle(value);
+    if (!result.ok) {
+      // The previous snapshot stays in force; no ack, so status shows this pod behind.
+      this.#listener?.onLoadError(`the operator's bundle does not compile: ${result.problems.map(formatProblem).join("; ")}`);
+      return;
+    }
+    this.#failures = 0;
+    if (result.bundle.revision !== this.#revision) {
+      this.#apply(result.bundle, result.table);
+      void this.#saveState(data);
+    }
+    void this.#ack(result.bundle.revision);
+  }
+
+  #apply(bundle: PolicyBundle, table: PolicySnapshot["table"]): void {
+    const snapshot: PolicySnapshot = { table, revision: bundle.revision, policies: bundle.policies.map((ref) => `${ref.namespace}/${ref.name}`) };
+    this.#revision = bundle.revision;
+    this.#listener?.onSnapshot(snapshot);
+  }
+
+  async #saveState(data: string): Promise<void> {
+    const dir = this.#options.stateDir;
+    if (dir === undefined) return;
+    try {
+      await mkdir(dir, { recursive: true });
+      const temporary = join(dir, `.${STATE_FILE}.${process.pid}.tmp`);
+      await writeFile(temporary, data, { mode: 0o600 });
+      await rename(temporary, join(dir, STATE_FILE));
+    } catch (error) {
+      this.#logger.warn({ err: message(error), stateDir: dir }, "could not keep the bundle in the state directory");
+    }
+  }
+
+  async #ack(revision: string, attempt = 0): Promise<void> {
+    if (this.#stopped || revision !== this.#revision) return;
+    try {
+      const status = await this.#post("/v1/ack", { revision });
+      if (status >= 200 && status < 300) {
+        this.#logger.debug({ revision }, "acknowledged the bundle");
+        return;
+      }
+      throw new Error(`HTTP ${status}`);
+    } catch (error) {
+      if (attempt >= 4) {
+        this.#logger.warn({ revision, err: message(error) }, "could not acknowledge the bundle; the next connection will");
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt).unref());
+      return this.#ack(revision, attempt + 1);
+    }
+  }
+
+  async #post(path: string, body: unknown): Promise<number> {
+    const token = await this.#readToken();
+    const payload = JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const request = httpsRequest(
+        new URL(`${this.#base}${path}`),
+        {
+          method: "POST",
+          agent: this.#agent,
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+          timeout: 10_000,
+        },
+        (response) => {
+          response.resume();
+          response.on("end", () => resolve(response.statusCode ?? 0));
+        },
+      );
+      request.on("timeout", () => request.destroy(new Error("timed out")));
+      request.on("error", reject);
+      request.end(payload);
+    });
+  }
+
+  #armIdle(request: ClientRequest): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      if (this.#request === request) {
+        request.destroy();
+        this.#lost(`no heartbeat for ${this.#options.idleTimeoutMs ?? 45_000} ms`);
+      }
+    }, this.#options.idleTimeoutMs ?? 45_000);
+    this.#idleTimer.unref();
+  }
+
+  #lost(reason: string): void {
+    this.#request?.destroy();
+    this.#request = undefined;
+    clearTimeout(this.#idleTimer);
+    this.#setConnected(false);
+    this.#retry(reason);
+  }
+
+  #retry(reason: string): void {
+    if (this.#stopped) return;
+    const min = this.#options.minBackoffMs ?? 500;
+    const max = this.#options.maxBackoffMs ?? 30_000;
+    const ceiling = Math.min(max, min * 2 ** this.#failures);
+    const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    this.#failures++;
+    this.#logger.warn({ reason, retryInMs: delay, enforcing: this.#revision ?? "nothing yet" }, "policy stream unavailable; reconnecting");
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.#connect(), delay);
+    this.#retryTimer.unref();
+  }
+
+  #setConnected(connected: boolean): void {
+    if (this.#connected === connected) return;
+    this.#connected = connected;
+    this.#options.onConnectionChange?.(connected);
+  }
+}
+
+/** Server-Sent Events, incrementally: `event:` and `data:` fields, comments ignored. */
+class SseReader {
+  readonly #dispatch: (event: string, data: string) => void;
+  #buffer = "";
+  #event = "";
+  #data: string[] = [];
+
+  constructor(dispatch: (event: string, data: string) => void) {
+    this.#dispatch = dispatch;
+  }
+
+  push(chunk: string): void {
+    this.#buffer += chunk;
+    let newline: number;
+    while ((newline = this.#buffer.search(/\r\n|\r|\n/)) !== -1) {
+      const line = this.#buffer.slice(0, newline);
+      const width = this.#buffer.startsWith("\r\n", newline) ? 2 : 1;
+      // A lone "\r" at the very end may be half of "\r\n": wait for more.
+      if (width === 1 && this.#buffer[newline] === "\r" && newline === this.#buffer.length - 1) break;
+      this.#buffer = this.#buffer.slice(newline + width);
+      this.#line(line);
+    }
+  }
+
+  #line(line: string): void {
+    if (line === "") {
+      if (this.#data.length > 0) this.#dispatch(this.#event || "message", this.#data.join("\n"));
+      this.#event = "";
+      this.#data = [];
+      return;
+    }
+    if (line.startsWith(":")) return;
+    const colon = line.indexOf(":");
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "event") this.#event = value;
+    else if (field === "data") this.#data.push(value);
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function errorText(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { error?: unknown };
+    if (typeof parsed.error === "string") return parsed.error;
+  } catch {
+    // not JSON
+  }
+  return body.trim().slice(0, 300) || "no message";
+}
