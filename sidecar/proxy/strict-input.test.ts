@@ -231,7 +231,7 @@ describe("strict input", () => {
     }
     console.log(`strict-input fuzz: ${samples.length} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
     expect(statuses.get(500) ?? 0).toBe(0);
-    const arrived = upstream.received.filter((entry) => (entry as { method?: string }).method === "tools/call") as { params: { name: string; arguments?: unknown } }[];
+    const arrived = upstream.received.filter((entry) => (entry as { method?: string }).method === "tools/call") as unknown as { params: { name: string; arguments?: unknown } }[];
     const denied = arrived.filter(
       (entry) => evaluateCall(table, { tool: entry.params.name, arguments: entry.params.arguments, identity: { id: "" }, session: { id: "" } }, 0).decision.decision !== "allow",
     );
