@@ -57,7 +57,9 @@ export async function intakePost(core: ProxyCore, req: IncomingMessage, res: Ser
     return undefined;
   }
   const { batch, messages } = parsed;
-  const mismatch = mcpHeaderMismatch(req.headersDistinct, messages);
+  // headersDistinct is built on first use; most requests carry neither header.
+  const mirrored = req.headers["mcp-method"] !== undefined || req.headers["mcp-name"] !== undefined;
+  const mismatch = mirrored ? mcpHeaderMismatch(req.headersDistinct, messages) : undefined;
   if (mismatch !== undefined) {
     sendJsonRpcError(res, 400, HEADER_MISMATCH, `Header mismatch: ${mismatch}`, firstRequestId(messages));
     return undefined;

@@ -17,6 +17,7 @@ import type { ProxyCore } from "./proxy-core.ts";
 import { ResponseWatch } from "./response-watch.ts";
 import { processServerMessage, type ServerMessageContext } from "./server-message.ts";
 import { SseParser, type SseEvent } from "./sse-parser.ts";
+import { abortWhenClientLeaves } from "./streamable-http-relay.ts";
 import { clientResponseHeaders, mediaType, readUpstreamBody, relayUntouched, upstreamRequestHeaders } from "./upstream-http.ts";
 
 export const LEGACY_MESSAGES_PATH = "/messages";
@@ -62,8 +63,7 @@ export class LegacySseRelay {
     const sseUrl = new URL(this.#upstream.sseUrl ?? new URL("/sse", this.#upstream.url).href);
     const incoming = new URL(req.url ?? "/sse", "http://sidecar.invalid");
     for (const [name, value] of incoming.searchParams) sseUrl.searchParams.append(name, value);
-    const abort = new AbortController();
-    res.once("close", () => abort.abort());
+    const abort = abortWhenClientLeaves(res);
     let upstream: Dispatcher.ResponseData;
     try {
       upstream = await this.#agent.request({

@@ -26,8 +26,15 @@ export interface ServerMessageOutcome {
   readonly responseIds: readonly JsonRpcId[];
 }
 
-/** The parsed form of `text`, or undefined when it is not JSON (relayed as it is). */
-export function processServerMessage(text: string, context: ServerMessageContext): ServerMessageOutcome {
+const NO_IDS: readonly JsonRpcId[] = Object.freeze([]);
+
+/**
+ * The message as it should reach the client. `needIds`: report the ids of responses in it
+ * (the caller tracks which requests were answered); without it, a message that no watch
+ * could concern is not even parsed, the common case on the hot path.
+ */
+export function processServerMessage(text: string, context: ServerMessageContext, needIds = true): ServerMessageOutcome {
+  if (!needIds && context.watches.every((watch) => watch.size === 0)) return { text, responseIds: NO_IDS };
   let value: unknown;
   try {
     value = JSON.parse(text);

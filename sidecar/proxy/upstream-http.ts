@@ -73,7 +73,21 @@ export async function relayUntouched(upstream: Dispatcher.ResponseData, res: Ser
 }
 
 /** The whole body, or undefined when it exceeds `maxBytes`, fails, or outlasts `signal`. */
-export async function readUpstreamBody(body: Dispatcher.ResponseData["body"], maxBytes: number): Promise<Buffer | undefined> {
+export async function readUpstreamBody(
+  body: Dispatcher.ResponseData["body"],
+  maxBytes: number,
+  declaredLength?: string | string[],
+): Promise<Buffer | undefined> {
+  // A declared length within the limit is read in one call, without an async iterator
+  // (the common small JSON reply; undici fails the read if fewer bytes arrive).
+  const declared = typeof declaredLength === "string" ? Number(declaredLength) : Number.NaN;
+  if (Number.isSafeInteger(declared) && declared <= maxBytes) {
+    try {
+      return Buffer.from(await body.arrayBuffer());
+    } catch {
+      return undefined;
+    }
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   try {
