@@ -17,6 +17,7 @@ import { idKey, isJsonObject, type JsonRpcId, type JsonRpcMessage } from "../jso
 import { SSE_HEADERS, sendJson, sendJsonRpcError, sseMessageEvent } from "./http-replies.ts";
 import { intakePost, resolveIdentity, type Intake } from "./intake-post.ts";
 import { LEGACY_MESSAGES_PATH } from "./legacy-sse-relay.ts";
+import { hasLongLivedRequest } from "./long-lived-requests.ts";
 import type { StdioUpstream } from "./options.ts";
 import type { ProxyCore } from "./proxy-core.ts";
 import { processServerMessage, type ServerMessageContext } from "./server-message.ts";
@@ -419,6 +420,7 @@ export class StdioBridge {
     let remaining = requests;
     let open = true;
     let timer: NodeJS.Timeout | undefined;
+    const longLived = hasLongLivedRequest(intake.plan.forward);
     const close = (): void => {
       open = false;
       clearTimeout(timer);
@@ -426,6 +428,7 @@ export class StdioBridge {
     };
     const arm = (): void => {
       clearTimeout(timer);
+      if (longLived) return;
       timer = setTimeout(() => {
         for (const [key, pending] of session.pending) if (pending.sink === sink) this.#timeOut(session, key);
       }, this.#core.upstreamTimeoutMs);

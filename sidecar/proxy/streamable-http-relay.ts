@@ -12,6 +12,7 @@ import { sendJson, sendJsonRpcError, sseMessageEvent, writeWithBackpressure } fr
 import type { HttpUpstream } from "./options.ts";
 import { serialiseForward } from "./plan-messages.ts";
 import type { ProxyCore } from "./proxy-core.ts";
+import { hasLongLivedRequest } from "./long-lived-requests.ts";
 import { ResponseWatch } from "./response-watch.ts";
 import { processServerMessage, type ServerMessageContext } from "./server-message.ts";
 import { SessionRegistry, type SessionState } from "./session-registry.ts";
@@ -222,9 +223,10 @@ export class StreamableHttpRelay {
     for (const answer of intake.plan.answers) res.write(sseMessageEvent(JSON.stringify(answer.response)));
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
+    const longLived = hasLongLivedRequest(intake.plan.forward);
     const arm = (): void => {
       clearTimeout(timer);
-      if (pending.size === 0) return;
+      if (pending.size === 0 || longLived) return;
       timer = setTimeout(() => {
         timedOut = true;
         upstream.body.destroy();
