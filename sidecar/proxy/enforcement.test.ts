@@ -1,4 +1,5 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { calledTools, startFeatureHttpServer, type FeatureHttpServer } from "../../test/support/mcp-feature-server.ts";
@@ -149,6 +150,56 @@ describe("enforcement through the proxy (Streamable HTTP upstream)", () => {
       await expect(client.listTools()).rejects.toThrow(/no policy/);
     } finally {
       sidecar.setSnapshot(snapshotFromYaml(ENFORCEMENT_POLICY));
+    }
+  });
+});
+
+describe("enforcement over the legacy transport and with JSON replies", () => {
+  let upstream: FeatureHttpServer;
+  let sidecar: ProxyUnderTest;
+  beforeAll(async () => {
+    upstream = await startFeatureHttpServer();
+    sidecar = await startProxy({ url: upstream.url }, ENFORCEMENT_POLICY);
+  });
+  afterAll(async () => {
+    await sidecar.close();
+    await upstream.close();
+  });
+
+  it("delivers refusals on the legacy event stream and filters tools/list there", async () => {
+    const client = new Client({ name: "agent", version: "1" });
+    await client.connect(new SSEClientTransport(new URL(`${sidecar.origin}/sse`)));
+    try {
+      const refused = (await client.callTool({ name: "delete_all", arguments: {} })) as ToolResult;
+      expect(refused._meta?.["mcpwarden.dev/decision"]).toMatchObject({ decision: "deny", rule: 'tools["delete_all"]' });
+      expect((await client.callTool({ name: "echo", arguments: { text: "legacy" } })) as ToolResult).toEqual({ content: [{ type: "text", text: "legacy" }] });
+      const names: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listTools(cursor === undefined ? {} : { cursor });
+        names.push(...page.tools.map((tool) => tool.name));
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      expect(names.sort()).toEqual(["deploy", "echo", "list_runs", "progress", "run_test_iteration"]);
+      expect(calledTools(upstream.received)).toEqual(["echo"]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("filters tools/list pages answered with JSON", async () => {
+    upstream.jsonResponses = true;
+    const client = new Client({ name: "agent", version: "1" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(sidecar.url)));
+    try {
+      const first = await client.listTools();
+      expect(first.tools.map((tool) => tool.name)).toEqual(["echo", "list_runs", "run_test_iteration"]);
+      expect(first.nextCursor).toBeDefined();
+      const refused = (await client.callTool({ name: "debug_dump", arguments: {} })) as ToolResult;
+      expect(refused.isError).toBe(true);
+    } finally {
+      upstream.jsonResponses = false;
+      await client.close();
     }
   });
 });
