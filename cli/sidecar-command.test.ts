@@ -93,7 +93,7 @@ describe("mcp-warden sidecar", () => {
     expect(result.stderr).toEqual(['error: --upstream must be an http:// or https:// URL, got "ftp://x"']);
     expect(result.started).toEqual([]);
     const missing = await run("--upstream", "http://x/mcp");
-    expect([missing.code, missing.stderr]).toEqual([2, ["error: required option '--policy <path>' not specified"]]);
+    expect([missing.code, missing.stderr]).toEqual([2, ["error: give exactly one of --policy PATH (files) and --control-plane URL (the operator)"]]);
     const choice = await run("--upstream", "http://x/mcp", "--policy", policy, "--rate-limit-failure-mode", "maybe");
     expect(choice.code).toBe(2);
     expect(choice.stderr[0]).toContain("error: option '--rate-limit-failure-mode <mode>' argument 'maybe' is invalid");

@@ -3,10 +3,10 @@
 // in flight finish (bounded), and exit 0; a second signal exits at once with 1.
 
 import { type Command, Option } from "commander";
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { isLogLevel, LOG_LEVELS } from "../sidecar/observability/sidecar-logger.ts";
 import { RATE_LIMIT_FAILURE_MODES, type RateLimitFailureMode } from "../sidecar/ratelimit/index.ts";
-import { startSidecar, type HostPort, type RunningSidecar, type SidecarConfig, type SidecarUpstream } from "../sidecar/start-sidecar.ts";
+import { startSidecar, type ControlPlaneSourceOptions, type HostPort, type RunningSidecar, type SidecarConfig, type SidecarUpstream } from "../sidecar/start-sidecar.ts";
 import { splitShellWords } from "./sidecar-shell-words.ts";
 
 export interface SidecarFlags {
@@ -14,7 +14,11 @@ export interface SidecarFlags {
   admin: string;
   upstream?: string;
   upstreamCommand?: string;
-  policy: string;
+  policy?: string;
+  controlPlane?: string;
+  tokenFile?: string;
+  controlPlaneCa?: string;
+  stateDir?: string;
   redis?: string;
   rateLimitFailureMode: string;
   logArguments?: boolean;
@@ -50,10 +54,14 @@ export function sidecarConfigFromFlags(flags: SidecarFlags): SidecarFlagsRead {
     upstream = { command, args };
   }
 
-  try {
-    statSync(flags.policy);
-  } catch {
-    return { ok: false, message: `--policy ${flags.policy}: no such file or directory` };
+  const controlPlane = controlPlaneFromFlags(flags);
+  if (!controlPlane.ok) return controlPlane;
+  if (controlPlane.value === undefined) {
+    try {
+      statSync(flags.policy as string);
+    } catch {
+      return { ok: false, message: `--policy ${flags.policy}: no such file or directory` };
+    }
   }
 
   if (flags.redis !== undefined) {
@@ -77,7 +85,8 @@ export function sidecarConfigFromFlags(flags: SidecarFlags): SidecarFlagsRead {
       listen: listen.value,
       admin: admin.value,
       upstream,
-      policyPath: flags.policy,
+      policyPath: flags.policy ?? "",
+      ...(controlPlane.value === undefined ? {} : { controlPlane: controlPlane.value }),
       ...(flags.redis === undefined ? {} : { redisUrl: flags.redis }),
       rateLimitFailureMode: flags.rateLimitFailureMode as RateLimitFailureMode,
       logArguments: flags.logArguments ?? false,
@@ -85,6 +94,31 @@ export function sidecarConfigFromFlags(flags: SidecarFlags): SidecarFlagsRead {
       shutdownGraceMs: Math.round(graceSeconds * 1000),
     },
   };
+}
+
+/** Where injection mounts the projected token. */
+const DEFAULT_TOKEN_FILE = "/var/run/secrets/mcpwarden.dev/token";
+
+/** --control-plane and its companions (the operator's policy stream), or undefined for --policy. */
+function controlPlaneFromFlags(flags: SidecarFlags): { ok: true; value: ControlPlaneSourceOptions | undefined } | { ok: false; message: string } {
+  if ((flags.policy === undefined) === (flags.controlPlane === undefined)) {
+    return { ok: false, message: "give exactly one of --policy PATH (files) and --control-plane URL (the operator)" };
+  }
+  if (flags.controlPlane === undefined) return { ok: true, value: undefined };
+  const url = URL.parse(flags.controlPlane);
+  if (url === null || url.protocol !== "https:") return { ok: false, message: `--control-plane must be an https:// URL, got ${JSON.stringify(flags.controlPlane)}` };
+  let caPem = process.env.MCPWARDEN_CA_PEM ?? "";
+  if (flags.controlPlaneCa !== undefined) {
+    try {
+      caPem = readFileSync(flags.controlPlaneCa, "utf8");
+    } catch {
+      return { ok: false, message: `--control-plane-ca ${flags.controlPlaneCa}: cannot be read` };
+    }
+  }
+  if (!caPem.includes("-----BEGIN CERTIFICATE-----")) {
+    return { ok: false, message: "--control-plane needs the operator's CA: --control-plane-ca FILE (PEM) or $MCPWARDEN_CA_PEM" };
+  }
+  return { ok: true, value: { url: url.href, tokenFile: flags.tokenFile ?? DEFAULT_TOKEN_FILE, caPem, ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }) } };
 }
 
 /** `127.0.0.1:9000`, `[::1]:9000`, `:9000` (all interfaces). */
@@ -119,7 +153,11 @@ export function registerSidecarCommand(program: Command, start: StartSidecar = s
     .option("--admin <host:port>", "/metrics, /healthz and /readyz", "127.0.0.1:9464")
     .option("--upstream <url>", "the MCP server's Streamable HTTP endpoint, e.g. http://127.0.0.1:8080/mcp")
     .option("--upstream-command <command>", 'a stdio MCP server to spawn per session, e.g. "npx -y @modelcontextprotocol/server-everything" (split like a shell would, never run by one)')
-    .requiredOption("--policy <path>", "an McpPolicy YAML / PolicyLayer JSON file, or a directory of them (watched)")
+    .option("--policy <path>", "an McpPolicy YAML / PolicyLayer JSON file, or a directory of them (watched)")
+    .addOption(new Option("--control-plane <url>", "instead of --policy: the operator's policy stream (https://…)").env("MCPWARDEN_CONTROL_PLANE"))
+    .option("--token-file <file>", "with --control-plane: the pod's projected token (audience mcpwarden.dev), re-read at every connect", DEFAULT_TOKEN_FILE)
+    .option("--control-plane-ca <file>", "with --control-plane: the CA to trust (default: the PEM in $MCPWARDEN_CA_PEM)")
+    .option("--state-dir <dir>", "with --control-plane: keep the last good bundle here and start from it")
     .option("--redis <url>", "share rate-limit budgets across replicas in Redis (redis://host:6379)")
     .addOption(new Option("--rate-limit-failure-mode <mode>", "with --redis: what decides while Redis is unreachable").choices(RATE_LIMIT_FAILURE_MODES).default("local"))
     .option("--log-arguments", "put tool call arguments in the audit log (they may hold secrets)")

@@ -8,13 +8,14 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { RateLimitAdmitter } from "../policy/index.ts";
 import { startAdminServer, type AdminServer } from "./admin-server.ts";
-import type { DecisionObserver, IdentityResolver, PolicySnapshot } from "./contracts.ts";
+import type { DecisionObserver, IdentityResolver, PolicySnapshot, PolicySource } from "./contracts.ts";
 import { createIdentityResolver } from "./identity/index.ts";
 import { AuditLog } from "./observability/audit-log.ts";
 import { fanOutDecisions } from "./observability/decision-fan-out.ts";
 import { SidecarMetrics } from "./observability/sidecar-metrics.ts";
 import { createSidecarLogger, type LogLevel } from "./observability/sidecar-logger.ts";
 import { FilePolicySource } from "./policy-source/index.ts";
+import { OperatorStreamSource, type OperatorStreamSourceOptions } from "./policy-source/operator-stream-source.ts";
 import type { RateLimitFailureMode } from "./ratelimit/index.ts";
 import { setUpRateLimits } from "./start-sidecar-rate-limits.ts";
 import { createMcpProxy } from "./proxy/index.ts";
@@ -24,14 +25,19 @@ export interface HostPort {
   port: number;
 }
 
+/** Where the operator's stream is and how to trust it (sidecar/policy-source/operator-stream-source.ts). */
+export type ControlPlaneSourceOptions = Pick<OperatorStreamSourceOptions, "url" | "tokenFile" | "caPem" | "stateDir">;
+
 export type SidecarUpstream = { url: string } | { command: string; args: string[]; env?: Record<string, string> };
 
 export interface SidecarConfig {
   listen: HostPort;
   admin: HostPort;
   upstream: SidecarUpstream;
-  /** A policy file or directory (`--policy`). */
+  /** A policy file or directory (`--policy`). Ignored with controlPlane. */
   policyPath: string;
+  /** The operator's policy stream instead of policy files (`--control-plane`). */
+  controlPlane?: ControlPlaneSourceOptions;
   redisUrl?: string;
   rateLimitFailureMode?: RateLimitFailureMode;
   logArguments?: boolean;
@@ -108,7 +114,10 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
   };
 
   try {
-    const source = new FilePolicySource({ path: config.policyPath, onWatchError: (error) => logger.warn({ err: error.message }, "watching the policy failed; re-reading periodically") });
+    const source: PolicySource =
+      config.controlPlane !== undefined
+        ? new OperatorStreamSource({ ...config.controlPlane, logger, onConnectionChange: (connected) => metrics.setControlPlaneConnected(connected) })
+        : new FilePolicySource({ path: config.policyPath, onWatchError: (error) => logger.warn({ err: error.message }, "watching the policy failed; re-reading periodically") });
     cleanups.push(() => source.stop());
     await source.start({
       onSnapshot(next) {
