@@ -38,6 +38,12 @@ export function upstreamTarget(upstream: HttpUpstream, requestUrl: string): URL 
   return new URL(incoming.pathname + incoming.search, base.origin);
 }
 
+/** upstreamTarget as undici wants it; the plain /mcp case (almost every request) computed once. */
+function targetFor(upstream: HttpUpstream, requestUrl: string | undefined, plain: { origin: string; path: string }): { origin: string; path: string } {
+  if (requestUrl === undefined || requestUrl === "/mcp") return plain;
+  return requestTarget(upstreamTarget(upstream, requestUrl));
+}
+
 /** Forwarded requests of one POST, and which are still unanswered. */
 class PendingRequests {
   readonly #ids = new Map<string, JsonRpcId>();
@@ -65,12 +71,14 @@ export class StreamableHttpRelay {
   readonly #agent: Agent;
   readonly #sessions: SessionRegistry;
   readonly #streams = new Set<Dispatcher.ResponseData["body"]>();
+  readonly #plainTarget: { origin: string; path: string };
 
   constructor(core: ProxyCore, upstream: HttpUpstream, agent: Agent) {
     this.#core = core;
     this.#upstream = upstream;
     this.#agent = agent;
     this.#sessions = new SessionRegistry(core.sessionIdleTimeoutMs, core.now);
+    this.#plainTarget = requestTarget(upstreamTarget(upstream, "/mcp"));
   }
 
   /** Ends every relayed stream (close()). */
@@ -114,7 +122,7 @@ export class StreamableHttpRelay {
     let upstream: Dispatcher.ResponseData;
     try {
       upstream = await this.#agent.request({
-        ...requestTarget(upstreamTarget(this.#upstream, req.url ?? "/mcp")),
+        ...targetFor(this.#upstream, req.url, this.#plainTarget),
         method: "POST",
         headers: upstreamRequestHeaders(req.headers, { "content-type": "application/json" }),
         body: serialiseForward(plan.forward, intake.batch),
@@ -181,9 +189,8 @@ export class StreamableHttpRelay {
     timer.unref();
     const bytes = await readUpstreamBody(upstream.body, this.#core.limits.maxUpstreamJsonBytes, upstream.headers["content-length"]);
     clearTimeout(timer);
-    const headers = clientResponseHeadersOnly(upstream);
     if (bytes === undefined) {
-      this.#answerFailure(res, intake, pending, timedOut ? "timeout" : "closed", headers);
+      this.#answerFailure(res, intake, pending, timedOut ? "timeout" : "closed", clientResponseHeadersOnly(upstream));
       return;
     }
     const text = bytes.toString("utf8");
@@ -199,10 +206,10 @@ export class StreamableHttpRelay {
       replies = JSON.parse(outcome.text);
     } catch {
       // Not JSON, yet there are sidecar answers to merge: answer the requests as failed.
-      this.#answerFailure(res, intake, pending, "closed", headers);
+      this.#answerFailure(res, intake, pending, "closed", clientResponseHeadersOnly(upstream));
       return;
     }
-    sendJson(res, upstream.statusCode, mergeReplies(intake, Array.isArray(replies) ? replies : [replies]), headers);
+    sendJson(res, upstream.statusCode, mergeReplies(intake, Array.isArray(replies) ? replies : [replies]), clientResponseHeadersOnly(upstream));
   }
 
   async #relaySse(
@@ -286,7 +293,7 @@ export class StreamableHttpRelay {
     let upstream: Dispatcher.ResponseData;
     try {
       upstream = await this.#agent.request({
-        ...requestTarget(upstreamTarget(this.#upstream, req.url ?? "/mcp")),
+        ...targetFor(this.#upstream, req.url, this.#plainTarget),
         method: "GET",
         headers: upstreamRequestHeaders(req.headers),
         signal: abort.signal,
@@ -334,7 +341,7 @@ export class StreamableHttpRelay {
     try {
       const hasBody = req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
       upstream = await this.#agent.request({
-        ...requestTarget(upstreamTarget(this.#upstream, req.url ?? "/mcp")),
+        ...targetFor(this.#upstream, req.url, this.#plainTarget),
         method: (req.method ?? "GET") as Dispatcher.HttpMethod,
         headers: upstreamRequestHeaders(req.headers, hasBody && req.headers["content-length"] !== undefined ? { "content-length": req.headers["content-length"] } : {}),
         ...(hasBody ? { body: req } : {}),
