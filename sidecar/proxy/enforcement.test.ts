@@ -187,6 +187,28 @@ describe("enforcement over the legacy transport and with JSON replies", () => {
     }
   });
 
+  it("reports the sidecar's own time and the upstream's, by method", async () => {
+    const observed: [string, string, number][] = [];
+    const timed = await startProxy({ url: upstream.url }, ENFORCEMENT_POLICY, {
+      timings: {
+        observeRequestDuration: (method, seconds) => observed.push(["request", method, seconds]),
+        observeUpstreamDuration: (method, seconds) => observed.push(["upstream", method, seconds]),
+      },
+    });
+    const client = new Client({ name: "agent", version: "1" });
+    try {
+      await client.connect(new StreamableHTTPClientTransport(new URL(timed.url)));
+      observed.length = 0;
+      await client.callTool({ name: "echo", arguments: { text: "t" } });
+      await client.callTool({ name: "delete_all", arguments: {} });
+      expect(observed.map(([kind, method]) => `${kind} ${method}`)).toEqual(["request tools/call", "upstream tools/call", "request tools/call"]);
+      for (const [, , seconds] of observed) expect(seconds).toBeGreaterThan(0);
+    } finally {
+      await client.close();
+      await timed.close();
+    }
+  });
+
   it("filters tools/list pages answered with JSON", async () => {
     upstream.jsonResponses = true;
     const client = new Client({ name: "agent", version: "1" });

@@ -12,7 +12,7 @@ import { idKey, type JsonRpcId } from "../jsonrpc/message.ts";
 import { sendJsonRpcError, sseMessageEvent } from "./http-replies.ts";
 import { intakePost, resolveIdentity } from "./intake-post.ts";
 import type { HttpUpstream } from "./options.ts";
-import { serialiseForward } from "./plan-messages.ts";
+import { serialiseForward, timedMethod } from "./plan-messages.ts";
 import type { ProxyCore } from "./proxy-core.ts";
 import { ResponseWatch } from "./response-watch.ts";
 import { processServerMessage, type ServerMessageContext } from "./server-message.ts";
@@ -164,6 +164,7 @@ export class LegacySseRelay {
   }
 
   async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = performance.now();
     const id = new URL(req.url ?? "", "http://sidecar.invalid").searchParams.get("sessionId") ?? "";
     const session = this.#sessions.get(id);
     if (session === undefined) {
@@ -174,6 +175,8 @@ export class LegacySseRelay {
     const intake = await intakePost(this.#core, req, res, { id: session.id, protocolVersion: session.protocolVersion });
     if (intake === undefined) return;
     const { plan } = intake;
+    const method = timedMethod(intake.messages);
+    this.#core.observe("request", method, arrived);
     for (const answer of plan.answers) this.#inject(session, answer.response);
     if (plan.forward.length === 0) {
       res.writeHead(202).end("Accepted");
@@ -194,6 +197,7 @@ export class LegacySseRelay {
       session.pending.set(key, { id: requestId, timer });
     }
     let upstream: Dispatcher.ResponseData;
+    const forwarded = performance.now();
     try {
       upstream = await this.#agent.request({
         origin: session.postUrl.origin,
@@ -215,6 +219,7 @@ export class LegacySseRelay {
       this.#failForwarded(session, plan.forward, `the MCP server refused the message (HTTP ${upstream.statusCode})`);
     }
     const body = await readUpstreamBody(upstream.body, 64 * 1024);
+    this.#core.observe("upstream", method, forwarded);
     if (res.headersSent || res.destroyed) return;
     res.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers, false));
     res.end(body ?? "");

@@ -37,6 +37,14 @@ export interface McpProxyLimits {
   readonly maxUpstreamJsonBytes?: number;
 }
 
+/** Where the proxy reports its timings (SidecarMetrics fits). `method` is a JSON-RPC method. */
+export interface ProxyTimings {
+  /** The sidecar's own time on a message: arrival to forwarded (or to its answer, when refused). */
+  observeRequestDuration(method: string, seconds: number): void;
+  /** The upstream's time: forwarded to its reply (headers and body for JSON, the answer for stdio). */
+  observeUpstreamDuration(method: string, seconds: number): void;
+}
+
 export interface McpProxyOptions {
   readonly upstream: HttpUpstream | StdioUpstream;
   /** undefined: no policy yet (not ready), and every tools/call is refused. */
@@ -60,6 +68,7 @@ export interface McpProxyOptions {
   /** Put argument values in decision records (`--log-arguments`). */
   readonly logArguments?: boolean;
   readonly logger?: ProxyLogger;
+  readonly timings?: ProxyTimings;
 }
 
 export interface ResolvedLimits {

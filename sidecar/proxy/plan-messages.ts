@@ -73,3 +73,10 @@ export function serialiseForward(forward: readonly JsonRpcMessage[], batch: bool
   if (!batch && forward.length === 1) return JSON.stringify((forward[0] as JsonRpcMessage).value);
   return JSON.stringify(forward.map((message) => message.value));
 }
+
+/** The method a POST is timed under: its first request's, else its first message's. */
+export function timedMethod(messages: readonly JsonRpcMessage[]): string {
+  const request = messages.find((message) => message.kind === "request");
+  const first = request ?? messages[0];
+  return first === undefined || first.kind === "response" ? "response" : first.method;
+}

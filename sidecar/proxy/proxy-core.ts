@@ -14,6 +14,7 @@ import {
   SILENT_LOGGER,
   type McpProxyOptions,
   type ProxyLogger,
+  type ProxyTimings,
   type ResolvedLimits,
 } from "./options.ts";
 
@@ -27,6 +28,7 @@ export class ProxyCore {
   readonly upstreamTimeoutMs: number;
   readonly sessionIdleTimeoutMs: number;
   readonly shutdownGraceMs: number;
+  readonly timings: ProxyTimings | undefined;
   closing = false;
   #inFlight = 0;
   #idleWaiters: (() => void)[] = [];
@@ -39,6 +41,7 @@ export class ProxyCore {
     this.upstreamTimeoutMs = positive(options.upstreamTimeoutMs, DEFAULT_UPSTREAM_TIMEOUT_MS, "upstreamTimeoutMs");
     this.sessionIdleTimeoutMs = positive(options.sessionIdleTimeoutMs, DEFAULT_SESSION_IDLE_TIMEOUT_MS, "sessionIdleTimeoutMs");
     this.shutdownGraceMs = positive(options.shutdownGraceMs, DEFAULT_SHUTDOWN_GRACE_MS, "shutdownGraceMs");
+    this.timings = options.timings;
     this.toolCallDeps = {
       limiter: options.limiter,
       observer: options.observer,
@@ -56,6 +59,19 @@ export class ProxyCore {
     } catch (error) {
       this.logger.error({ err: error }, "the policy snapshot could not be read; refusing tool calls");
       return undefined;
+    }
+  }
+
+  /** Reports a duration measured from `startedAt` (performance.now()); a failing sink is ignored. */
+  observe(kind: "request" | "upstream", method: string, startedAt: number): void {
+    const timings = this.timings;
+    if (timings === undefined) return;
+    const seconds = (performance.now() - startedAt) / 1000;
+    try {
+      if (kind === "request") timings.observeRequestDuration(method, seconds);
+      else timings.observeUpstreamDuration(method, seconds);
+    } catch (error) {
+      this.logger.error({ err: error }, "a timing observer failed");
     }
   }
 

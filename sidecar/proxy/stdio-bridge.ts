@@ -20,6 +20,7 @@ import { LEGACY_MESSAGES_PATH } from "./legacy-sse-relay.ts";
 import { hasLongLivedRequest } from "./long-lived-requests.ts";
 import type { StdioUpstream } from "./options.ts";
 import type { ProxyCore } from "./proxy-core.ts";
+import { timedMethod } from "./plan-messages.ts";
 import { processServerMessage, type ServerMessageContext } from "./server-message.ts";
 import { StdioProcess } from "./stdio-process.ts";
 import { mergeReplies } from "./streamable-http-relay.ts";
@@ -36,6 +37,9 @@ interface Sink {
 
 interface PendingRequest {
   readonly id: JsonRpcId;
+  readonly method: string;
+  /** performance.now() when written to the process. */
+  readonly sentAt: number;
   readonly sink: Sink;
   readonly progressToken: string | undefined;
 }
@@ -100,6 +104,7 @@ export class StdioBridge {
   }
 
   async #post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = performance.now();
     const sessionId = headerOnce(req.headers["mcp-session-id"]);
     let session = sessionId === undefined ? undefined : this.#live(sessionId);
     if (sessionId !== undefined && session === undefined) {
@@ -123,6 +128,7 @@ export class StdioBridge {
     session.lastActivity = this.#core.now();
     const headers = { "mcp-session-id": session.id };
     const { plan } = intake;
+    this.#core.observe("request", timedMethod(intake.messages), arrived);
     if (plan.forward.length === 0) {
       sendJson(res, 200, mergeReplies(intake, []), headers);
       return;
@@ -229,7 +235,7 @@ export class StdioBridge {
         const meta = message.params?.["_meta"];
         const token = isJsonObject(meta) ? meta["progressToken"] : undefined;
         const progressToken = typeof token === "string" || typeof token === "number" ? idKey(token) : undefined;
-        session.pending.set(idKey(message.id), { id: message.id, sink, progressToken });
+        session.pending.set(idKey(message.id), { id: message.id, method: message.method, sentAt: performance.now(), sink, progressToken });
         if (progressToken !== undefined) session.progress.set(progressToken, idKey(message.id));
       }
       if (!session.process.send(JSON.stringify(message.value)) && message.kind === "request") {
@@ -262,6 +268,7 @@ export class StdioBridge {
       const outcome = processServerMessage(text, this.#context(session));
       const pending = key === undefined ? undefined : session.pending.get(key);
       if (pending !== undefined && key !== undefined) {
+        this.#core.observe("upstream", pending.method, pending.sentAt);
         session.pending.delete(key);
         if (pending.progressToken !== undefined) session.progress.delete(pending.progressToken);
         if (pending.sink.open) {

@@ -10,7 +10,7 @@ import { idKey, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.t
 import { resolveIdentity, intakePost, type Intake } from "./intake-post.ts";
 import { sendJson, sendJsonRpcError, sseMessageEvent, writeWithBackpressure } from "./http-replies.ts";
 import type { HttpUpstream } from "./options.ts";
-import { serialiseForward } from "./plan-messages.ts";
+import { serialiseForward, timedMethod } from "./plan-messages.ts";
 import type { ProxyCore } from "./proxy-core.ts";
 import { hasLongLivedRequest } from "./long-lived-requests.ts";
 import { ResponseWatch } from "./response-watch.ts";
@@ -101,14 +101,17 @@ export class StreamableHttpRelay {
   }
 
   async #post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = performance.now();
     const sessionId = singleHeader(req.headers["mcp-session-id"]);
     const state = this.#sessions.get(sessionId);
     const intake = await intakePost(this.#core, req, res, { id: sessionId ?? "", protocolVersion: state?.protocolVersion });
     if (intake === undefined) return;
     const { plan } = intake;
     const sessionHeader: Record<string, string> = sessionId === undefined ? {} : { "mcp-session-id": sessionId };
+    const method = timedMethod(intake.messages);
     if (plan.forward.length === 0) {
       sendJson(res, 200, mergeReplies(intake, []), sessionHeader);
+      this.#core.observe("request", method, arrived);
       return;
     }
     const watch = new ResponseWatch();
@@ -120,6 +123,8 @@ export class StreamableHttpRelay {
     const pending = new PendingRequests(plan.forward);
     const abort = abortWhenClientLeaves(res);
     let upstream: Dispatcher.ResponseData;
+    const forwarded = performance.now();
+    this.#core.observe("request", method, arrived);
     try {
       upstream = await this.#agent.request({
         ...targetFor(this.#upstream, req.url, this.#plainTarget),
@@ -155,9 +160,10 @@ export class StreamableHttpRelay {
       return;
     }
     if (type === "application/json") {
-      await this.#relayJson(upstream, res, intake, pending, context);
+      await this.#relayJson(upstream, res, intake, pending, context, () => this.#core.observe("upstream", method, forwarded));
       return;
     }
+    this.#core.observe("upstream", method, forwarded);
     await this.#relaySse(upstream, res, intake, pending, context, abort);
   }
 
@@ -180,6 +186,7 @@ export class StreamableHttpRelay {
     intake: Intake,
     pending: PendingRequests,
     context: ServerMessageContext,
+    onBody: () => void,
   ): Promise<void> {
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -189,6 +196,7 @@ export class StreamableHttpRelay {
     timer.unref();
     const bytes = await readUpstreamBody(upstream.body, this.#core.limits.maxUpstreamJsonBytes, upstream.headers["content-length"]);
     clearTimeout(timer);
+    onBody();
     if (bytes === undefined) {
       this.#answerFailure(res, intake, pending, timedOut ? "timeout" : "closed", clientResponseHeadersOnly(upstream));
       return;
