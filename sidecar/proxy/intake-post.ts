@@ -35,6 +35,12 @@ export async function intakePost(core: ProxyCore, req: IncomingMessage, res: Ser
     sendJsonRpcError(res, 415, INVALID_REQUEST, "Unsupported Media Type: Content-Type must be application/json (UTF-8)");
     return undefined;
   }
+  const encoding = req.headers["content-encoding"];
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity") {
+    req.resume();
+    sendJsonRpcError(res, 415, INVALID_REQUEST, "Unsupported Media Type: encoded (compressed) bodies are not accepted");
+    return undefined;
+  }
   // Who calls is settled before the body is read: an unauthenticated client learns nothing
   // from the parser.
   const identity = await resolveIdentity(core, req, res, session.id);

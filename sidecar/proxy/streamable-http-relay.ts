@@ -95,8 +95,14 @@ export class StreamableHttpRelay {
         return this.#get(req, res);
       case "DELETE":
         return this.#passThrough(req, res, true);
-      default:
+      case "OPTIONS":
+      case "HEAD":
+        // CORS preflights and probes carry no message.
         return this.#passThrough(req, res, false);
+      default:
+        // Another method could carry a message the sidecar never decided: refused.
+        req.resume();
+        sendJsonRpcError(res, 405, CONNECTION_CLOSED, "Method not allowed.", null, { allow: "GET, POST, DELETE" });
     }
   }
 
@@ -346,13 +352,13 @@ export class StreamableHttpRelay {
     }
     const abort = abortWhenClientLeaves(res);
     let upstream: Dispatcher.ResponseData;
+    // Only a POST's body is read and decided; any other body is dropped, never forwarded.
+    req.resume();
     try {
-      const hasBody = req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
       upstream = await this.#agent.request({
         ...targetFor(this.#upstream, req.url, this.#plainTarget),
         method: (req.method ?? "GET") as Dispatcher.HttpMethod,
-        headers: upstreamRequestHeaders(req.headers, hasBody && req.headers["content-length"] !== undefined ? { "content-length": req.headers["content-length"] } : {}),
-        ...(hasBody ? { body: req } : {}),
+        headers: upstreamRequestHeaders(req.headers),
         signal: abort.signal,
         headersTimeout: this.#core.upstreamTimeoutMs,
         bodyTimeout: this.#core.upstreamTimeoutMs,

@@ -107,6 +107,7 @@ describe("strict input", () => {
   it("refuses a wrong content type, an oversized body, deep nesting, bad UTF-8 and lone surrogates", async () => {
     await refusedWithNothingForwarded(call("echo"), 415, -32600, { ...modern, "content-type": "text/plain" });
     await refusedWithNothingForwarded(call("echo"), 415, -32600, { ...modern, "content-type": "application/json; charset=latin1" });
+    await refusedWithNothingForwarded(call("echo"), 415, -32600, { ...modern, "content-encoding": "gzip" });
     const huge = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"${"x".repeat(4 * 1024 * 1024)}"}}}`;
     await refusedWithNothingForwarded(huge, 413, -32600);
     const deep = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":${"[".repeat(70)}${"]".repeat(70)}}}}`;
@@ -116,6 +117,15 @@ describe("strict input", () => {
     await refusedWithNothingForwarded('{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo\\ud800","arguments":{}}}', 400, -32700);
     await refusedWithNothingForwarded("not json", 400, -32700);
     await refusedWithNothingForwarded("[]", 400, -32600);
+  });
+
+  it("never forwards a body on a method other than POST", async () => {
+    const before = upstream.received.length;
+    for (const method of ["PUT", "PATCH"]) {
+      const response = await fetch(sidecar.url, { method, headers: { "content-type": "application/json", ...modern }, body: call("delete_all") });
+      expect(response.status).toBe(405);
+    }
+    expect(upstream.received.length).toBe(before);
   });
 
   it("decides method names after unescaping", async () => {

@@ -17,6 +17,8 @@ const REQUEST_HEADERS_DROPPED = new Set([
   "upgrade",
   "host",
   "content-length",
+  // The forwarded body is the sidecar's own serialisation, never encoded.
+  "content-encoding",
   // Asked for identity: the sidecar reads SSE and JSON replies, and compressed ones it cannot.
   "accept-encoding",
   "expect",
