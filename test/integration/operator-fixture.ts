@@ -74,10 +74,12 @@ export interface StartOptions {
   extraArgs?: string[];
   /** Default: the environment's certificate files. */
   tls?: boolean;
+  /** Default: free ports. A restarted operator takes its predecessor's. */
+  ports?: { webhookPort: number; streamPort: number; adminPort: number };
 }
 
 export async function startOperator(env: OperatorEnvironment, options: StartOptions): Promise<OperatorProcess> {
-  const [webhookPort, streamPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+  const { webhookPort, streamPort, adminPort } = options.ports ?? { webhookPort: await freePort(), streamPort: await freePort(), adminPort: await freePort() };
   const args = [
     join(repoRoot(), "cli", "main.ts"),
     "operator",
@@ -97,7 +99,7 @@ export async function startOperator(env: OperatorEnvironment, options: StartOpti
     ...(options.tls === false ? [] : [`--tls-cert-file=${env.certFile}`, `--tls-key-file=${env.keyFile}`, `--control-plane-ca-file=${env.caFile}`]),
     ...(options.extraArgs ?? []),
   ];
-  const process_ = new ManagedProcess({ name: `operator-${options.identity}`, command: process.execPath, args, logFile: join(env.dir, `${options.identity}.log`) });
+  const process_ = new ManagedProcess({ name: `operator-${options.identity}`, command: process.execPath, args, logFile: join(env.dir, `${options.identity}-${Date.now()}.log`) });
   const admin = `http://127.0.0.1:${adminPort}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
