@@ -148,6 +148,7 @@ export class LeaseLeaderElection implements LeaderState {
       if (lease?.spec?.holderIdentity !== identity) return;
       const now = microTime(new Date());
       await client.replaceLease({ metadata: lease.metadata, spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: now, acquireTime: now } });
+      this.#options.logger.info({ lease: `${namespace}/${name}` }, "released the Lease");
     } catch (error) {
       this.#options.logger.warn({ err: errorText(error) }, "leader election: could not release the Lease");
     }
