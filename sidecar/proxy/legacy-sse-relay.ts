@@ -17,8 +17,7 @@ import type { ProxyCore } from "./proxy-core.ts";
 import { ResponseWatch } from "./response-watch.ts";
 import { processServerMessage, type ServerMessageContext } from "./server-message.ts";
 import { SseParser, type SseEvent } from "./sse-parser.ts";
-import { abortWhenClientLeaves } from "./streamable-http-relay.ts";
-import { clientResponseHeaders, mediaType, readUpstreamBody, relayUntouched, upstreamRequestHeaders } from "./upstream-http.ts";
+import { abortWhenClientLeaves, clientResponseHeaders, mediaType, readUpstreamBody, relayUntouched, upstreamRequestHeaders } from "./upstream-http.ts";
 
 export const LEGACY_MESSAGES_PATH = "/messages";
 

@@ -14,26 +14,20 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { CONNECTION_CLOSED, errorResponse, INVALID_REQUEST, REQUEST_TIMEOUT } from "../jsonrpc/error-codes.ts";
 import { idKey, isJsonObject, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
-import { SSE_HEADERS, sendJson, sendJsonRpcError, sseMessageEvent } from "./http-replies.ts";
-import { intakePost, resolveIdentity, type Intake } from "./intake-post.ts";
+import { SSE_HEADERS, sendJson, sendJsonRpcError } from "./http-replies.ts";
+import { intakePost, resolveIdentity } from "./intake-post.ts";
 import { LEGACY_MESSAGES_PATH } from "./legacy-sse-relay.ts";
-import { hasLongLivedRequest } from "./long-lived-requests.ts";
+import { mergeReplies } from "./merge-replies.ts";
 import type { StdioUpstream } from "./options.ts";
 import type { ProxyCore } from "./proxy-core.ts";
 import { timedMethod } from "./plan-messages.ts";
 import { processServerMessage, type ServerMessageContext } from "./server-message.ts";
 import { StdioProcess } from "./stdio-process.ts";
-import { mergeReplies } from "./streamable-http-relay.ts";
+import { jsonReplySink, sseReplySink, standingStreamSink, timedLegacySink, type Sink, type SinkHost } from "./stdio-sinks.ts";
 import { ResponseWatch } from "./response-watch.ts";
 
 const MAX_BACKLOG = 1_000;
 const SESSION_NOT_FOUND = -32001;
-
-/** Where messages for a client go: an SSE stream, or a JSON reply being collected. */
-interface Sink {
-  readonly open: boolean;
-  deliver(text: string, answered: JsonRpcId | undefined): void;
-}
 
 interface PendingRequest {
   readonly id: JsonRpcId;
@@ -142,8 +136,8 @@ export class StdioBridge {
     }
     const accept = req.headers.accept ?? "";
     const sink = accept.includes("text/event-stream")
-      ? this.#sseSink(session, res, headers, requests.length, intake)
-      : this.#jsonSink(session, res, headers, requests.length, intake);
+      ? sseReplySink(this.#sinkHost(session), res, headers, requests.length, intake)
+      : jsonReplySink(this.#sinkHost(session), res, headers, requests.length, intake);
     for (const id of plan.toolsListIds) session.watch.add(id, "tools/list");
     for (const id of plan.initializeIds) session.watch.add(id, "initialize");
     this.#forward(session, plan.forward, sink);
@@ -167,7 +161,7 @@ export class StdioBridge {
     }
     res.writeHead(200, { ...SSE_HEADERS, "mcp-session-id": session.id });
     res.flushHeaders();
-    session.standing = this.#streamSink(session, res);
+    session.standing = standingStreamSink(res);
     for (const text of session.backlog.splice(0)) session.standing.deliver(text, undefined);
   }
 
@@ -190,7 +184,7 @@ export class StdioBridge {
     const session = this.#start(true);
     res.writeHead(200, SSE_HEADERS);
     res.write(`event: endpoint\ndata: ${LEGACY_MESSAGES_PATH}?sessionId=${session.id}\n\n`);
-    session.standing = this.#streamSink(session, res);
+    session.standing = standingStreamSink(res);
     // The stream is the session: when the client leaves, the server process goes.
     res.once("close", () => void this.#end(session, "the client closed the event stream"));
   }
@@ -210,7 +204,7 @@ export class StdioBridge {
     for (const answer of intake.plan.answers) standing?.deliver(JSON.stringify(answer.response), undefined);
     for (const requestId of intake.plan.toolsListIds) session.watch.add(requestId, "tools/list");
     for (const requestId of intake.plan.initializeIds) session.watch.add(requestId, "initialize");
-    if (intake.plan.forward.length > 0 && standing !== undefined) this.#forward(session, intake.plan.forward, this.#timedSink(session, standing));
+    if (intake.plan.forward.length > 0 && standing !== undefined) this.#forward(session, intake.plan.forward, timedLegacySink(this.#sinkHost(session), standing));
     res.writeHead(202).end("Accepted");
   }
 
@@ -350,65 +344,13 @@ export class StdioBridge {
     await session.process.reap();
   }
 
-  #reapIdle(): void {
-    const now = this.#core.now();
-    for (const session of this.#sessions.values()) {
-      const streaming = session.standing?.open === true && session.legacy;
-      if (!streaming && session.pending.size === 0 && now - session.lastActivity > this.#core.sessionIdleTimeoutMs) {
-        void this.#end(session, "the session was idle too long");
-      }
-    }
-  }
-
-  /**
-   * A standing stream (GET, legacy). deliver("") ends it: the session is over. Writes
-   * ignore backpressure: a stdio server is one client's, and what it writes must reach
-   * that client in order or not at all.
-   */
-  #streamSink(session: StdioSession, res: ServerResponse): Sink {
-    let open = true;
-    res.once("close", () => {
-      open = false;
-    });
-    const sink: Sink = {
-      get open() {
-        return open && !res.destroyed;
-      },
-      deliver(text) {
-        if (!sink.open) return;
-        if (text === "") {
-          open = false;
-          res.end();
-          return;
-        }
-        res.write(sseMessageEvent(text));
-      },
+  #sinkHost(session: StdioSession): SinkHost {
+    return {
+      timeoutMs: this.#core.upstreamTimeoutMs,
+      openSinks: session.openSinks,
+      pendingKeysOf: (sink) => [...session.pending].filter(([, pending]) => pending.sink === sink).map(([key]) => key),
+      timeOut: (key) => this.#timeOut(session, key),
     };
-    void session;
-    return sink;
-  }
-
-  /** The legacy stream for the answers of one POST, with the upstream timeout per request. */
-  #timedSink(session: StdioSession, standing: Sink): Sink {
-    const sink: Sink = {
-      get open() {
-        return standing.open;
-      },
-      deliver: (text, answered) => {
-        if (answered !== undefined) clearTimeout(timers.get(idKey(answered)));
-        standing.deliver(text, answered);
-      },
-    };
-    const timers = new Map<string, NodeJS.Timeout>();
-    queueMicrotask(() => {
-      for (const [key, pending] of session.pending) {
-        if (pending.sink !== sink) continue;
-        const timer = setTimeout(() => this.#timeOut(session, key), this.#core.upstreamTimeoutMs);
-        timer.unref();
-        timers.set(key, timer);
-      }
-    });
-    return sink;
   }
 
   #timeOut(session: StdioSession, key: string): void {
@@ -419,87 +361,14 @@ export class StdioBridge {
     this.#answerPending(session, key, errorResponse(pending.id, REQUEST_TIMEOUT, `the MCP server did not answer within ${Math.round(this.#core.upstreamTimeoutMs / 1000)} s`));
   }
 
-  /** The SSE reply to one POST: ends once every forwarded request is answered. */
-  #sseSink(session: StdioSession, res: ServerResponse, headers: Record<string, string>, requests: number, intake: Intake): Sink {
-    res.writeHead(200, { ...SSE_HEADERS, ...headers });
-    res.flushHeaders();
-    for (const answer of intake.plan.answers) res.write(sseMessageEvent(JSON.stringify(answer.response)));
-    let remaining = requests;
-    let open = true;
-    let timer: NodeJS.Timeout | undefined;
-    const longLived = hasLongLivedRequest(intake.plan.forward);
-    const close = (): void => {
-      open = false;
-      clearTimeout(timer);
-      session.openSinks.delete(sink);
-    };
-    const arm = (): void => {
-      clearTimeout(timer);
-      if (longLived) return;
-      timer = setTimeout(() => {
-        for (const [key, pending] of session.pending) if (pending.sink === sink) this.#timeOut(session, key);
-      }, this.#core.upstreamTimeoutMs);
-      timer.unref();
-    };
-    res.once("close", close);
-    const sink: Sink = {
-      get open() {
-        return open && !res.destroyed;
-      },
-      deliver(text, answered) {
-        if (!sink.open) return;
-        if (text === "") {
-          close();
-          res.end();
-          return;
-        }
-        res.write(sseMessageEvent(text));
-        arm();
-        if (answered !== undefined && --remaining === 0) {
-          close();
-          res.end();
-        }
-      },
-    };
-    session.openSinks.add(sink);
-    arm();
-    return sink;
-  }
-
-  /** A JSON reply to one POST: collected, then sent once every request is answered. */
-  #jsonSink(session: StdioSession, res: ServerResponse, headers: Record<string, string>, requests: number, intake: Intake): Sink {
-    const replies: unknown[] = [];
-    let remaining = requests;
-    let open = true;
-    const finish = (): void => {
-      if (!open) return;
-      open = false;
-      clearTimeout(timer);
-      sendJson(res, 200, mergeReplies(intake, replies), headers);
-    };
-    const timer = setTimeout(() => {
-      for (const [key, pending] of session.pending) if (pending.sink === sink) this.#timeOut(session, key);
-    }, this.#core.upstreamTimeoutMs);
-    timer.unref();
-    res.once("close", () => {
-      open = false;
-      clearTimeout(timer);
-    });
-    const sink: Sink = {
-      get open() {
-        return open;
-      },
-      deliver(text, answered) {
-        if (!open || answered === undefined) return;
-        try {
-          replies.push(JSON.parse(text));
-        } catch {
-          replies.push(errorResponse(answered, CONNECTION_CLOSED, "the MCP server's reply was not JSON"));
-        }
-        if (--remaining === 0) finish();
-      },
-    };
-    return sink;
+  #reapIdle(): void {
+    const now = this.#core.now();
+    for (const session of this.#sessions.values()) {
+      const streaming = session.standing?.open === true && session.legacy;
+      if (!streaming && session.pending.size === 0 && now - session.lastActivity > this.#core.sessionIdleTimeoutMs) {
+        void this.#end(session, "the session was idle too long");
+      }
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import { CONNECTION_CLOSED, errorResponse, REQUEST_TIMEOUT } from "../jsonrpc/er
 import { idKey, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
 import { resolveIdentity, intakePost, type Intake } from "./intake-post.ts";
 import { sendJson, sendJsonRpcError, sseMessageEvent, writeWithBackpressure } from "./http-replies.ts";
+import { mergeReplies } from "./merge-replies.ts";
 import type { HttpUpstream } from "./options.ts";
 import { serialiseForward, timedMethod } from "./plan-messages.ts";
 import type { ProxyCore } from "./proxy-core.ts";
@@ -18,6 +19,7 @@ import { processServerMessage, type ServerMessageContext } from "./server-messag
 import { SessionRegistry, type SessionState } from "./session-registry.ts";
 import { replaceEventData, SseParser } from "./sse-parser.ts";
 import {
+  abortWhenClientLeaves,
   clientResponseHeaders,
   headerValue,
   mediaType,
@@ -400,42 +402,6 @@ function failureResponse(id: JsonRpcId, why: FailureKind, core: ProxyCore): obje
   return errorResponse(id, why === "timeout" ? REQUEST_TIMEOUT : CONNECTION_CLOSED, failureMessage(why, core));
 }
 
-/**
- * The reply to the client: the sidecar's answers and the server's replies, in request
- * order (a batch), or the one reply. Replies the request order cannot place (ids the
- * client did not send) keep their place at the end rather than being dropped.
- */
-export function mergeReplies(intake: Intake, upstreamReplies: readonly unknown[]): unknown {
-  const answers = new Map(intake.plan.answers.map((answer) => [answer.index, answer.response]));
-  if (!intake.batch) {
-    const only = answers.get(0) ?? upstreamReplies[0];
-    return only;
-  }
-  const byId = new Map<string, unknown>();
-  const unplaced: unknown[] = [];
-  for (const reply of upstreamReplies) {
-    const id = typeof reply === "object" && reply !== null ? (reply as { id?: unknown }).id : undefined;
-    if ((typeof id === "string" || typeof id === "number") && !byId.has(idKey(id))) byId.set(idKey(id), reply);
-    else unplaced.push(reply);
-  }
-  const out: unknown[] = [];
-  intake.messages.forEach((message, index) => {
-    const answer = answers.get(index);
-    if (answer !== undefined) {
-      out.push(answer);
-      return;
-    }
-    if (message.kind !== "request") return;
-    const key = idKey(message.id);
-    const reply = byId.get(key);
-    if (reply !== undefined) {
-      out.push(reply);
-      byId.delete(key);
-    }
-  });
-  return [...out, ...byId.values(), ...unplaced];
-}
-
 function requestTarget(url: URL): { origin: string; path: string } {
   return { origin: url.origin, path: url.pathname + url.search };
 }
@@ -462,15 +428,3 @@ function isTimeout(error: unknown): boolean {
 }
 
 function noop(): void {}
-
-/**
- * Aborts the upstream request when the client goes away before its response is done. Not
- * on a normal finish: an abort builds a DOMException, a measurable cost per request.
- */
-export function abortWhenClientLeaves(res: ServerResponse): AbortController {
-  const abort = new AbortController();
-  res.once("close", () => {
-    if (!res.writableFinished) abort.abort();
-  });
-  return abort;
-}

@@ -107,3 +107,15 @@ export async function readUpstreamBody(
   }
   return Buffer.concat(chunks, size);
 }
+
+/**
+ * Aborts the upstream request when the client goes away before its response is done. Not
+ * on a normal finish: an abort builds a DOMException, a measurable cost per request.
+ */
+export function abortWhenClientLeaves(res: ServerResponse): AbortController {
+  const abort = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  return abort;
+}
