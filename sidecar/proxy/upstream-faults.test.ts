@@ -64,7 +64,10 @@ describe("upstream faults over HTTP", () => {
 describe("upstream faults over stdio", () => {
   let sidecar: ProxyUnderTest;
   beforeAll(async () => {
-    sidecar = await startProxy({ command: process.execPath, args: [FEATURE_STDIO], env: { MCP_CRASH_ON_TOOL: "list_runs" } }, ALLOW_ALL_POLICY, { upstreamTimeoutMs: 500 });
+    sidecar = await startProxy({ command: process.execPath, args: [FEATURE_STDIO], env: { MCP_CRASH_ON_TOOL: "list_runs" } }, ALLOW_ALL_POLICY, {
+      // Above a loaded machine's process start-up (initialize waits for it), below the slow tool's 2 s.
+      upstreamTimeoutMs: 1_500,
+    });
   });
   afterAll(async () => {
     await sidecar.close();
