@@ -96,7 +96,13 @@ describe("helm install, upgrade, uninstall", () => {
   it("install creates every rendered object", async () => {
     // Other suites applied the CRDs with kubectl; the README tells users to adopt them like this.
     await adoptCrdsInto(RELEASE, namespace, [POLICY_CRD]);
-    await helmOk(["install", RELEASE, chartDir(), "--namespace", namespace, "-f", valuesFile(installValues)]);
+    const installed = await helmOk(["install", RELEASE, chartDir(), "--namespace", namespace, "-f", valuesFile(installValues)]);
+    // NOTES.txt: what to do next, in order.
+    const notes = installed.slice(installed.indexOf("NOTES:"));
+    const steps = ["rollout status deployment/warden-mcp-warden-operator", "kubectl label namespace agents mcpwarden.dev/inject=enabled", "mcpwarden.dev/upstream-port", "targetPort: mcp-warden", "kubectl get mcppolicies -n agents -o wide", "Monitoring is on"];
+    const positions = steps.map((step) => notes.indexOf(step));
+    expect(positions.every((position) => position > 0), notes).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     const manifest = parseManifests(await helmOk(["get", "manifest", RELEASE, "--namespace", namespace]));
     expect(manifest.map((o) => o.kind)).toEqual(
       expect.arrayContaining(["CustomResourceDefinition", "Deployment", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "PodMonitor", "ServiceMonitor", "PrometheusRule", "ConfigMap", "Secret"]),
