@@ -169,6 +169,11 @@ describe("helm template: default values", () => {
     }
   });
 
+  it("drops the PodDisruptionBudget for a single replica (it would only block drains)", async () => {
+    const { objects } = await renderChart({ operator: { replicas: 1 } });
+    expect(objects.some((o) => o.kind === "PodDisruptionBudget")).toBe(false);
+  });
+
   it("omits the CRDs with crds.install=false", async () => {
     const { objects } = await renderChart({ crds: { install: false } });
     expect(objects.some((o) => o.kind === "CustomResourceDefinition")).toBe(false);
@@ -277,6 +282,12 @@ describe("values.schema.json", () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("values don't meet the specifications of the schema");
     expect(result.stderr).toContain(named);
+  });
+
+  it("rejects a renew deadline that is not shorter than the lease", async () => {
+    const result = await helm(["template", "warden", chartDir(), "-f", valuesFile({ operator: { leaderElection: { leaseDurationSeconds: 8 } } })]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("renewDeadlineSeconds must be shorter than leaseDurationSeconds");
   });
 
   it("rejects a Redis URL and a Secret reference together, saying which to keep", async () => {
