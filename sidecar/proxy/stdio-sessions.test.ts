@@ -105,12 +105,14 @@ describe("stdio bridge sessions", () => {
     await until(() => !alive(idlePid));
     expect(idle.proxy.stdioSessions()).toHaveLength(0);
     await first.client.close();
-
-    const second = await connect(idle.url);
-    const third = await connect(idle.url);
-    const pids = idle.proxy.stdioSessions().map((session) => session.pid as number);
-    expect(pids).toHaveLength(2);
     await idle.close();
+
+    const closing = await startProxy({ command: process.execPath, args: [FEATURE_STDIO] });
+    const second = await connect(closing.url);
+    const third = await connect(closing.url);
+    const pids = closing.proxy.stdioSessions().map((session) => session.pid as number);
+    expect(pids).toHaveLength(2);
+    await closing.close();
     expect(pids.filter(alive)).toEqual([]);
     await second.client.close();
     await third.client.close();
