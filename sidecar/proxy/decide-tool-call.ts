@@ -13,7 +13,8 @@ import {
   type ToolCall,
 } from "../../policy/index.ts";
 import type { DecisionObserver, DecisionRecord } from "../contracts.ts";
-import { argumentDigest } from "./argument-digest.ts";
+// One digest for audit lines, decision records and approvals (a library JCS).
+import { argumentDigest } from "../observability/argument-digest.ts";
 import { holdForApproval } from "./approval-hold.ts";
 import type { KnownTools } from "./known-tools.ts";
 import type { ProxyLogger } from "./options.ts";

@@ -1,5 +1,4 @@
 export { createMcpProxy, type McpProxy } from "./create-mcp-proxy.ts";
 export type { HttpUpstream, McpProxyLimits, McpProxyOptions, ProxyLogger, ProxyTimings, StdioUpstream } from "./options.ts";
 export { DECISION_META_KEY, refusalResponse, refusalText } from "./refusal.ts";
-export { argumentDigest, canonicalJson } from "./argument-digest.ts";
 export { holdForApproval } from "./approval-hold.ts";
