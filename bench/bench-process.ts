@@ -28,7 +28,8 @@ export interface JsonProcess {
 }
 
 export function startJsonProcess(script: string, args: string[], accept: (line: Record<string, unknown>) => boolean = () => true): JsonProcess {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  // stdin stays open: the benchmark's own children exit when it closes (see exitWithParent).
+  const child = spawn(process.execPath, [script, ...args], { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const lines = createInterface({ input: child.stdout! });
@@ -65,6 +66,13 @@ export function startJsonProcess(script: string, args: string[], accept: (line: 
         child.kill("SIGTERM");
       }),
   };
+}
+
+/** In a child of the benchmark: exit when the benchmark does, even if it was killed. */
+export function exitWithParent(): void {
+  process.stdin.on("end", () => process.exit(0));
+  process.stdin.on("error", () => process.exit(0));
+  process.stdin.resume();
 }
 
 /** Resident set size in MB, from /proc (Linux). */

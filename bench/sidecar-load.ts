@@ -11,6 +11,9 @@
 // Input: one JSON argument (LoadPlan). Output: one JSON line (LoadResult).
 
 import { Agent, request, type OutgoingHttpHeaders } from "node:http";
+import { exitWithParent } from "./bench-process.ts";
+
+exitWithParent();
 
 export interface LoadPlan {
   url: string;
@@ -98,6 +101,8 @@ class Recorder {
 async function run(plan: LoadPlan): Promise<LoadResult> {
   const url = new URL(plan.url);
   const headers: OutgoingHttpHeaders = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" };
+  const agents = plan.agents ?? 0;
+  if (agents > 0) headers["x-agent-id"] = "agent-0";
   if (plan.initialize ?? true) {
     const init = await post(url, headers, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "0" } } }));
     if (init.status !== 200) throw new Error(`initialize failed: HTTP ${init.status} ${init.body.slice(0, 200)}`);
@@ -105,7 +110,6 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
     await post(url, headers, JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
   }
   let id = 1;
-  const agents = plan.agents ?? 0;
   const call = (): Promise<Reply> => {
     const n = id++;
     const callHeaders = agents > 0 ? { ...headers, "x-agent-id": `agent-${n % agents}` } : headers;
@@ -196,9 +200,10 @@ function summarise(recorder: Recorder, elapsedSeconds: number): LoadResult {
 const plan = JSON.parse(process.argv[2] ?? "{}") as LoadPlan;
 try {
   console.log(JSON.stringify(await run(plan)));
-  agent.destroy();
 } catch (error) {
   console.log(JSON.stringify({ failed: error instanceof Error ? error.message : String(error) }));
-  agent.destroy();
   process.exitCode = 1;
 }
+agent.destroy();
+// stdin (kept open by exitWithParent) would hold the process.
+process.exit();

@@ -5,6 +5,9 @@
 
 import { Agent, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
+import { exitWithParent } from "./bench-process.ts";
+
+exitWithParent();
 
 const upstreamPort = Number(process.argv[2]);
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });

@@ -6,6 +6,9 @@
 
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { exitWithParent } from "./bench-process.ts";
+
+exitWithParent();
 
 const TOOLS = [
   { name: "run_test_iteration", description: "bench tool", inputSchema: { type: "object", properties: { scenario: { type: "string" }, iterations: { type: "integer" } } } },

@@ -20,12 +20,16 @@ const REDACTED_PATHS = [
 
 export interface SidecarLoggerOptions {
   level?: LogLevel;
-  /** Default: stdout, buffered (flush with `logger.flush()` before exiting). */
+  /**
+   * Default: stdout, written asynchronously (lines written while a write is pending are
+   * coalesced, so a slow reader never blocks a call) — flush with `logger.flush()`
+   * before exiting. No minimum buffer length: a quiet sidecar's lines must not wait.
+   */
   destination?: NodeJS.WritableStream;
 }
 
 export function createSidecarLogger(options: SidecarLoggerOptions = {}): Logger {
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
   return pino(
     {
       level: options.level ?? "info",
