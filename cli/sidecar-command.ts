@@ -5,8 +5,8 @@
 import { type Command, Option } from "commander";
 import { readFileSync, statSync } from "node:fs";
 import { isLogLevel, LOG_LEVELS } from "../sidecar/observability/sidecar-logger.ts";
-import { RATE_LIMIT_FAILURE_MODES, type RateLimitFailureMode } from "../sidecar/ratelimit/index.ts";
-import { startSidecar, type ControlPlaneSourceOptions, type HostPort, type RunningSidecar, type SidecarConfig, type SidecarUpstream } from "../sidecar/start-sidecar.ts";
+import { RATE_LIMIT_FAILURE_MODES, type RateLimitFailureMode } from "../sidecar/ratelimit/failover-store.ts";
+import type { ControlPlaneSourceOptions, HostPort, RunningSidecar, SidecarConfig, SidecarUpstream } from "../sidecar/start-sidecar.ts";
 import { splitShellWords } from "./sidecar-shell-words.ts";
 
 export interface SidecarFlags {
@@ -131,6 +131,9 @@ function hostPort(text: string, flag: string): { ok: true; value: HostPort } | {
 }
 
 export type StartSidecar = (config: SidecarConfig) => Promise<RunningSidecar>;
+
+/** Loaded when the command runs, so other commands (and --help) do not load the proxy. */
+const startSidecar: StartSidecar = async (config) => (await import("../sidecar/start-sidecar.ts")).startSidecar(config);
 
 export interface SidecarProcess {
   /** Called on SIGTERM/SIGINT handlers' registration; tests pass their own. */

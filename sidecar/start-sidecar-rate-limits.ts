@@ -5,7 +5,8 @@ import type { Logger } from "pino";
 import { SlidingWindowLimiter } from "../policy/ratelimit/sliding-window.ts";
 import type { RateLimitStore } from "../policy/ratelimit/types.ts";
 import type { SidecarMetrics } from "./observability/sidecar-metrics.ts";
-import { createRateLimitRedisClient, FailoverRateLimitStore, MemoryRateLimitStore, RedisRateLimitStore, type RateLimitFailureMode } from "./ratelimit/index.ts";
+import type { RateLimitFailureMode } from "./ratelimit/failover-store.ts";
+import { MemoryRateLimitStore } from "./ratelimit/memory-store.ts";
 
 export interface RateLimitSetup {
   readonly limiter: SlidingWindowLimiter;
@@ -14,7 +15,8 @@ export interface RateLimitSetup {
   readonly description: string;
 }
 
-export function setUpRateLimits(options: { redisUrl?: string; failureMode?: RateLimitFailureMode; metrics: SidecarMetrics; logger: Logger }): RateLimitSetup {
+/** Redis modules are loaded only with --redis: ioredis alone costs a one-replica sidecar ~20 MB of RSS. */
+export async function setUpRateLimits(options: { redisUrl?: string; failureMode?: RateLimitFailureMode; metrics: SidecarMetrics; logger: Logger }): Promise<RateLimitSetup> {
   const { metrics, logger } = options;
   const memory = (): MemoryRateLimitStore => new MemoryRateLimitStore({ onCapacityRefusal: () => metrics.rateLimitStoreFull() });
   let store: RateLimitStore;
@@ -24,6 +26,8 @@ export function setUpRateLimits(options: { redisUrl?: string; failureMode?: Rate
     description = "memory";
   } else {
     const failureMode = options.failureMode ?? "local";
+    const { createRateLimitRedisClient, RedisRateLimitStore } = await import("./ratelimit/redis-store.ts");
+    const { FailoverRateLimitStore } = await import("./ratelimit/failover-store.ts");
     // Connection errors repeat on every reconnect attempt: the fallback gauge and the
     // failover store's own warnings say it once per switch.
     const client = createRateLimitRedisClient(options.redisUrl, { onError: (error) => logger.debug({ err: error.message }, "redis connection error") });

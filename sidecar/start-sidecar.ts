@@ -16,7 +16,7 @@ import { SidecarMetrics } from "./observability/sidecar-metrics.ts";
 import { createSidecarLogger, type LogLevel } from "./observability/sidecar-logger.ts";
 import { FilePolicySource } from "./policy-source/index.ts";
 import { OperatorStreamSource, type OperatorStreamSourceOptions } from "./policy-source/operator-stream-source.ts";
-import type { RateLimitFailureMode } from "./ratelimit/index.ts";
+import type { RateLimitFailureMode } from "./ratelimit/failover-store.ts";
 import { setUpRateLimits } from "./start-sidecar-rate-limits.ts";
 import { createMcpProxy } from "./proxy/index.ts";
 
@@ -135,7 +135,7 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
       },
     });
 
-    const rateLimits = setUpRateLimits({ redisUrl: config.redisUrl, failureMode: config.rateLimitFailureMode, metrics, logger });
+    const rateLimits = await setUpRateLimits({ redisUrl: config.redisUrl, failureMode: config.rateLimitFailureMode, metrics, logger });
     cleanups.push(async () => rateLimits.store.close?.());
 
     const identity = createIdentityResolver({ onKeySetError: (uri, error) => logger.warn({ jwksUri: uri, err: error.message }, "could not fetch the JWT key set; callers are refused") });
