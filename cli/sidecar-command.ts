@@ -152,6 +152,8 @@ export function registerSidecarCommand(program: Command, start: StartSidecar = s
   program
     .command("sidecar")
     .description("run the policy proxy in front of one MCP server, with policies from files")
+    // A bad flag is exactly one line (issue 4): a sidecar's log is read by machines.
+    .showHelpAfterError(false)
     .option("--listen <host:port>", "where MCP clients connect", "127.0.0.1:9000")
     .option("--admin <host:port>", "/metrics, /healthz and /readyz", "127.0.0.1:9464")
     .option("--upstream <url>", "the MCP server's Streamable HTTP endpoint, e.g. http://127.0.0.1:8080/mcp")
