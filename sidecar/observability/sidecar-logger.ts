@@ -6,16 +6,18 @@ import { pino, type Level, type Logger } from "pino";
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+// Exact paths only: a wildcard path (`*.token`) makes the redactor walk every line, which
+// cost 14 µs per audit line — more than the rest of the decision path.
 const REDACTED_PATHS = [
   "authorization",
+  "token",
+  "password",
+  "secret",
   "headers.authorization",
+  "headers.cookie",
   "req.headers.authorization",
   "req.headers.cookie",
-  "token",
-  "*.token",
-  "*.authorization",
-  "*.password",
-  "*.secret",
+  "err.config.headers.authorization",
 ];
 
 export interface SidecarLoggerOptions {
