@@ -93,6 +93,7 @@ export const createSidecarProxy: McpProxyFactory = (parts) => {
     identity: parts.identity,
     limiter: parts.limiter,
     observer: parts.observer,
+    timings: parts.metrics,
     logArguments: parts.logArguments,
     shutdownGraceMs: parts.shutdownGraceMs,
     logger: parts.logger,

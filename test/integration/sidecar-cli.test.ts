@@ -91,6 +91,9 @@ describe("mcp-warden sidecar (process)", () => {
     expect((await client.callTool({ name: "echo", arguments: { text: "hi" } })).content).toEqual([{ type: "text", text: "hi" }]);
     const revision = /mcpwarden_policy_revision\{revision="([0-9a-f]+)"\} 1/.exec(await (await fetch(`${sidecar.adminUrl}/metrics`)).text())?.[1];
     expect(revision).toMatch(/^[0-9a-f]{64}$/);
+    const timed = await (await fetch(`${sidecar.adminUrl}/metrics`)).text();
+    expect(timed).toMatch(/mcpwarden_request_duration_seconds_count\{method="tools\/call"\} 1/);
+    expect(timed).toMatch(/mcpwarden_upstream_duration_seconds_count\{method="tools\/call"\} 1/);
 
     writeFileSync(join(dir, "policy.yaml"), policy("deny"));
     let metrics = "";
@@ -115,7 +118,11 @@ describe("mcp-warden sidecar (process)", () => {
     expect((await client.callTool({ name: "echo", arguments: { text: "hi" } })).isError).toBe(true);
     expect(sidecar.output().split("\n").find((line) => line.includes('"msg":"policy not applied"'))).toContain("spec.default");
 
-    const audit = sidecar.output().split("\n").filter((line) => line.includes('"audit":"decision"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    // Logs are written asynchronously: the last line may arrive a moment after the reply.
+    const auditLines = (): Record<string, unknown>[] =>
+      sidecar.output().split("\n").filter((line) => line.includes('"audit":"decision"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    for (let i = 0; i < 40 && auditLines().length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    const audit = auditLines();
     expect(audit.map((line) => line["decision"])).toEqual(["allow", "deny", "deny"]);
     expect(audit[0]).toMatchObject({ tool: "echo", policy: "cli", rule: 'tools["echo"]', caller: "", argumentDigest: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(audit[0]).not.toHaveProperty("arguments");
