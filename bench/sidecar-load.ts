@@ -26,6 +26,12 @@ export interface LoadPlan {
   warmupMs: number;
   /** Callers named by an x-agent-id header, round robin (0: no header). */
   agents?: number;
+  /**
+   * open: "spin" sends each call at its time (the event loop spins between sends: a core
+   * busy); "timer" wakes every millisecond and sends the calls that are due (timer
+   * lateness, up to ~1 ms, is charged to the target). Default "spin".
+   */
+  scheduler?: "spin" | "timer";
   /** Send initialize (and use the session id the reply names) before the calls. */
   initialize?: boolean;
 }
@@ -125,9 +131,10 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
     return summarise(recorder, elapsed);
   }
   const rate = plan.rate ?? 2000;
-  await openLoop(call, rate, plan.warmupMs, new Recorder());
+  const spin = (plan.scheduler ?? "spin") === "spin";
+  await openLoop(call, rate, plan.warmupMs, new Recorder(), spin);
   const recorder = new Recorder();
-  const elapsed = await openLoop(call, rate, plan.durationMs, recorder);
+  const elapsed = await openLoop(call, rate, plan.durationMs, recorder, spin);
   return summarise(recorder, elapsed);
 }
 
@@ -145,7 +152,7 @@ async function closedLoop(call: () => Promise<Reply>, concurrency: number, durat
   return (nowUs() - start) / 1e6;
 }
 
-function openLoop(call: () => Promise<Reply>, rate: number, durationMs: number, recorder: Recorder): Promise<number> {
+function openLoop(call: () => Promise<Reply>, rate: number, durationMs: number, recorder: Recorder, spin: boolean): Promise<number> {
   const intervalUs = 1e6 / rate;
   const total = Math.round((rate * durationMs) / 1000);
   const start = nowUs();
@@ -174,7 +181,8 @@ function openLoop(call: () => Promise<Reply>, rate: number, durationMs: number, 
       }
       if (sent >= total) return;
       const waitUs = start + sent * intervalUs - nowUs();
-      if (waitUs > 2_000) setTimeout(tick, Math.floor(waitUs / 1000) - 1);
+      if (!spin) setTimeout(tick, Math.max(1, Math.floor(waitUs / 1000)));
+      else if (waitUs > 2_000) setTimeout(tick, Math.floor(waitUs / 1000) - 1);
       else setImmediate(tick);
     };
     tick();
