@@ -11,7 +11,7 @@ const policy = join(scratch, "policy.yaml");
 writeFileSync(policy, "version: '1'\ndefault: deny\n");
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const defaults: SidecarFlags = { listen: "127.0.0.1:9000", admin: "127.0.0.1:9464", policy, rateLimitFailureMode: "local", logLevel: "info", shutdownGrace: "10" };
+const defaults: SidecarFlags = { listen: "127.0.0.1:9000", admin: "127.0.0.1:9464", policy, rateLimitFailureMode: "local", logLevel: "info", shutdownGrace: "10", approvalHold: "50", approvalTtl: "3600" };
 
 describe("sidecarConfigFromFlags", () => {
   it("reads a URL upstream and the defaults", () => {
@@ -26,6 +26,8 @@ describe("sidecarConfigFromFlags", () => {
         logArguments: false,
         logLevel: "info",
         shutdownGraceMs: 10_000,
+        approvalHoldMs: 50_000,
+        approvalDecidedTtlMs: 3_600_000,
       },
     });
   });
@@ -49,6 +51,9 @@ describe("sidecarConfigFromFlags", () => {
     [{ upstream: "http://a/mcp", policy: "/nonexistent/policy.yaml" }, "--policy /nonexistent/policy.yaml: no such file or directory"],
     [{ upstream: "http://a/mcp", redis: "http://redis" }, "--redis must be a redis:// or rediss:// URL"],
     [{ upstream: "http://a/mcp", shutdownGrace: "soon" }, "--shutdown-grace must be a number of seconds"],
+    [{ upstream: "http://a/mcp", approvalHold: "0" }, "--approval-hold must be a number of seconds above 0"],
+    [{ upstream: "http://a/mcp", approvalTtl: "1h" }, "--approval-ttl must be a whole number of seconds"],
+    [{ upstream: "http://a/mcp", adminTokenFile: "/nonexistent/token" }, "--admin-token-file /nonexistent/token: cannot be read"],
   ])("refuses %j", (flags, message) => {
     const read = sidecarConfigFromFlags({ ...defaults, ...flags });
     expect(read.ok).toBe(false);

@@ -24,6 +24,9 @@ export interface SidecarFlags {
   logArguments?: boolean;
   logLevel: string;
   shutdownGrace: string;
+  approvalHold: string;
+  approvalTtl: string;
+  adminTokenFile?: string;
 }
 
 export type SidecarFlagsRead = { ok: true; config: SidecarConfig } | { ok: false; message: string };
@@ -79,6 +82,24 @@ export function sidecarConfigFromFlags(flags: SidecarFlags): SidecarFlagsRead {
     return { ok: false, message: "--shutdown-grace must be a number of seconds from 0 to 3600" };
   }
 
+  const holdSeconds = Number(flags.approvalHold);
+  if (!/^\d+(\.\d+)?$/.test(flags.approvalHold) || holdSeconds <= 0 || holdSeconds > 3600) {
+    return { ok: false, message: "--approval-hold must be a number of seconds above 0, at most 3600" };
+  }
+  const ttlSeconds = Number(flags.approvalTtl);
+  if (!/^\d+$/.test(flags.approvalTtl) || ttlSeconds < 1 || ttlSeconds > 7 * 86400) {
+    return { ok: false, message: "--approval-ttl must be a whole number of seconds from 1 to 604800" };
+  }
+  if (flags.adminTokenFile !== undefined) {
+    let token = "";
+    try {
+      token = readFileSync(flags.adminTokenFile, "utf8").trim();
+    } catch {
+      return { ok: false, message: `--admin-token-file ${flags.adminTokenFile}: cannot be read` };
+    }
+    if (token === "") return { ok: false, message: `--admin-token-file ${flags.adminTokenFile}: is empty` };
+  }
+
   return {
     ok: true,
     config: {
@@ -92,6 +113,9 @@ export function sidecarConfigFromFlags(flags: SidecarFlags): SidecarFlagsRead {
       logArguments: flags.logArguments ?? false,
       logLevel: flags.logLevel,
       shutdownGraceMs: Math.round(graceSeconds * 1000),
+      approvalHoldMs: Math.round(holdSeconds * 1000),
+      approvalDecidedTtlMs: ttlSeconds * 1000,
+      ...(flags.adminTokenFile === undefined ? {} : { adminTokenFile: flags.adminTokenFile }),
     },
   };
 }
@@ -168,6 +192,9 @@ export function registerSidecarCommand(program: Command, start: StartSidecar = s
     .option("--log-arguments", "put tool call arguments in the audit log (they may hold secrets)")
     .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
     .option("--shutdown-grace <seconds>", "on SIGTERM, how long calls in flight may take to finish", "10")
+    .option("--approval-hold <seconds>", "how long a call that needs approval waits before the agent is told to retry", "50")
+    .option("--approval-ttl <seconds>", "how long decided approvals stay listed", "3600")
+    .option("--admin-token-file <file>", "with --policy: the admin API decides approvals only for this bearer token (default: loopback callers only)")
     .action(async (flags: SidecarFlags, command: Command) => {
       const read = sidecarConfigFromFlags(flags);
       if (!read.ok) command.error(`error: ${read.message}`, { exitCode: 2, code: "mcp-warden.sidecar.flags" });

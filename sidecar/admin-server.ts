@@ -3,9 +3,11 @@
 //   /healthz  200 while the process serves at all
 //   /readyz   200 once a policy is loaded (a sidecar without one refuses every call)
 //   /metrics  the text exposition
+//   /v1/approvals  standalone approvals, guarded (sidecar/approvals/approvals-api.ts)
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { APPROVALS_PATH, handleApprovalsRequest, type ApprovalsApiOptions } from "./approvals/approvals-api.ts";
 
 export interface AdminServerOptions {
   host: string;
@@ -14,6 +16,8 @@ export interface AdminServerOptions {
   /** undefined when ready, else why not (shown on /readyz). */
   notReadyReason: () => string | undefined;
   contentType?: string;
+  /** The standalone sidecar's approvals; undefined: /v1/approvals says where approvals are decided. */
+  approvals?: ApprovalsApiOptions;
 }
 
 export interface AdminServer {
@@ -41,7 +45,16 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 }
 
 async function handle(options: AdminServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? "/").split("?", 1)[0];
+  const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
+  if (path === APPROVALS_PATH || path.startsWith(`${APPROVALS_PATH}/`)) {
+    try {
+      return await handleApprovalsRequest(options.approvals, req, res);
+    } catch (error) {
+      if (!res.headersSent) return reply(res, 500, `approvals failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      res.destroy();
+      return;
+    }
+  }
   if (req.method !== "GET" && req.method !== "HEAD") return reply(res, 405, "method not allowed\n", { allow: "GET, HEAD" });
   switch (path) {
     case "/healthz":

@@ -3,11 +3,14 @@
 // close() is the SIGTERM path: not ready at once, stop accepting, let in-flight calls
 // finish (bounded), then release everything.
 
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { RateLimitAdmitter } from "../policy/index.ts";
 import { startAdminServer, type AdminServer } from "./admin-server.ts";
+import { ApprovalGate } from "./approvals/approval-gate.ts";
+import { LocalApprovalDesk } from "./approvals/local-approval-desk.ts";
 import type { DecisionObserver, IdentityResolver, PolicySnapshot, PolicySource } from "./contracts.ts";
 import { createIdentityResolver } from "./identity/index.ts";
 import { AuditLog } from "./observability/audit-log.ts";
@@ -46,6 +49,12 @@ export interface SidecarConfig {
   logger?: Logger;
   /** How long in-flight calls may take to finish on close(). Default 10 s. */
   shutdownGraceMs?: number;
+  /** How long a call that needs approval is held (`--approval-hold`). Default 50 s. */
+  approvalHoldMs?: number;
+  /** How long decided approvals stay listed. Default 1 h. */
+  approvalDecidedTtlMs?: number;
+  /** Guards the admin API's approvals (`--admin-token-file`); without it they answer loopback only. */
+  adminTokenFile?: string;
 }
 
 /** What the sidecar needs from the MCP proxy (sidecar/proxy/). */
@@ -64,6 +73,8 @@ export interface McpProxyParts {
   logArguments: boolean;
   shutdownGraceMs: number;
   logger: Logger;
+  /** Holds calls that need approval; undefined: they are refused. */
+  approvals?: ApprovalGate;
 }
 
 export type McpProxyFactory = (parts: McpProxyParts) => McpProxyHandle;
@@ -97,6 +108,7 @@ export const createSidecarProxy: McpProxyFactory = (parts) => {
     logArguments: parts.logArguments,
     shutdownGraceMs: parts.shutdownGraceMs,
     logger: parts.logger,
+    ...(parts.approvals === undefined ? {} : { approvals: parts.approvals }),
   });
   parts.metrics.tools.useUpstreamTools(() => proxy.upstreamTools());
   return proxy;
@@ -141,6 +153,12 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
 
     const identity = createIdentityResolver({ onKeySetError: (uri, error) => logger.warn({ jwksUri: uri, err: error.message }, "could not fetch the JWT key set; callers are refused") });
     const audit = new AuditLog(logger, { logArguments: config.logArguments ?? false });
+    // Standalone approvals live in this process and are decided through the admin API.
+    // With the operator, McpApproval objects will carry them (issue 6); until that path
+    // exists such calls are refused, never let through.
+    const localApprovals = config.controlPlane === undefined ? new LocalApprovalDesk({ ...(config.approvalDecidedTtlMs === undefined ? {} : { decidedTtlMs: config.approvalDecidedTtlMs }) }) : undefined;
+    if (localApprovals !== undefined) cleanups.push(async () => localApprovals.close());
+    const approvals = localApprovals === undefined ? undefined : new ApprovalGate({ desk: localApprovals, ...(config.approvalHoldMs === undefined ? {} : { holdMs: config.approvalHoldMs }), metrics });
     const observer = fanOutDecisions([metrics, audit], (error) => logger.error({ err: String(error) }, "decision observer failed"));
     const proxy = createProxy({
       upstream: config.upstream,
@@ -152,6 +170,7 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
       logArguments: config.logArguments ?? false,
       shutdownGraceMs,
       logger,
+      ...(approvals === undefined ? {} : { approvals }),
     });
     let proxyClosed: Promise<void> | undefined;
     const closeProxy = (): Promise<void> => (proxyClosed ??= proxy.close());
@@ -165,7 +184,15 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
       if (closing) return "shutting down";
       return snapshot === undefined ? "no policy loaded (see the logs)" : undefined;
     };
-    const admin: AdminServer = await startAdminServer({ ...config.admin, metrics: () => metrics.exposition(), notReadyReason });
+    const adminTokenFile = config.adminTokenFile;
+    const admin: AdminServer = await startAdminServer({
+      ...config.admin,
+      metrics: () => metrics.exposition(),
+      notReadyReason,
+      ...(localApprovals === undefined
+        ? {}
+        : { approvals: { desk: localApprovals, token: adminTokenFile === undefined ? undefined : () => readFileSync(adminTokenFile, "utf8").trim() } }),
+    });
     cleanups.push(() => admin.close());
 
     logger.info(

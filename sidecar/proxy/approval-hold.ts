@@ -1,16 +1,20 @@
-// The one place a call that needs approval waits for it. Approvals (issue 6) replace the
-// body: ask the operator, hold the call up to --approval-hold, and return `allow` (the
-// caller then admits the call's rate limits) or the refusal. Until then no approval can
-// be had, so the call is refused and the agent is told why.
+// The one place a call that needs approval waits for it: the approval gate
+// (sidecar/approvals/) holds it up to --approval-hold and returns `allow` (the caller then
+// admits the call's rate limits) or the refusal. A proxy built without a gate (no place to
+// ask for approvals) refuses the call and tells the agent why.
 
 import type { CallEvaluation, Decision, ToolCall } from "../../policy/index.ts";
+import type { ApprovalGate } from "../approvals/approval-gate.ts";
 
-export async function holdForApproval(evaluation: CallEvaluation, _call: ToolCall): Promise<Decision> {
+export async function holdForApproval(evaluation: CallEvaluation, call: ToolCall, argumentDigest: string, gate: ApprovalGate | undefined): Promise<Decision> {
   const asked = evaluation.decision;
-  return {
-    decision: "approval_required",
-    policy: asked.policy,
-    rule: asked.rule,
-    reason: "this tool needs a person's approval, and approvals are not available in this sidecar yet; the call was not made",
-  };
+  if (gate === undefined || evaluation.approval === undefined) {
+    return {
+      decision: "approval_required",
+      policy: asked.policy,
+      rule: asked.rule,
+      reason: "this tool needs a person's approval, and approvals are not available in this sidecar; the call was not made",
+    };
+  }
+  return gate.hold({ approval: evaluation.approval, tool: call.tool, arguments: call.arguments, argumentDigest, callerId: call.identity.id });
 }

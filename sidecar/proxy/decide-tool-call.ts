@@ -15,6 +15,7 @@ import {
 import type { DecisionObserver, DecisionRecord } from "../contracts.ts";
 // One digest for audit lines, decision records and approvals (a library JCS).
 import { argumentDigest } from "../observability/argument-digest.ts";
+import type { ApprovalGate } from "../approvals/approval-gate.ts";
 import { holdForApproval } from "./approval-hold.ts";
 import type { KnownTools } from "./known-tools.ts";
 import type { ProxyLogger } from "./options.ts";
@@ -33,6 +34,8 @@ export interface ToolCallDeps {
   readonly knownTools: KnownTools;
   readonly logArguments: boolean;
   readonly logger: ProxyLogger;
+  /** Where calls that need approval wait; undefined: they are refused. */
+  readonly approvals?: ApprovalGate | undefined;
 }
 
 export const NOT_READY_REASON = "the sidecar has no policy loaded yet, and refuses every tool call until it has one";
@@ -86,7 +89,7 @@ export async function decideToolCall(tool: string, args: unknown, context: ToolC
     decision = admitted.decision;
     audit = admitted.audit;
     if (decision.decision === "approval_required") {
-      const held = await holdForApproval(evaluation, call);
+      const held = await holdForApproval(evaluation, call, digest, deps.approvals);
       decision = held.decision === "allow" ? await admitRateLimits(evaluation.rateLimits, deps.limiter, deps.now(), held) : held;
     }
   } catch (error) {

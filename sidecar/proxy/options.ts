@@ -3,6 +3,7 @@
 import type { RateLimitAdmitter } from "../../policy/index.ts";
 import { DEFAULT_MAX_DEPTH } from "../jsonrpc/strict-json.ts";
 import type { DecisionObserver, IdentityResolver, PolicySnapshot } from "../contracts.ts";
+import type { ApprovalGate } from "../approvals/approval-gate.ts";
 
 /** An MCP server reached over HTTP: Streamable HTTP at `url`, the legacy SSE transport at `sseUrl`. */
 export interface HttpUpstream {
@@ -69,6 +70,8 @@ export interface McpProxyOptions {
   readonly logArguments?: boolean;
   readonly logger?: ProxyLogger;
   readonly timings?: ProxyTimings;
+  /** Holds calls that need approval (sidecar/approvals/); without it they are refused. */
+  readonly approvals?: ApprovalGate;
 }
 
 export interface ResolvedLimits {

@@ -49,6 +49,7 @@ export class ProxyCore {
       knownTools: this.knownTools,
       logArguments: options.logArguments === true,
       logger: this.logger,
+      approvals: options.approvals,
     };
   }
 
