@@ -5,6 +5,7 @@ import { packageVersion } from "./package-root.ts";
 import { registerPolicyCommand } from "./policy-command.ts";
 import { registerSidecarCommand } from "./sidecar-command.ts";
 import { registerOperatorCommand } from "./operator-command.ts";
+import { registerApprovalsCommand } from "./approvals-command.ts";
 
 
 export function buildProgram(): Command {
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerPolicyCommand(program);
   registerSidecarCommand(program);
   registerOperatorCommand(program);
+  registerApprovalsCommand(program);
   return program;
 }
 
