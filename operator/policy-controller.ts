@@ -16,6 +16,9 @@ import { reconcilePolicy, writtenSelector } from "./reconcile/reconcile-policy.t
 import type { PolicyStreamServer } from "./stream/policy-stream-server.ts";
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, POLICY_LABEL } from "./well-known.ts";
 
+/** At most one status write per policy this often (acks arrive in bursts). */
+const STATUS_WRITE_INTERVAL_MS = 250;
+
 export interface PolicyControllerOptions {
   policies: WatchedStore<McpPolicyObject>;
   injectedPods: WatchedStore<Pod>;
@@ -39,6 +42,11 @@ export class PolicyController {
   readonly #namespaces: NamespaceWatches;
   /** The pods each policy selected at its last reconcile, to requeue it when one leaves. */
   readonly #selected = new Map<string, Set<string>>();
+  /** uid@generation of each policy: a change of anything else does not concern pods. */
+  readonly #versions = new Map<string, string>();
+  /** Labels, phase and deletion of each pod (by uid), to tell an ack from a move. */
+  readonly #podShapes = new Map<string, string>();
+  readonly #statusWrittenAt = new Map<string, number>();
   #resync: NodeJS.Timeout | undefined;
 
   constructor(options: PolicyControllerOptions) {
@@ -46,7 +54,7 @@ export class PolicyController {
     const logger = options.logger;
     this.#queue = new WorkQueue({
       process: (key) => this.#reconcile(key),
-      concurrency: options.concurrency ?? 2,
+      concurrency: options.concurrency ?? 4,
       baseDelayMs: 50,
       maxDelayMs: 60_000,
       onError: (key, error, retryInMs) => logger.warn({ policy: key, err: errorText(error), retryInMs }, "reconcile failed; retrying"),
@@ -107,6 +115,8 @@ export class PolicyController {
         events: options.events,
         metrics: options.metrics,
         now: () => new Date(),
+        statusWriteDelay: (written) => Math.max(0, (this.#statusWrittenAt.get(written) ?? Number.NEGATIVE_INFINITY) + STATUS_WRITE_INTERVAL_MS - performance.now()),
+        onStatusWritten: (written) => void this.#statusWrittenAt.set(written, performance.now()),
       });
       if (outcome.done) {
         if (outcome.selectedPods.length > 0) this.#selected.set(key, new Set(outcome.selectedPods));
@@ -124,14 +134,54 @@ export class PolicyController {
   }
 
   #onPolicyChange(policy: McpPolicyObject, kind: ChangeKind): void {
+    const key = keyOf(policy);
     const namespace = policy.metadata?.namespace ?? "";
-    this.#options.catalog.invalidate(namespace, kind === "delete" ? policy.metadata?.uid : undefined);
-    if (kind === "delete") this.#selected.delete(keyOf(policy));
-    this.#namespaces.watchOnly(new Set(this.#options.policies.list().map((p) => p.metadata?.namespace ?? "")));
-    // One policy's change moves the revision (and maybe identity conflicts) of pods
-    // other policies select too.
-    this.#enqueueNamespace(namespace);
-    this.#queue.add(keyOf(policy));
+    const { catalog } = this.#options;
+    const version = kind === "delete" ? undefined : `${policy.metadata?.uid ?? ""}@${policy.metadata?.generation ?? 0}`;
+    const previous = this.#versions.get(key);
+    if (version !== undefined && version === previous) {
+      // Status or metadata only (often our own status write): nothing pods enforce changed.
+      this.#queue.add(key);
+      return;
+    }
+    if (version === undefined) this.#versions.delete(key);
+    else this.#versions.set(key, version);
+
+    const acceptedBefore = catalog.acceptance(namespace);
+    catalog.invalidate(namespace, kind === "delete" ? policy.metadata?.uid : undefined);
+    if (previous === undefined || version === undefined) {
+      this.#namespaces.watchOnly(new Set(this.#options.policies.list().map((p) => p.metadata?.namespace ?? "")));
+    }
+    this.#queue.add(key);
+    // Others whose status this moves: those whose acceptance changed (counters are one
+    // budget per namespace), and those sharing a pod with this policy (the pod's revision
+    // and identity conflicts changed).
+    if (acceptedBefore !== undefined) {
+      for (const [name, state] of catalog.acceptance(namespace, true) ?? []) if (acceptedBefore.get(name) !== state) this.#queue.add(objectKey(namespace, name));
+    } else {
+      this.#enqueueNamespace(namespace); // nothing to compare with: queue them all (the queue de-duplicates)
+    }
+    const others = [...this.#selected].filter(([other]) => other !== key && other.startsWith(`${namespace}/`));
+    if (others.length > 0) {
+      // Pods it selected at its last reconcile, and pods its selector (as written) matches now.
+      const affected = new Set(this.#selected.get(key) ?? []);
+      if (version !== undefined) {
+        const selector = writtenSelector(policy);
+        for (const pod of this.#namespaces.pods.list(namespace)) if (selectorMatches(selector, pod.metadata?.labels)) affected.add(pod.metadata?.name ?? "");
+      }
+      for (const [other, pods] of others) {
+        for (const pod of pods) {
+          if (affected.has(pod)) {
+            this.#queue.add(other);
+            break;
+          }
+        }
+      }
+    }
+    if (kind === "delete") {
+      this.#selected.delete(key);
+      this.#statusWrittenAt.delete(key);
+    }
     this.#options.stream.refresh([namespace]);
   }
 
@@ -140,6 +190,16 @@ export class PolicyController {
     if (change.kind === "service") return this.#enqueueNamespace(namespace);
     const pod = change.object;
     const name = pod.metadata?.name ?? "";
+    const uid = pod.metadata?.uid ?? "";
+    // What decides which policies select the pod and whether it counts; an ack changes none of it.
+    const shape = change.change === "delete" ? undefined : JSON.stringify([pod.metadata?.labels ?? {}, pod.status?.phase ?? "", pod.metadata?.deletionTimestamp !== undefined]);
+    const before = this.#podShapes.get(uid);
+    if (shape === undefined) this.#podShapes.delete(uid);
+    else this.#podShapes.set(uid, shape);
+    if (shape !== undefined && shape === before) {
+      for (const [key, pods] of this.#selected) if (pods.has(name) && key.startsWith(`${namespace}/`)) this.#queue.add(key);
+      return;
+    }
     for (const policy of this.#options.policies.list(namespace)) {
       const key = keyOf(policy);
       const selects = this.#options.catalog.evaluation(namespace, policy.metadata?.name ?? "")?.enforced?.spec.selector ?? writtenSelector(policy);

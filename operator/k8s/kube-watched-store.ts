@@ -94,12 +94,13 @@ class KubeWatchedStore<T extends KubeObject> implements WatchedStore<T> {
     }
     const list = response.body as KubernetesListObject<KubernetesObject>;
     list.items ??= [];
-    if (!this.#synced) {
-      this.#synced = true;
-      this.#logger.debug({ items: list.items.length }, "first list done");
-    }
     this.#failures = 0;
-    setImmediate(() => this.#firstList.resolve()); // after ListWatch has filled its cache
+    // Synced once ListWatch has filled its cache from this list, which it does after we return.
+    setImmediate(() => {
+      if (!this.#synced) this.#logger.debug({ items: list.items.length }, "first list done");
+      this.#synced = true;
+      this.#firstList.resolve();
+    });
     return list;
   }
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { readPolicyBundle } from "../../policy/index.ts";
+import { compilePolicies, readMcpPolicy, readPolicyBundle, type McpPolicy } from "../../policy/index.ts";
 import { InMemoryStore } from "../testing/in-memory-cluster.ts";
 import { policyObject } from "../testing/objects.ts";
 import type { McpPolicyObject } from "../kube-objects.ts";
-import { PolicyCatalog } from "./policy-catalog.ts";
+import { buildBundle, PolicyCatalog } from "./policy-catalog.ts";
 
 const selector = { matchLabels: { app: "mockloop" } };
 const labels = { app: "mockloop" };
@@ -90,5 +90,29 @@ describe("PolicyCatalog", () => {
     const first = catalog.bundleFor("agents", { app: "mockloop", "pod-template-hash": "abc" });
     const second = catalog.bundleFor("agents", { "pod-template-hash": "abc", app: "mockloop" });
     expect(second).toBe(first);
+  });
+});
+
+describe("buildBundle", () => {
+  function model(object: McpPolicyObject): McpPolicy {
+    const result = readMcpPolicy(object);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    return result.policy;
+  }
+  const policies = [
+    model(policyObject("agents", "b", { selector, identity: { source: "session" } }, { created: "2026-01-03T00:00:00Z" })),
+    model(policyObject("agents", "a", { selector, identity: { source: "header", header: "X-Agent" } }, { created: "2026-01-02T00:00:00Z" })),
+    model(policyObject("agents", "c", { selector, identity: { source: "header", header: "x-agent" } }, { created: "2026-01-04T00:00:00Z" })),
+    model(policyObject("agents", "d", { selector, identity: { source: "none" } }, { created: "2026-01-04T00:00:00Z" })),
+  ];
+
+  it("without compiling gives the bundle and identity conflicts compiling gives", () => {
+    const fast = buildBundle(policies, true);
+    const compiled = buildBundle(policies, false);
+    expect(fast.json).toBe(compiled.json);
+    expect(fast.identityConflicts).toEqual(compiled.identityConflicts);
+    const table = compilePolicies(policies);
+    expect(table.ok && table.table.identityConflicts).toEqual(fast.identityConflicts);
+    expect(fast.identityConflicts.map((c) => c.policy)).toEqual(["agents/b", "agents/d"]);
   });
 });

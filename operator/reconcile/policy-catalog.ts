@@ -12,6 +12,7 @@ import {
   policyRef,
   readMcpPolicy,
   type IdentityConflict,
+  type IdentitySpec,
   type McpPolicy,
   type PolicyBundle,
   type ReadPolicyResult,
@@ -21,6 +22,7 @@ import type { McpPolicyObject } from "../kube-objects.ts";
 import { AcceptedReason } from "./conditions.ts";
 import { compareAge, counterConflicts } from "./counter-conflicts.ts";
 import { selectorMatches } from "./label-selector.ts";
+import { describeIdentity, identityFingerprint } from "../../policy/identity-problems.ts";
 
 /** Problems listed in a condition message; the rest are counted. */
 const MAX_LISTED_PROBLEMS = 10;
@@ -51,6 +53,8 @@ interface NamespaceState {
   readonly evaluations: Map<string, PolicyEvaluation>;
   /** Enforced versions, in namespace/name order. */
   readonly enforced: readonly McpPolicy[];
+  /** Enforced versions that are not the current spec (the last accepted one instead). */
+  readonly stale: ReadonlySet<McpPolicy>;
   /** By label set, then by selection. */
   readonly byLabels: Map<string, PodBundle>;
   readonly bySelection: Map<string, PodBundle>;
@@ -79,6 +83,18 @@ export class PolicyCatalog {
     return this.#state(namespace).evaluations.get(name);
   }
 
+  /**
+   * Each policy's acceptance (status, reason, message) by name, to tell whose changed;
+   * undefined when the namespace is not evaluated and `evaluate` is not set.
+   */
+  acceptance(namespace: string, evaluate = false): Map<string, string> | undefined {
+    const state = evaluate ? this.#state(namespace) : this.#namespaces.get(namespace);
+    if (state === undefined) return undefined;
+    const result = new Map<string, string>();
+    for (const [name, evaluation] of state.evaluations) result.set(name, `${evaluation.accepted}|${evaluation.reason}|${evaluation.message}`);
+    return result;
+  }
+
   /** Enforced versions of the namespace's policies whose selector matches the labels. */
   policiesFor(namespace: string, labels: Readonly<Record<string, string>> | undefined): McpPolicy[] {
     return this.#state(namespace).enforced.filter((policy) => selectorMatches(policy.spec.selector, labels));
@@ -94,7 +110,7 @@ export class PolicyCatalog {
     const selectionKey = selected.map(versionKey).join(",");
     let bundle = state.bySelection.get(selectionKey);
     if (bundle === undefined) {
-      bundle = buildBundle(selected);
+      bundle = buildBundle(selected, selected.every((policy) => !state.stale.has(policy)));
       state.bySelection.set(selectionKey, bundle);
     }
     state.byLabels.set(labelsKey, bundle);
@@ -154,7 +170,8 @@ export class PolicyCatalog {
       .map((evaluation) => evaluation.enforced)
       .filter((policy): policy is McpPolicy => policy !== undefined)
       .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
-    return { evaluations, enforced, byLabels: new Map(), bySelection: new Map() };
+    const stale = new Set([...evaluations.values()].filter((evaluation) => !evaluation.accepted && evaluation.enforced !== undefined).map((evaluation) => evaluation.enforced as McpPolicy));
+    return { evaluations, enforced, stale, byLabels: new Map(), bySelection: new Map() };
   }
 
   #read(object: McpPolicyObject): ReadPolicyResult {
@@ -178,8 +195,25 @@ function describeProblems(lines: string[]): string {
   return lines.length > MAX_LISTED_PROBLEMS ? `${listed}; and ${lines.length - MAX_LISTED_PROBLEMS} more problems` : listed;
 }
 
-/** Compiles the selected policies into one bundle; a policy that does not compile with the others is left out, newest first. */
-export function buildBundle(selected: readonly McpPolicy[]): PodBundle {
+/**
+ * The bundle of the selected policies. Policies accepted as they are (each compiled
+ * alone, counters consistent across the namespace) always compile together, so they are
+ * not compiled again here: that would cost an edit's propagation the time of compiling
+ * every argument schema and CEL condition once more, and the sidecar compiles the bundle
+ * anyway. A set holding an older, last accepted version is compiled to be sure; a policy
+ * that does not compile with the others is then left out, newest first.
+ */
+export function buildBundle(selected: readonly McpPolicy[], allCurrent = false): PodBundle {
+  if (allCurrent) {
+    const revision = revisionOf(selected);
+    const ordered = [...selected].sort(compareRefOrder);
+    const bundle: PolicyBundle = {
+      revision,
+      policies: ordered.map((policy) => ({ namespace: policy.metadata.namespace ?? "", name: policy.metadata.name, generation: policy.metadata.generation ?? 0 })),
+      table: { policies: ordered },
+    };
+    return { revision, bundle, json: JSON.stringify(bundle), identityConflicts: identityConflicts(selected), dropped: [] };
+  }
   let policies = [...selected];
   const dropped: string[] = [];
   for (;;) {
@@ -196,6 +230,36 @@ export function buildBundle(selected: readonly McpPolicy[]): PodBundle {
     dropped.push(policyRef(victim));
     policies = policies.filter((policy) => policy !== victim);
   }
+}
+
+/** As compilePolicies finds them: the oldest policy naming an identity decides; a newer one naming another conflicts. */
+export function identityConflicts(policies: readonly McpPolicy[]): IdentityConflict[] {
+  let decided: { identity: IdentitySpec; ref: string; fingerprint: string } | undefined;
+  const conflicts: IdentityConflict[] = [];
+  for (const policy of [...policies].sort(compareAge)) {
+    const identity = policy.spec.identity;
+    if (identity === undefined) continue;
+    const ref = policyRef(policy);
+    const fingerprint = identityFingerprint(identity);
+    if (decided === undefined) decided = { identity, ref, fingerprint };
+    else if (fingerprint !== decided.fingerprint) {
+      conflicts.push({
+        policy: ref,
+        conflictsWith: decided.ref,
+        message:
+          `identity (${describeIdentity(identity)}) disagrees with the older policy ${decided.ref} ` +
+          `(${describeIdentity(decided.identity)}); this policy's rules apply to callers as ${decided.ref} identifies them`,
+      });
+    }
+  }
+  return conflicts;
+}
+
+function compareRefOrder(a: McpPolicy, b: McpPolicy): number {
+  const left = [a.metadata.namespace ?? "", a.metadata.name];
+  const right = [b.metadata.namespace ?? "", b.metadata.name];
+  for (let index = 0; index < 2; index++) if (left[index] !== right[index]) return (left[index] as string) < (right[index] as string) ? -1 : 1;
+  return 0;
 }
 
 /** The same policies at the same generations give the same revision on every replica. */

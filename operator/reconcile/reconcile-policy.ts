@@ -26,6 +26,9 @@ export interface ReconcileContext {
   readonly events: EventRecorder;
   readonly metrics: OperatorMetrics;
   readonly now: () => Date;
+  /** Milliseconds to wait before this policy's status may be written again (0: now). */
+  readonly statusWriteDelay?: (key: string) => number;
+  readonly onStatusWritten?: (key: string) => void;
 }
 
 export type ReconcileOutcome = { done: true; selectedPods: readonly string[] } | { done: false; retryInMs: number; why: string };
@@ -113,7 +116,13 @@ export async function reconcilePolicy(key: string, context: ReconcileContext): P
   await reconcileNetworkPolicy(object, evaluation.enforced?.spec.networkPolicy === "enabled" ? selector : undefined, context);
 
   const desired = desiredPolicyStatus({ generation, current: object.status, evaluation, pods: selected, identityConflict, now: context.now() });
-  if (!statusEquals(object.status, desired)) await context.client.patchPolicyStatus(namespace, name, desired);
+  if (!statusEquals(object.status, desired)) {
+    // A burst of acks would otherwise be a burst of status writes: one per policy per interval.
+    const wait = context.statusWriteDelay?.(key) ?? 0;
+    if (wait > 0) return { done: false, retryInMs: wait, why: "status was written a moment ago" };
+    await context.client.patchPolicyStatus(namespace, name, desired);
+    context.onStatusWritten?.(key);
+  }
   for (const condition of desired.conditions ?? []) {
     if (condition.type === ACCEPTED || condition.type === PROGRAMMED) {
       context.metrics.policyCondition.set({ namespace, policy: name, type: condition.type }, condition.status === "True" ? 1 : 0);

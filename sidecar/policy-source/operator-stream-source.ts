@@ -61,6 +61,8 @@ export class OperatorStreamSource implements PolicySource {
   #connected = false;
   #stopped = true;
   #revision: string | undefined;
+  #ackWanted: string | undefined;
+  #acking = false;
 
   constructor(options: OperatorStreamSourceOptions) {
     this.#options = options;
@@ -204,7 +206,7 @@ export class OperatorStreamSource implements PolicySource {
       this.#apply(result.bundle, result.table);
       void this.#saveState(data);
     }
-    void this.#ack(result.bundle.revision);
+    this.#ack(result.bundle.revision);
   }
 
   #apply(bundle: PolicyBundle, table: PolicySnapshot["table"]): void {
@@ -226,22 +228,36 @@ export class OperatorStreamSource implements PolicySource {
     }
   }
 
-  async #ack(revision: string, attempt = 0): Promise<void> {
-    if (this.#stopped || revision !== this.#revision) return;
-    try {
-      const status = await this.#post("/v1/ack", { revision });
-      if (status >= 200 && status < 300) {
+  /**
+   * Acks go one at a time, always for the revision in force: two in flight could reach
+   * the operator in either order and leave the older one recorded.
+   */
+  #ack(revision: string): void {
+    this.#ackWanted = revision;
+    if (this.#acking) return;
+    this.#acking = true;
+    void this.#ackLoop().finally(() => (this.#acking = false));
+  }
+
+  async #ackLoop(): Promise<void> {
+    let attempt = 0;
+    while (!this.#stopped && this.#ackWanted !== undefined && this.#ackWanted === this.#revision) {
+      const revision = this.#ackWanted;
+      try {
+        const status = await this.#post("/v1/ack", { revision });
+        if (status < 200 || status > 299) throw new Error(`HTTP ${status}`);
         this.#logger.debug({ revision }, "acknowledged the bundle");
-        return;
+        if (this.#ackWanted === revision) this.#ackWanted = undefined;
+        attempt = 0;
+      } catch (error) {
+        if (attempt >= 4) {
+          this.#logger.warn({ revision, err: message(error) }, "could not acknowledge the bundle; the next connection will");
+          if (this.#ackWanted === revision) this.#ackWanted = undefined;
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt).unref());
+        attempt++;
       }
-      throw new Error(`HTTP ${status}`);
-    } catch (error) {
-      if (attempt >= 4) {
-        this.#logger.warn({ revision, err: message(error) }, "could not acknowledge the bundle; the next connection will");
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt).unref());
-      return this.#ack(revision, attempt + 1);
     }
   }
 

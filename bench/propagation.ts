@@ -1,0 +1,418 @@
+// Propagation section of `make bench` (issue 5): the time from applying a changed
+// McpPolicy to the API server until sidecars enforce it, at 1, 100 and 1,000 policy
+// streams, and the operator's RSS with 1,000 streams and 1,000 policies. A benchmark,
+// not a test.
+//
+// Real parts: etcd + kube-apiserver (the test harness's), the operator as its own
+// process (`mcp-warden operator`, so its RSS is its own), Pods and pod-bound tokens from
+// TokenRequest (every stream is TokenReviewed). Simulated: the sidecars, as stream
+// clients in this one process that read the SSE, parse each bundle and ack it as a
+// sidecar does. Compiling a bundle is each sidecar's own work, in its own process; done
+// here 1,000 times in a row it would measure this process, not propagation. So the
+// figures are "delivered" (the bundle parsed by every client) plus the time one sidecar
+// takes to compile that bundle (readPolicyBundle, measured separately): "enforced".
+//
+// Run alone: node bench/propagation.ts
+
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { Agent, request as httpsRequest } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { load } from "js-yaml";
+import { ControlPlane } from "../test/harness/control-plane.ts";
+import { controlPlaneBinDir } from "../test/harness/control-plane-bin.ts";
+import { freePort } from "../test/harness/free-port.ts";
+import { packageRoot as repoRoot } from "../cli/package-root.ts";
+import { createCertificateAuthority, issueCertificate } from "../operator/tls/certificates.ts";
+import { readPolicyBundle } from "../policy/index.ts";
+import { cliScript, rssMb } from "./bench-process.ts";
+
+const run = promisify(execFile);
+
+export interface PropagationBenchOptions {
+  /** Stream counts, each with the number of policy edits timed. */
+  streams: { count: number; rounds: number }[];
+  /** McpPolicies in the cluster (one of them selects the streams' pods). */
+  policies: number;
+}
+
+export const DEFAULT_PROPAGATION_BENCH: PropagationBenchOptions = {
+  streams: [
+    { count: 1, rounds: 20 },
+    { count: 100, rounds: 10 },
+    { count: 1000, rounds: 5 },
+  ],
+  policies: 1000,
+};
+
+interface PropagationFigures {
+  streams: number;
+  samples: number;
+  /** Applied with server-side apply → the new bundle parsed by the client. */
+  delivered: { p50Ms: number; p99Ms: number; maxMs: number };
+  /** delivered + one sidecar compiling the bundle. */
+  enforced: { p50Ms: number; p99Ms: number };
+  /** Until status.targets.inSync counted every stream again (acks, annotations, status), median. */
+  statusConvergedMs: number;
+}
+
+export interface PropagationResult {
+  method: string;
+  policies: number;
+  runs: PropagationFigures[];
+  /** readPolicyBundle on the edited bundle, median of 50. */
+  compileMs: number;
+  operatorRssMb: { idle: number; at1000Streams: number };
+  operatorHeapUsedMbAt1000Streams: number;
+  goal: string;
+  goalMet: boolean;
+}
+
+const NAMESPACE = "bench";
+const SELECTOR = { matchLabels: { app: "bench-mcp" } };
+
+export async function runPropagationBench(options: PropagationBenchOptions = DEFAULT_PROPAGATION_BENCH): Promise<PropagationResult> {
+  const maxStreams = Math.max(...options.streams.map((run) => run.count));
+  const stateDir = mkdtempSync(join(tmpdir(), "mcp-warden-bench-propagation-"));
+  const controlPlane = new ControlPlane({ binDir: controlPlaneBinDir(), stateDir });
+  const sources: StreamClient[] = [];
+  let operator: ReturnType<typeof execFileChild> | undefined;
+  try {
+    console.log("[bench] propagation: starting etcd and kube-apiserver");
+    const cp = await controlPlane.start();
+    const kube = kubeClient(cp.kubeconfig);
+    const kubectl = (...args: string[]) => run(cp.kubectl, [`--kubeconfig=${cp.kubeconfig}`, ...args], { maxBuffer: 64 * 1024 * 1024 });
+    await kubectl("apply", "--server-side", "-f", join(repoRoot(), "crds"));
+    await kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", join(repoRoot(), "crds"));
+    await kube("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } });
+    await kube("POST", `/api/v1/namespaces/${NAMESPACE}/serviceaccounts`, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "bench" } });
+
+    console.log(`[bench] propagation: ${options.policies} policies, ${maxStreams} pods and tokens`);
+    await inBatches(options.policies, 16, (i) => applyPolicy(kube, i === 0 ? "bench" : `other-${i}`, i === 0 ? benchSpec(0) : otherSpec(i)));
+    const tokenDir = join(stateDir, "tokens");
+    mkdirSync(tokenDir);
+    const pods: { name: string; uid: string }[] = [];
+    await inBatches(maxStreams, 16, async (i) => {
+      const name = `bench-mcp-${i}`;
+      const pod = (await kube("POST", `/api/v1/namespaces/${NAMESPACE}/pods`, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, labels: { app: "bench-mcp", "mcpwarden.dev/injected": "true" }, annotations: { "mcpwarden.dev/upstream-port": "8080" } },
+        spec: { serviceAccountName: "bench", containers: [{ name: "server", image: "bench" }] },
+      })) as { metadata: { uid: string } };
+      pods[i] = { name, uid: pod.metadata.uid };
+      const token = (await kube("POST", `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/bench/token`, {
+        apiVersion: "authentication.k8s.io/v1",
+        kind: "TokenRequest",
+        spec: { audiences: ["mcpwarden.dev"], expirationSeconds: 7200, boundObjectRef: { kind: "Pod", apiVersion: "v1", name, uid: pod.metadata.uid } },
+      })) as { status: { token: string } };
+      writeFileSync(join(tokenDir, name), token.status.token);
+    });
+
+    const ca = await createCertificateAuthority("bench operator CA");
+    const leaf = await issueCertificate(ca, { commonName: "operator", hosts: ["127.0.0.1"], usage: "server" });
+    writeFileSync(join(stateDir, "tls.crt"), leaf.certPem);
+    writeFileSync(join(stateDir, "tls.key"), leaf.keyPem);
+    const [webhookPort, streamPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+    operator = execFileChild([
+      cliScript(),
+      "operator",
+      `--kubeconfig=${cp.kubeconfig}`,
+      "--namespace=default",
+      "--bind-address=127.0.0.1",
+      `--webhook-port=${webhookPort}`,
+      `--stream-port=${streamPort}`,
+      `--admin-port=${adminPort}`,
+      `--tls-cert-file=${join(stateDir, "tls.crt")}`,
+      `--tls-key-file=${join(stateDir, "tls.key")}`,
+      "--no-leader-elect",
+      // Every simulated sidecar connects from 127.0.0.1; the pods have no IP to compare with.
+      "--no-verify-peer-address",
+      `--log-level=${process.env.BENCH_DEBUG ? "info" : "warn"}`,
+    ]);
+    await waitReady(`http://127.0.0.1:${adminPort}/readyz`, operator);
+    const idleRss = rssMb(operator.pid);
+
+    const runs: PropagationFigures[] = [];
+    let generation = 0;
+    let rssAt1000 = Number.NaN;
+    let compileMs = Number.NaN;
+    let heapAt1000 = Number.NaN;
+    const ackAgent = new Agent({ ca: ca.certPem, keepAlive: true, maxSockets: 64 });
+    for (const { count, rounds } of [...options.streams].sort((a, b) => a.count - b.count)) {
+      while (sources.length < count) {
+        const index = sources.length;
+        sources.push(new StreamClient(`https://127.0.0.1:${streamPort}`, readFileSync(join(tokenDir, pods[index]!.name), "utf8"), ca.certPem, ackAgent));
+        if (index % 50 === 49) await sleep(50); // do not connect a thousand at the very same instant
+      }
+      await until(() => sources.every((source) => source.revision !== undefined), 120_000, `${count} streams to receive their first bundle`);
+      console.log(`[bench] propagation: ${count} streams connected; timing ${rounds} edits`);
+      const samples: number[] = [];
+      const converged: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const before = sources.map((source) => source.revision);
+        generation++;
+        const started = performance.now();
+        await applyPolicy(kube, "bench", benchSpec(generation));
+        await until(() => sources.every((source, i) => source.revision !== before[i]), 60_000, `${count} streams to enforce edit ${round + 1}`);
+        for (const source of sources) samples.push(source.receivedAt - started);
+        // The next edit starts from a quiet operator: every ack recorded, status written.
+        await until(async () => (await inSync(kube)) === count, 180_000, `status to count ${count} pods in sync`).catch(async (error: unknown) => {
+          if (process.env.BENCH_DEBUG) {
+            for (const [i, source] of sources.entries()) {
+              const pod = (await kube("GET", `/api/v1/namespaces/${NAMESPACE}/pods/${pods[i]!.name}`)) as { metadata: { annotations?: Record<string, string> } };
+              const applied = pod.metadata.annotations?.["mcpwarden.dev/applied-revision"];
+              if (applied !== source.revision) console.log(`behind: ${pods[i]!.name} annotation ${applied} client ${source.revision}`);
+            }
+          }
+          console.error(`[bench] propagation: the operator's last output:\n${operator?.output() ?? ""}`);
+          throw error;
+        });
+        converged.push(performance.now() - started);
+      }
+      compileMs = compileTime(sources[0]!.lastBundle);
+      runs.push({ ...summarise(count, samples, compileMs), statusConvergedMs: Math.round([...converged].sort((a, b) => a - b)[Math.floor(converged.length / 2)] ?? Number.NaN) });
+      const figures = runs.at(-1)!;
+      console.log(`[bench] propagation: ${count} streams: delivered p50 ${figures.delivered.p50Ms} ms, p99 ${figures.delivered.p99Ms} ms; enforced p99 ${figures.enforced.p99Ms} ms`);
+      if (count === 1000) {
+        rssAt1000 = rssMb(operator.pid);
+        const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+        heapAt1000 = Math.round(Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(metrics)?.[1] ?? Number.NaN) / 2 ** 20);
+      }
+    }
+    const at1000 = runs.find((figures) => figures.streams === 1000);
+    return {
+      method:
+        "operator as its own process against a real kube-apiserver; edits applied with server-side apply; sidecars simulated by stream clients in the benchmark process (TokenReviewed, bundle parsed, acked); enforced = delivered + one bundle compile",
+      policies: options.policies,
+      runs,
+      compileMs,
+      operatorRssMb: { idle: idleRss, at1000Streams: rssAt1000 },
+      operatorHeapUsedMbAt1000Streams: heapAt1000,
+      goal: "p99 < 250 ms at 1,000 streams",
+      goalMet: at1000 !== undefined && at1000.enforced.p99Ms < 250,
+    };
+  } finally {
+    for (const source of sources) source.close();
+    if (operator !== undefined) await operator.stop();
+    await controlPlane.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** A sidecar's end of the stream, minus compiling: SSE in, bundle parsed, ack out. */
+class StreamClient {
+  revision: string | undefined;
+  receivedAt = Number.NaN;
+  lastBundle = "";
+  readonly #request: ReturnType<typeof httpsRequest>;
+  #acking = false;
+  #acked: string | undefined;
+  #ackFailures = 0;
+
+  constructor(url: string, token: string, caPem: string, ackAgent: Agent) {
+    this.#request = httpsRequest(`${url}/v1/stream`, { ca: caPem, agent: false, headers: { authorization: `Bearer ${token}` } }, (response) => {
+      let buffer = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf("\n\n")) !== -1) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (!frame.startsWith("event: bundle\n")) continue;
+          const data = frame.slice(frame.indexOf("data: ") + 6);
+          const revision = (JSON.parse(data) as { revision: string }).revision;
+          this.receivedAt = performance.now();
+          this.revision = revision;
+          this.lastBundle = data;
+          // Real sidecars ack from their own processes, each after its own compile; here
+          // the acks are spread over 100 ms so they do not queue behind each other's reads.
+          this.#ackFailures = 0;
+          setTimeout(() => this.#ack(url, token, ackAgent), Math.random() * 100);
+        }
+      });
+    });
+    this.#request.on("error", () => undefined);
+    this.#request.end();
+  }
+
+  close(): void {
+    this.#request.destroy();
+  }
+
+  /** As the sidecar does: one ack in flight, always for the revision in force, a few retries. */
+  #ack(url: string, token: string, agent: Agent): void {
+    if (this.#acking || this.#acked === this.revision) return;
+    this.#acking = true;
+    const revision = this.revision as string;
+    const done = (ok: boolean): void => {
+      this.#acking = false;
+      if (ok) this.#acked = revision;
+      else if (++this.#ackFailures > 4) return;
+      setTimeout(() => this.#ack(url, token, agent), ok ? 0 : 250);
+    };
+    const ack = httpsRequest(`${url}/v1/ack`, { method: "POST", agent, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } }, (reply) => {
+      reply.resume();
+      done(reply.statusCode === 204);
+    });
+    ack.on("error", (error) => {
+      if (process.env.BENCH_DEBUG) console.log(`ack failed: ${error.message}`);
+      done(false);
+    });
+    ack.end(JSON.stringify({ revision }));
+  }
+}
+
+function compileTime(bundle: string): number {
+  const times: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const started = performance.now();
+    const result = readPolicyBundle(JSON.parse(bundle));
+    times.push(performance.now() - started);
+    if (!result.ok) throw new Error("the bench bundle does not compile");
+  }
+  return Math.round((times.sort((a, b) => a - b)[25] ?? 0) * 100) / 100;
+}
+
+function benchSpec(generation: number): Record<string, unknown> {
+  // Each edit changes a limit, so the bundle (and its revision) changes.
+  return {
+    selector: SELECTOR,
+    default: "deny",
+    hide: ["debug_*"],
+    tools: {
+      list_runs: {},
+      run_test_iteration: { reason: "shared mock API", limits: [{ counter: "runs", window: "minute", max: 10 + generation, scope: "grant" }] },
+      get_run_logs: { arguments: { type: "object", properties: { run_id: { type: "string", pattern: "^r-[0-9]+$" } }, required: ["run_id"] } },
+      "deploy_*": { action: "deny", reason: "not from agents" },
+      search: { when: "args.query.size() < 200" },
+    },
+  };
+}
+
+function otherSpec(i: number): Record<string, unknown> {
+  return {
+    selector: { matchLabels: { app: `other-${i % 50}` } },
+    default: "deny",
+    tools: { [`tool_${i}`]: { limits: [{ counter: `c${i}`, window: "hour", max: 100 }] }, "read_*": {}, write: { action: "deny" } },
+  };
+}
+
+type Kube = (method: string, path: string, body?: unknown, contentType?: string) => Promise<unknown>;
+
+function kubeClient(kubeconfig: string): Kube {
+  const config = load(readFileSync(kubeconfig, "utf8")) as {
+    clusters: { cluster: { server: string; "certificate-authority-data": string } }[];
+    users: { user: { "client-certificate-data": string; "client-key-data": string } }[];
+  };
+  const b64 = (s: string): string => Buffer.from(s, "base64").toString("utf8");
+  const server = new URL(config.clusters[0]!.cluster.server);
+  const tls = { ca: b64(config.clusters[0]!.cluster["certificate-authority-data"]), cert: b64(config.users[0]!.user["client-certificate-data"]), key: b64(config.users[0]!.user["client-key-data"]) };
+  return (method, path, body, contentType = "application/json") =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = httpsRequest({ host: server.hostname, port: server.port, path, method, ...tls, headers: payload === undefined ? {} : { "content-type": contentType } }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => ((res.statusCode ?? 0) < 300 ? resolve(text === "" ? undefined : JSON.parse(text)) : reject(new Error(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`))));
+      });
+      req.on("error", reject);
+      req.end(payload);
+    });
+}
+
+async function inSync(kube: Kube): Promise<number> {
+  const policy = (await kube("GET", `/apis/mcpwarden.dev/v1alpha1/namespaces/${NAMESPACE}/mcppolicies/bench`)) as { status?: { targets?: { inSync?: number } } };
+  await sleep(100);
+  if (process.env.BENCH_DEBUG) console.log(JSON.stringify(policy.status?.targets));
+  return policy.status?.targets?.inSync ?? 0;
+}
+
+function applyPolicy(kube: Kube, name: string, spec: Record<string, unknown>): Promise<unknown> {
+  const document = { apiVersion: "mcpwarden.dev/v1alpha1", kind: "McpPolicy", metadata: { name, namespace: NAMESPACE }, spec };
+  return kube("PATCH", `/apis/mcpwarden.dev/v1alpha1/namespaces/${NAMESPACE}/mcppolicies/${name}?fieldManager=bench&force=true`, document, "application/apply-patch+yaml");
+}
+
+interface ChildHandle {
+  pid: number;
+  exited: () => boolean;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+function execFileChild(args: string[]): ChildHandle {
+  const child = execFile(process.execPath, args, { maxBuffer: 1024 * 1024 * 1024 });
+  let output = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+    if (process.env.BENCH_DEBUG) process.stderr.write(chunk);
+  });
+  child.stdout?.resume();
+  let exited = false;
+  const done = new Promise<void>((resolve) => child.on("exit", () => ((exited = true), resolve())));
+  return {
+    pid: child.pid ?? 0,
+    exited: () => exited,
+    output: () => output,
+    stop: async () => {
+      if (!exited) child.kill("SIGTERM");
+      await Promise.race([done, sleep(10_000).then(() => child.kill("SIGKILL"))]);
+    },
+  };
+}
+
+async function waitReady(url: string, child: ChildHandle): Promise<void> {
+  await until(
+    async () => {
+      if (child.exited()) throw new Error(`the operator exited:\n${child.output()}`);
+      const response = await fetch(url).catch(() => undefined);
+      return response?.status === 200;
+    },
+    60_000,
+    "the operator to be ready",
+  );
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+async function inBatches(count: number, parallel: number, work: (index: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) await work(next++);
+    }),
+  );
+}
+
+function summarise(streams: number, samples: number[], compileMs: number): Omit<PropagationFigures, "statusConvergedMs"> {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const round = (value: number): number => Math.round(value * 10) / 10;
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  return {
+    streams,
+    samples: sorted.length,
+    delivered: { p50Ms: round(at(0.5)), p99Ms: round(at(0.99)), maxMs: round(sorted.at(-1) ?? Number.NaN) },
+    enforced: { p50Ms: round(at(0.5) + compileMs), p99Ms: round(at(0.99) + compileMs) },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const result = await runPropagationBench();
+  console.log(JSON.stringify(result, null, 2));
+  process.exit(0);
+}
