@@ -85,6 +85,24 @@ export function rssMb(pid: number): number {
   }
 }
 
+/**
+ * CPU time (user + system) a process has used, in seconds, from /proc (Linux). Unlike
+ * latency on a shared machine, CPU per call does not depend on what else runs.
+ */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command (which may contain spaces) start at the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** Samples RSS every 100 ms until stopped; returns the peak. */
 export function sampleRss(pid: number): { stop(): number } {
   let peak = rssMb(pid);

@@ -159,6 +159,7 @@ function openLoop(call: () => Promise<Reply>, rate: number, durationMs: number, 
   let sent = 0;
   let done = 0;
   return new Promise((resolve) => {
+    if (total === 0) return resolve(0);
     const finish = (): void => {
       if (++done === total) resolve((nowUs() - start) / 1e6);
     };

@@ -4,7 +4,8 @@
 //   (a) the upstream directly          (b) a bare Node pass-through proxy
 //   (c) the sidecar with allow-all     (d) the sidecar with a realistic 50-rule policy
 // For each: an open-loop run at a fixed rate (latency from the scheduled send time) and a
-// closed-loop saturation run (throughput).
+// closed-loop saturation run (throughput), plus the CPU time the process in front of the
+// load used per call — a figure that, unlike latency, holds on a busy shared machine.
 //
 // Run alone: node bench/sidecar.ts (needs the sidecar command; `make bench` builds it).
 
@@ -12,24 +13,34 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { benchScript, cliScript, rssMb, sampleRss, startJsonProcess, type JsonProcess } from "./bench-process.ts";
+import { benchScript, cliScript, cpuSeconds, rssMb, sampleRss, startJsonProcess, type JsonProcess } from "./bench-process.ts";
 import type { LoadPlan, LoadResult } from "./sidecar-load.ts";
 import { ALLOW_ALL_POLICY, realisticPolicy, realisticRuleCount } from "./sidecar-policies.ts";
 
 export interface SidecarBenchOptions {
   rate: number;
+  /** How the load generator times open-loop sends (see sidecar-load.ts). */
+  scheduler: "spin" | "timer";
   openMs: number;
   saturationMs: number;
   warmupMs: number;
   concurrency: number;
 }
 
-export const DEFAULT_SIDECAR_BENCH: SidecarBenchOptions = { rate: 2000, openMs: 10_000, saturationMs: 5_000, warmupMs: 3_000, concurrency: 32 };
+export const DEFAULT_SIDECAR_BENCH: SidecarBenchOptions = { rate: 2000, scheduler: "spin", openMs: 10_000, saturationMs: 5_000, warmupMs: 3_000, concurrency: 32 };
+
+/** MCPWARDEN_BENCH_SCHEDULER=timer when the machine has no core to spare for a spinning load generator. */
+export function sidecarBenchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SidecarBenchOptions {
+  const scheduler = env["MCPWARDEN_BENCH_SCHEDULER"] === "timer" ? "timer" : "spin";
+  return { ...DEFAULT_SIDECAR_BENCH, scheduler };
+}
 
 interface TargetResult {
   target: string;
   open: LoadResult;
   saturation: LoadResult;
+  /** CPU the measured process (upstream, pass-through or sidecar) used per call in the open run, µs. */
+  cpuUsPerCall: number;
   rssIdleMb?: number;
   rssLoadMb?: number;
 }
@@ -42,13 +53,18 @@ function runLoad(plan: LoadPlan): Promise<LoadResult> {
   });
 }
 
-async function measure(target: string, url: string, options: SidecarBenchOptions, extra: Partial<LoadPlan>, pid?: number): Promise<TargetResult> {
-  const rssIdleMb = pid === undefined ? undefined : rssMb(pid);
-  const sampler = pid === undefined ? undefined : sampleRss(pid);
+/** `pid`: the process in front of the load (the upstream itself for (a)); `rss`: also report its memory. */
+async function measure(target: string, url: string, options: SidecarBenchOptions, extra: Partial<LoadPlan>, pid: number, rss: boolean): Promise<TargetResult> {
+  const rssIdleMb = rss ? rssMb(pid) : undefined;
+  const sampler = rss ? sampleRss(pid) : undefined;
   console.log(`[bench] sidecar: ${target}: ${options.rate} calls/s for ${options.openMs / 1000} s, then saturation with ${options.concurrency} callers`);
-  const open = await runLoad({ url, mode: "open", rate: options.rate, durationMs: options.openMs, warmupMs: options.warmupMs, ...extra });
+  // Warm up outside the CPU count: the open run's own warm-up is counted otherwise.
+  await runLoad({ url, mode: "open", rate: options.rate, scheduler: options.scheduler, durationMs: options.warmupMs, warmupMs: 0, ...extra });
+  const cpuBefore = cpuSeconds(pid);
+  const open = await runLoad({ url, mode: "open", rate: options.rate, scheduler: options.scheduler, durationMs: options.openMs, warmupMs: 0, ...extra });
+  const cpuUsPerCall = Math.round(((cpuSeconds(pid) - cpuBefore) * 1e6) / Math.max(1, open.calls + open.errors));
   const saturation = await runLoad({ url, mode: "closed", concurrency: options.concurrency, durationMs: options.saturationMs, warmupMs: 1_000, ...extra });
-  const result: TargetResult = { target, open, saturation };
+  const result: TargetResult = { target, open, saturation, cpuUsPerCall };
   if (rssIdleMb !== undefined) result.rssIdleMb = rssIdleMb;
   if (sampler !== undefined) result.rssLoadMb = sampler.stop();
   for (const run of [open, saturation]) {
@@ -75,7 +91,7 @@ async function startSidecar(policyFile: string, upstreamPort: number): Promise<{
   return { process: sidecar, url, adminUrl };
 }
 
-export async function runSidecarBench(options: SidecarBenchOptions = DEFAULT_SIDECAR_BENCH): Promise<object> {
+export async function runSidecarBench(options: SidecarBenchOptions = sidecarBenchOptionsFromEnv()): Promise<object> {
   const dir = mkdtempSync(join(tmpdir(), "mcpwarden-bench-"));
   const processes: JsonProcess[] = [];
   try {
@@ -89,15 +105,15 @@ export async function runSidecarBench(options: SidecarBenchOptions = DEFAULT_SID
     const passthroughPort = Number((await passthrough.ready)["port"]);
 
     const results: TargetResult[] = [];
-    results.push(await measure("(a) upstream directly", `http://127.0.0.1:${upstreamPort}/mcp`, options, {}));
-    results.push(await measure("(b) bare Node pass-through", `http://127.0.0.1:${passthroughPort}/mcp`, options, {}));
+    results.push(await measure("(a) upstream directly", `http://127.0.0.1:${upstreamPort}/mcp`, options, {}, upstream.child.pid as number, false));
+    results.push(await measure("(b) bare Node pass-through", `http://127.0.0.1:${passthroughPort}/mcp`, options, {}, passthrough.child.pid as number, false));
     for (const [target, file, extra] of [
       ["(c) sidecar, allow-all", "allow-all.yaml", {}],
       [`(d) sidecar, ${realisticRuleCount()}-rule policy`, "realistic.json", { agents: 50 }],
     ] as const) {
       const sidecar = await startSidecar(join(dir, file), upstreamPort);
       processes.push(sidecar.process);
-      results.push(await measure(target, sidecar.url, options, extra, sidecar.process.child.pid));
+      results.push(await measure(target, sidecar.url, options, extra, sidecar.process.child.pid as number, true));
       await sidecar.process.stop();
     }
     const report = tabulate(results, options);
@@ -120,6 +136,7 @@ interface ComparisonRow {
   addedP99MsVsUpstream: number;
   addedP50MsVsPassthrough: number;
   addedP99MsVsPassthrough: number;
+  cpuUsPerCall: number;
   rssIdleMb?: number;
   rssLoadMb?: number;
 }
@@ -141,13 +158,16 @@ function tabulate(results: readonly TargetResult[], options: SidecarBenchOptions
       addedP99MsVsUpstream: ms(r.open.latencyUs.p99 - upstream.open.latencyUs.p99),
       addedP50MsVsPassthrough: ms(r.open.latencyUs.p50 - passthrough.open.latencyUs.p50),
       addedP99MsVsPassthrough: ms(r.open.latencyUs.p99 - passthrough.open.latencyUs.p99),
+      cpuUsPerCall: r.cpuUsPerCall,
     };
     if (r.rssIdleMb !== undefined) row.rssIdleMb = r.rssIdleMb;
     if (r.rssLoadMb !== undefined) row.rssLoadMb = r.rssLoadMb;
     return row;
   });
-  console.log(`[bench] sidecar: saturation = ${options.concurrency} closed-loop callers; latency at ${options.rate} calls/s open loop, from the scheduled send time (ms)`);
-  const header = ["target", "calls/s sat.", "×(a)", "×(b)", "p50", "p90", "p99", "+p50 (a)", "+p99 (a)", "+p50 (b)", "+p99 (b)", "RSS idle", "RSS load"];
+  console.log(
+    `[bench] sidecar: saturation = ${options.concurrency} closed-loop callers; latency at ${options.rate} calls/s open loop (${options.scheduler} scheduler), from the scheduled send time (ms)`,
+  );
+  const header = ["target", "calls/s sat.", "×(a)", "×(b)", "p50", "p90", "p99", "+p50 (a)", "+p99 (a)", "+p50 (b)", "+p99 (b)", "CPU µs/call", "RSS idle", "RSS load"];
   const table = rows.map((r) => [
     r.target,
     String(r.saturationCallsPerSecond),
@@ -160,6 +180,7 @@ function tabulate(results: readonly TargetResult[], options: SidecarBenchOptions
     r.addedP99MsVsUpstream.toFixed(3),
     r.addedP50MsVsPassthrough.toFixed(3),
     r.addedP99MsVsPassthrough.toFixed(3),
+    String(r.cpuUsPerCall),
     r.rssIdleMb === undefined ? "" : `${r.rssIdleMb} MB`,
     r.rssLoadMb === undefined ? "" : `${r.rssLoadMb} MB`,
   ]);
