@@ -28,8 +28,8 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 60_000;
 server.listen(0, "127.0.0.1", () => console.log(JSON.stringify({ port: (server.address() as AddressInfo).port })));
+// Exit outright: stdin, held open by exitWithParent, would keep the process alive.
 process.on("SIGTERM", () => {
-  server.close();
   server.closeAllConnections();
-  agent.destroy();
+  process.exit(0);
 });

@@ -55,7 +55,8 @@ server.keepAliveTimeout = 60_000;
 server.listen(Number(process.argv[2] ?? 0), "127.0.0.1", () => {
   console.log(JSON.stringify({ port: (server.address() as AddressInfo).port }));
 });
+// Exit outright: stdin, held open by exitWithParent, would keep the process alive.
 process.on("SIGTERM", () => {
-  server.close();
   server.closeAllConnections();
+  process.exit(0);
 });
