@@ -58,6 +58,10 @@ server.registerTool("deploy_mock_api", { description: "Deploy the mock API to th
   text(`deployed mock API ${version} to staging`),
 );
 
+server.registerTool("reset_mock_data", { description: "Reset the shared mock API's data set (every session sees it)", inputSchema: { dataset: z.string() } }, ({ dataset }) =>
+  text(`reset the mock API's data set to ${dataset}`),
+);
+
 server.registerTool("debug_delete_all_runs", { description: "Debug: delete every recorded run" }, () => {
   const count = runs.length;
   runs.length = 0;

@@ -55,7 +55,11 @@ or with curl (the first reply carries an Mcp-Session-Id header; send it back):
 
 Things to try: list_runs (allowed); run_test_iteration 11 times within a minute (the 11th is
 rate limited); get_run_logs with run_id "r-1" (allowed) or "../etc/passwd" (invalid arguments);
-deploy_mock_api (denied: no rule names it); debug_delete_all_runs (hidden). Edit
+deploy_mock_api (denied: no rule names it); debug_delete_all_runs (hidden);
+reset_mock_data with dataset "empty" (held for a person: in another terminal run
+  npx mcp-warden approvals     then     npx mcp-warden approve <NAME>   or   npx mcp-warden deny <NAME> --reason "…"
+the call waits up to 50 s, then the agent is told to retry; the same call within 5 minutes of
+the approval runs once). Edit
 examples/demo/policy.yaml while this runs: it is reloaded on save.
 
 Press Ctrl-C to stop. Decisions:

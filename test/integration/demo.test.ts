@@ -1,8 +1,9 @@
 // `make demo` as a person runs it: it starts, an MCP client sees the policy at work
-// (allowed, denied, rate limited), metrics count it, and Ctrl-C stops it with exit 0,
+// (allowed, denied, rate limited, held for approval and approved with `mcp-warden approve`), metrics count it, and Ctrl-C stops it with exit 0,
 // leaving no process and no port behind.
 import { describe, expect, it, onTestFinished } from "vitest";
 import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { repoRoot, run } from "../harness/index.ts";
@@ -75,7 +76,7 @@ describe("make demo", () => {
     const client = new Client({ name: "demo-test", version: "0" });
     await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${MCP_PORT}/mcp`)));
     const listed = (await client.listTools()).tools.map((tool) => tool.name).sort();
-    expect(listed).toEqual(["get_run_logs", "list_runs", "run_test_iteration"]);
+    expect(listed).toEqual(["get_run_logs", "list_runs", "reset_mock_data", "run_test_iteration"]);
 
     const allowed = await client.callTool({ name: "list_runs", arguments: {} });
     expect(allowed.isError).toBeFalsy();
@@ -87,7 +88,22 @@ describe("make demo", () => {
     const invalid = await client.callTool({ name: "get_run_logs", arguments: { run_id: "../etc/passwd" } });
     expect(invalid).toMatchObject({ isError: true, _meta: { "mcpwarden.dev/decision": { decision: "invalid_arguments" } } });
 
+    // The tool that needs a person: held until `mcp-warden approve` (the admin API on loopback).
+    const held = client.callTool({ name: "reset_mock_data", arguments: { dataset: "empty" } });
+    let pending: { name: string } | undefined;
+    for (let i = 0; i < 200 && pending === undefined; i++) {
+      const listedApprovals = (await (await fetch(`http://127.0.0.1:${ADMIN_PORT}/v1/approvals`)).json()) as { items: { name: string; phase: string }[] };
+      pending = listedApprovals.items.find((a) => a.phase === "Pending");
+      if (pending === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    const approve = await run(process.execPath, [join(repoRoot(), "dist", "cli", "main.js"), "approve", pending!.name]);
+    expect(approve.stdout).toContain(`approval ${pending!.name} approved`);
+    const approved = await held;
+    expect(approved.isError).toBeFalsy();
+    expect(approved.content).toEqual([{ type: "text", text: "reset the mock API's data set to empty" }]);
+
     const metrics = await (await fetch(`http://127.0.0.1:${ADMIN_PORT}/metrics`)).text();
+    expect(metrics).toContain('mcpwarden_approvals_total{tool="reset_mock_data",outcome="approved"} 1');
     expect(metrics).toContain('mcpwarden_tool_calls_total{tool="list_runs",decision="allow",policy="demo",mode="enforce"} 1');
     expect(metrics).toContain('mcpwarden_tool_calls_total{tool="deploy_mock_api",decision="deny",policy="demo",mode="enforce"} 1');
     expect(metrics).toContain('mcpwarden_tool_calls_total{tool="run_test_iteration",decision="allow",policy="demo",mode="enforce"} 10');
