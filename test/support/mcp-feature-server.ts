@@ -70,11 +70,13 @@ export function createFeatureServer(): McpServer {
     await new Promise((resolve) => setTimeout(resolve, 30));
     return { content: [{ type: "text", text: `done in ${steps} steps` }] };
   });
+  // MCP_SLOW_TOOL_MS lets a fault test make "slow" outlast a generous upstream timeout.
+  const slowMs = Number(process.env.MCP_SLOW_TOOL_MS ?? 2_000);
   server.registerTool("slow", { description: "waits until cancelled or 2 s pass", inputSchema: {} }, async (_args, extra) => {
     const token = extra._meta?.progressToken;
     if (token !== undefined) await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: 0 } });
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 2_000);
+      const timer = setTimeout(resolve, slowMs);
       extra.signal.addEventListener("abort", () => {
         clearTimeout(timer);
         resolve();
