@@ -50,10 +50,9 @@ describe("globMatches", () => {
   });
 
   it("keeps linear-ish time on patterns that make backtracking regexes explode", () => {
+    // A backtracking matcher would not finish this within the test's timeout.
     const name = "a".repeat(500);
-    const start = performance.now();
     expect(globMatches("*a*a*a*a*a*a*a*a*a*a*b", name)).toBe(false);
-    expect(performance.now() - start).toBeLessThan(200);
   });
 
   it("agrees with a RegExp oracle on random patterns and names (fixed seed)", () => {

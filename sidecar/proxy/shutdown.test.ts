@@ -40,9 +40,8 @@ describe("close()", () => {
       (error: unknown) => String(error),
     );
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const started = Date.now();
     await sidecar.proxy.close();
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // Had close() waited for the call, the slow tool would have answered.
     expect(await inFlight).toMatch(/closed the connection|-32000/);
     await client.close().catch(() => undefined);
     await sidecar.close();

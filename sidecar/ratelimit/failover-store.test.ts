@@ -133,19 +133,27 @@ describe("FailoverRateLimitStore over a real Redis that goes away", () => {
 
   it("local: a Redis that stops answering costs one command timeout, then calls skip it until it answers", async () => {
     const { shared } = await connect();
+    // Count what reaches Redis and how each attempt ended, instead of timing calls.
+    const attempts: string[] = [];
+    const counted: SharedRateLimitStore = {
+      isReachable: () => shared.isReachable(),
+      attemptAdmit: async (requests, nowMs) => {
+        const result = await shared.attemptAdmit(requests, nowMs);
+        attempts.push(result.reached ? "reached" : String(result.error));
+        return result;
+      },
+    };
     const gauge: number[] = [];
-    const store = new FailoverRateLimitStore({ shared, onFallbackChange: (active) => gauge.push(active ? 1 : 0), retrySharedAfterMs: 500 });
+    const store = new FailoverRateLimitStore({ shared: counted, onFallbackChange: (active) => gauge.push(active ? 1 : 0), retrySharedAfterMs: 500 });
     expect(await store.admit([threePerMinute], T0)).toEqual({ admitted: true });
+    expect(attempts).toEqual(["reached"]);
 
     (server as RedisServer).pause();
-    let startedAt = performance.now();
     expect(await store.admit([threePerMinute], T0 + 1)).toEqual({ admitted: true });
-    const firstCallMs = performance.now() - startedAt;
-    expect(firstCallMs).toBeGreaterThanOrEqual(200);
-    expect(firstCallMs).toBeLessThan(1000);
-    startedAt = performance.now();
+    expect(attempts).toHaveLength(2);
+    expect(attempts[1]).toMatch(/timed? ?out/i);
     expect(await store.admit([threePerMinute], T0 + 2)).toEqual({ admitted: true });
-    expect(performance.now() - startedAt).toBeLessThan(50);
+    expect(attempts).toHaveLength(2); // skipped Redis: no second timeout
     expect(gauge).toEqual([1]);
 
     (server as RedisServer).resume();
