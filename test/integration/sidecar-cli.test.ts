@@ -116,9 +116,11 @@ describe("mcp-warden sidecar (process)", () => {
     expect(metrics).toContain("mcpwarden_policy_load_errors_total 1");
     // The last good policy stays in force.
     expect((await client.callTool({ name: "echo", arguments: { text: "hi" } })).isError).toBe(true);
-    expect(sidecar.output().split("\n").find((line) => line.includes('"msg":"policy not applied"'))).toContain("spec.default");
+    // Logs are written asynchronously (flushed at least every 100 ms).
+    const notApplied = (): string | undefined => sidecar.output().split("\n").find((line) => line.includes('"msg":"policy not applied"'));
+    for (let i = 0; i < 40 && notApplied() === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(notApplied()).toContain("spec.default");
 
-    // Logs are written asynchronously: the last line may arrive a moment after the reply.
     const auditLines = (): Record<string, unknown>[] =>
       sidecar.output().split("\n").filter((line) => line.includes('"audit":"decision"')).map((line) => JSON.parse(line) as Record<string, unknown>);
     for (let i = 0; i < 40 && auditLines().length < 3; i++) await new Promise((r) => setTimeout(r, 50));
