@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import { startOperatorAdminServer, type OperatorAdminServer } from "./admin-server.ts";
 import type { ClusterClient, StoreFactory, WatchedStore } from "./cluster.ts";
 import { createInjectionHandler, defaultInjectionConfig, INJECT_PATH, type InjectionConfig } from "./injection/index.ts";
+import { APPROVAL_MUTATE_PATH, APPROVAL_VALIDATE_PATH, createApprovalWebhookHandler } from "./approvals/index.ts";
 import type { McpPolicyObject, NetworkPolicy, Pod } from "./kube-objects.ts";
 import { LeaseLeaderElection, type LeaderState } from "./leader/lease-leader-election.ts";
 import { OperatorMetrics } from "./metrics/operator-metrics.ts";
@@ -164,9 +165,20 @@ export async function runOperator(config: OperatorConfig, cluster: OperatorClust
       skipNamespaces: ["kube-system", config.namespace],
     });
     const injectionHandler = createInjectionHandler(injection, metrics, logger.child({ component: "injection" }));
+    // The pod holding a call is an injected pod; its ServiceAccount may not decide the call.
+    const podServiceAccount = (namespace: string, name: string): string | undefined => {
+      const pod = injectedPods.get(namespace, name);
+      return pod === undefined ? undefined : (pod.spec?.serviceAccountName ?? "default");
+    };
+    const approvalHandler = createApprovalWebhookHandler(podServiceAccount, logger.child({ component: "approvals" }));
+    const isWebhookPath = (url: string | undefined): boolean => {
+      const path = (url ?? "").split("?")[0];
+      return path === INJECT_PATH || path === APPROVAL_MUTATE_PATH || path === APPROVAL_VALIDATE_PATH;
+    };
     const webhookRoutes: RequestHandler = (request, response) => {
       const path = (request.url ?? "").split("?")[0];
       if (path === INJECT_PATH) return injectionHandler(request, response);
+      if (path === APPROVAL_MUTATE_PATH || path === APPROVAL_VALIDATE_PATH) return approvalHandler(request, response);
       response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
     };
     let webhookServer: TlsServer;
@@ -176,7 +188,7 @@ export async function runOperator(config: OperatorConfig, cluster: OperatorClust
         certificate,
         config.bindAddress,
         config.webhookPort,
-        (request, response) => ((request.url ?? "").startsWith("/v1/inject") ? webhookRoutes(request, response) : stream.handle(request, response)),
+        (request, response) => ((request.url ?? "").startsWith("/v1/inject") || isWebhookPath(request.url) ? webhookRoutes(request, response) : stream.handle(request, response)),
         logger,
       );
       streamServer = webhookServer;
