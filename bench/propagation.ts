@@ -57,6 +57,8 @@ interface PropagationFigures {
   enforced: { p50Ms: number; p99Ms: number };
   /** Until status.targets.inSync counted every stream again (acks, annotations, status), median. */
   statusConvergedMs: number;
+  /** The operator's own share: policy event → bundles written to every stream (its push histogram, mean). */
+  operatorPushMeanMs: number;
 }
 
 export interface PropagationResult {
@@ -66,7 +68,8 @@ export interface PropagationResult {
   /** readPolicyBundle on the edited bundle, median of 50. */
   compileMs: number;
   operatorRssMb: { idle: number; at1000Streams: number };
-  operatorHeapUsedMbAt1000Streams: number;
+  /** V8 heap used and total, and memory outside it (Buffers, TLS), at 1,000 streams. */
+  operatorMemoryMbAt1000Streams: { heapUsed: number; heapTotal: number; external: number };
   goal: string;
   goalMet: boolean;
 }
@@ -140,7 +143,7 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
     let generation = 0;
     let rssAt1000 = Number.NaN;
     let compileMs = Number.NaN;
-    let heapAt1000 = Number.NaN;
+    let heapAt1000 = { heapUsed: Number.NaN, heapTotal: Number.NaN, external: Number.NaN };
     const ackAgent = new Agent({ ca: ca.certPem, keepAlive: true, maxSockets: 64 });
     for (const { count, rounds } of [...options.streams].sort((a, b) => a.count - b.count)) {
       while (sources.length < count) {
@@ -152,6 +155,7 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
       console.log(`[bench] propagation: ${count} streams connected; timing ${rounds} edits`);
       const samples: number[] = [];
       const converged: number[] = [];
+      const pushBefore = await pushTotals(adminPort);
       for (let round = 0; round < rounds; round++) {
         const before = sources.map((source) => source.revision);
         generation++;
@@ -174,13 +178,19 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
         converged.push(performance.now() - started);
       }
       compileMs = compileTime(sources[0]!.lastBundle);
-      runs.push({ ...summarise(count, samples, compileMs), statusConvergedMs: Math.round([...converged].sort((a, b) => a - b)[Math.floor(converged.length / 2)] ?? Number.NaN) });
+      const pushAfter = await pushTotals(adminPort);
+      runs.push({
+        ...summarise(count, samples, compileMs),
+        statusConvergedMs: Math.round([...converged].sort((a, b) => a - b)[Math.floor(converged.length / 2)] ?? Number.NaN),
+        operatorPushMeanMs: Math.round(((pushAfter.sum - pushBefore.sum) / Math.max(1, pushAfter.count - pushBefore.count)) * 10_000) / 10,
+      });
       const figures = runs.at(-1)!;
       console.log(`[bench] propagation: ${count} streams: delivered p50 ${figures.delivered.p50Ms} ms, p99 ${figures.delivered.p99Ms} ms; enforced p99 ${figures.enforced.p99Ms} ms`);
       if (count === 1000) {
         rssAt1000 = rssMb(operator.pid);
         const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
-        heapAt1000 = Math.round(Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(metrics)?.[1] ?? Number.NaN) / 2 ** 20);
+        const mb = (name: string): number => Math.round(Number(new RegExp(`^${name} (\\S+)`, "m").exec(metrics)?.[1] ?? Number.NaN) / 2 ** 20);
+        heapAt1000 = { heapUsed: mb("nodejs_heap_size_used_bytes"), heapTotal: mb("nodejs_heap_size_total_bytes"), external: mb("nodejs_external_memory_bytes") };
       }
     }
     const at1000 = runs.find((figures) => figures.streams === 1000);
@@ -191,7 +201,7 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
       runs,
       compileMs,
       operatorRssMb: { idle: idleRss, at1000Streams: rssAt1000 },
-      operatorHeapUsedMbAt1000Streams: heapAt1000,
+      operatorMemoryMbAt1000Streams: heapAt1000,
       goal: "p99 < 250 ms at 1,000 streams",
       goalMet: at1000 !== undefined && at1000.enforced.p99Ms < 250,
     };
@@ -326,6 +336,12 @@ function kubeClient(kubeconfig: string): Kube {
     });
 }
 
+async function pushTotals(adminPort: number): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)`, "m").exec(text)?.[1] ?? Number.NaN);
+  return { sum: read("mcpwarden_operator_push_duration_seconds_sum"), count: read("mcpwarden_operator_push_duration_seconds_count") };
+}
+
 async function inSync(kube: Kube): Promise<number> {
   const policy = (await kube("GET", `/apis/mcpwarden.dev/v1alpha1/namespaces/${NAMESPACE}/mcppolicies/bench`)) as { status?: { targets?: { inSync?: number } } };
   await sleep(100);
@@ -395,7 +411,7 @@ async function inBatches(count: number, parallel: number, work: (index: number) 
   );
 }
 
-function summarise(streams: number, samples: number[], compileMs: number): Omit<PropagationFigures, "statusConvergedMs"> {
+function summarise(streams: number, samples: number[], compileMs: number): Omit<PropagationFigures, "statusConvergedMs" | "operatorPushMeanMs"> {
   const sorted = [...samples].sort((a, b) => a - b);
   const round = (value: number): number => Math.round(value * 10) / 10;
   const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;

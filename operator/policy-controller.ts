@@ -147,19 +147,20 @@ export class PolicyController {
     if (version === undefined) this.#versions.delete(key);
     else this.#versions.set(key, version);
 
+    const reconcile = new Set<string>();
     const acceptedBefore = catalog.acceptance(namespace);
     catalog.invalidate(namespace, kind === "delete" ? policy.metadata?.uid : undefined);
     if (previous === undefined || version === undefined) {
       this.#namespaces.watchOnly(new Set(this.#options.policies.list().map((p) => p.metadata?.namespace ?? "")));
     }
-    this.#queue.add(key);
+    reconcile.add(key);
     // Others whose status this moves: those whose acceptance changed (counters are one
     // budget per namespace), and those sharing a pod with this policy (the pod's revision
     // and identity conflicts changed).
     if (acceptedBefore !== undefined) {
-      for (const [name, state] of catalog.acceptance(namespace, true) ?? []) if (acceptedBefore.get(name) !== state) this.#queue.add(objectKey(namespace, name));
+      for (const [name, state] of catalog.acceptance(namespace, true) ?? []) if (acceptedBefore.get(name) !== state) reconcile.add(objectKey(namespace, name));
     } else {
-      this.#enqueueNamespace(namespace); // nothing to compare with: queue them all (the queue de-duplicates)
+      for (const other of this.#options.policies.list(namespace)) reconcile.add(keyOf(other)); // nothing to compare with: all of them
     }
     const others = [...this.#selected].filter(([other]) => other !== key && other.startsWith(`${namespace}/`));
     if (others.length > 0) {
@@ -172,7 +173,7 @@ export class PolicyController {
       for (const [other, pods] of others) {
         for (const pod of pods) {
           if (affected.has(pod)) {
-            this.#queue.add(other);
+            reconcile.add(other);
             break;
           }
         }
@@ -182,7 +183,11 @@ export class PolicyController {
       this.#selected.delete(key);
       this.#statusWrittenAt.delete(key);
     }
+    // Sidecars first: the push is what enforcement waits for; status can wait a turn.
     this.#options.stream.refresh([namespace]);
+    setImmediate(() => {
+      for (const queued of reconcile) this.#queue.add(queued);
+    });
   }
 
   #onNamespacedChange(change: NamespacedChange): void {
