@@ -133,6 +133,36 @@ describe("jwt identity", () => {
     expect(fetches).toBe(1);
   });
 
+  it("remembers a verified token until its expiry, and no longer than verifiedCacheMs", async () => {
+    let now = Date.now();
+    // cacheMaxAgeMs 0: jose fetches the keys for every signature it checks, so fetches count checks.
+    const remembering = createIdentityResolver({ cooldownMs: 0, cacheMaxAgeMs: 0, nowMs: () => now, verifiedCacheMs: 10_000 });
+    const shortLived = await token(key, { exp: Math.floor(now / 1000) + 5 });
+    const longLived = await token(key);
+    expect((await remembering.resolve(jwtSpec(), bearer(shortLived), "")).ok).toBe(true);
+    expect((await remembering.resolve(jwtSpec(), bearer(longLived), "")).ok).toBe(true);
+    const checks = fetches;
+    // The issuer drops the key: a remembered token passes without a new check...
+    published = [];
+    expect(await remembering.resolve(jwtSpec(), bearer(longLived), "")).toMatchObject({ ok: true, identity: { id: "agent-7" } });
+    expect(fetches).toBe(checks);
+    // ...but not past its expiry...
+    now += 6_000;
+    expect((await remembering.resolve(jwtSpec(), bearer(shortLived), "")).ok).toBe(false);
+    expect((await remembering.resolve(jwtSpec(), bearer(longLived), "")).ok).toBe(true);
+    // ...nor past verifiedCacheMs: then it is checked again, against the keys of now.
+    now += 5_000;
+    expect((await remembering.resolve(jwtSpec(), bearer(longLived), "")).ok).toBe(false);
+  });
+
+  it("remembers per policy setting: another audience verifies afresh", async () => {
+    const remembering = createIdentityResolver({ cooldownMs: 0 });
+    const signed = await token(key);
+    expect((await remembering.resolve(jwtSpec(), bearer(signed), "")).ok).toBe(true);
+    const strict: IdentitySpec = { source: "jwt", jwt: { ...jwtSpec().jwt!, audiences: ["only-this"] } };
+    expect(await remembering.resolve(strict, bearer(signed), "")).toMatchObject({ ok: false, message: expect.stringContaining("aud") });
+  });
+
   it("refuses (never admits) when the key set cannot be fetched, and reports it", async () => {
     const errors: string[] = [];
     const unreachable = createIdentityResolver({ fetchTimeoutMs: 500, onKeySetError: (uri) => errors.push(uri) });

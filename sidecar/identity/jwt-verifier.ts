@@ -4,6 +4,7 @@
 // cooldown, so random `kid`s cannot make us hammer the issuer) and when they are older
 // than the cache's maximum age.
 
+import { createHash } from "node:crypto";
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type RemoteJWKSet } from "jose";
 import type { JwtIdentitySpec } from "../../policy/index.ts";
 
@@ -20,6 +21,12 @@ export interface JwtVerifierOptions {
   nowMs?: () => number;
   /** The key set could not be fetched (the caller is refused; this is for logs). */
   onKeySetError?: (jwksUri: string, error: Error) => void;
+  /**
+   * A verified token is trusted again without checking its signature for at most this
+   * long, and never past its `exp`. Default 60 s (keys themselves are kept up to
+   * `cacheMaxAgeMs`, so this adds at most a minute to a removed key's life). 0: off.
+   */
+  verifiedCacheMs?: number;
 }
 
 export type JwtVerification =
@@ -28,16 +35,59 @@ export type JwtVerification =
 
 /** More distinct JWKS URLs than policies would ever name; the oldest is forgotten. */
 const MAX_KEY_SETS = 16;
+/** Verified tokens remembered (by digest: tokens can be 16 KiB); the oldest is forgotten. */
+const MAX_VERIFIED_TOKENS = 10_000;
 
+interface VerifiedToken {
+  readonly result: JwtVerification & { ok: true };
+  readonly validUntilMs: number;
+}
+
+/**
+ * Verifying an ES256 signature costs ~0.2 ms, paid by every request of a session (each
+ * POST carries the token). A verified token is therefore remembered, keyed by the policy's
+ * JWT settings and the token's SHA-256, until its expiry or `verifiedCacheMs`, whichever
+ * comes first. Failures are not remembered.
+ */
 export class JwtVerifier {
   readonly #options: JwtVerifierOptions;
   readonly #keySets = new Map<string, RemoteJWKSet>();
+  readonly #verified = new Map<string, VerifiedToken>();
+  readonly #settings = new WeakMap<JwtIdentitySpec, string>();
+  readonly #cacheMs: number;
 
   constructor(options: JwtVerifierOptions = {}) {
     this.#options = options;
+    this.#cacheMs = options.verifiedCacheMs ?? 60_000;
   }
 
   async verify(token: string, spec: JwtIdentitySpec): Promise<JwtVerification> {
+    if (this.#cacheMs <= 0) return this.#verify(token, spec);
+    const nowMs = this.#options.nowMs?.() ?? Date.now();
+    const key = `${this.#settingsKey(spec)}\n${createHash("sha256").update(token).digest("base64")}`;
+    const known = this.#verified.get(key);
+    if (known !== undefined && nowMs < known.validUntilMs) return known.result;
+    if (known !== undefined) this.#verified.delete(key);
+    const result = await this.#verify(token, spec);
+    if (result.ok) {
+      const exp = result.claims["exp"];
+      const validUntilMs = Math.min(nowMs + this.#cacheMs, typeof exp === "number" ? exp * 1000 : nowMs);
+      if (this.#verified.size >= MAX_VERIFIED_TOKENS) this.#verified.delete(this.#verified.keys().next().value as string);
+      this.#verified.set(key, { result, validUntilMs });
+    }
+    return result;
+  }
+
+  #settingsKey(spec: JwtIdentitySpec): string {
+    let key = this.#settings.get(spec);
+    if (key === undefined) {
+      key = JSON.stringify([spec.issuer, spec.audiences, spec.jwksUri, spec.claim ?? "sub"]);
+      this.#settings.set(spec, key);
+    }
+    return key;
+  }
+
+  async #verify(token: string, spec: JwtIdentitySpec): Promise<JwtVerification> {
     const keySet = this.#keySet(spec.jwksUri);
     if (keySet === undefined) return { ok: false, message: "the policy's jwksUri is not a valid URL" };
     let payload: JWTPayload;
@@ -57,7 +107,7 @@ export class JwtVerifier {
     const claim = spec.claim ?? "sub";
     const id = payload[claim];
     if (typeof id !== "string" || id === "") return { ok: false, message: `the token has no "${claim}" claim naming the caller` };
-    return { ok: true, id, claims: payload };
+    return { ok: true, id, claims: Object.freeze(payload) };
   }
 
   #keySet(jwksUri: string): RemoteJWKSet | undefined {
