@@ -28,7 +28,7 @@ deps: $(DEPS_STAMP) ## install npm dependencies (npm's cache lives outside the c
 .PHONY: build
 build: $(DEPS_STAMP) ## compile TypeScript to dist/
 	@tsc -p tsconfig.build.json
-	@chmod +x dist/cli/main.js
+	@chmod +x dist/cli/main.js dist/cli/kubectl-mcpwarden.js
 	@touch $(BUILD_STAMP)
 
 .PHONY: typecheck

@@ -3,7 +3,10 @@
 // the client writes; the caller itself and the pod's ServiceAccount cannot decide; a user
 // RBAC does not allow to patch McpApprovals cannot decide; a decision is made once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, kubeconfigFor, kubectl, kubectlOk } from "../harness/index.ts";
+import { chmodSync, mkdtempSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { controlPlane, createNamespace, kubeconfigFor, kubectl, kubectlOk, repoRoot, run } from "../harness/index.ts";
 import {
   createPod,
   createServiceAccount,
@@ -138,6 +141,44 @@ describe("McpApproval admission webhooks (operator process, real API server)", (
     }
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(`system:serviceaccount:${namespace}:agent is the ServiceAccount of pod agent-0`);
+  });
+
+  it("kubectl mcpwarden (the plugin, found by kubectl on PATH) lists, approves as the user and shows policy status", async () => {
+    const plugins = mkdtempSync(join(tmpdir(), "kubectl-plugins-"));
+    const script = join(repoRoot(), "dist", "cli", "kubectl-mcpwarden.js");
+    chmodSync(script, 0o755);
+    symlinkSync(script, join(plugins, "kubectl-mcpwarden"));
+    const pluginEnv = (user: string): NodeJS.ProcessEnv => ({
+      ...process.env,
+      PATH: [plugins, dirname(controlPlane().kubectl), dirname(process.execPath), process.env["PATH"] ?? ""].join(":"),
+      KUBECONFIG: kubeconfigs[user] ?? controlPlane().kubeconfig,
+    });
+    const plugin = (user: string, ...args: string[]) => run(controlPlane().kubectl, ["mcpwarden", ...args], { env: pluginEnv(user) });
+
+    await createApproval("deploy-e");
+    const listed = await plugin("admin", "approvals", "-n", namespace);
+    expect(listed.stderr).toBe("");
+    expect(listed.stdout).toMatch(/^NAMESPACE\s+NAME\s+PHASE\s+TOOL\s+CALLER\s+POD\s+AGE\s+EXPIRES IN\s+DECIDED BY$/m);
+    expect(listed.stdout).toMatch(new RegExp(`^${namespace}\\s+deploy-e\\s+Pending\\s+deploy\\s+alice\\s+agent-0\\s+\\d+s\\s+\\d+m`, "m"));
+    expect(listed.stdout).not.toMatch(/deploy-a/); // decided: not pending
+
+    const approved = await plugin("bob", "approve", `${namespace}/deploy-e`, "--reason", "looks fine");
+    expect(approved.stdout).toBe(`mcpapproval ${namespace}/deploy-e approved (recorded decider: bob)\n`);
+    const all = JSON.parse((await plugin("admin", "approvals", "-A", "-o", "json")).stdout) as { items: { metadata: { name: string }; spec: { decision?: { reason?: string } } }[] };
+    expect(all.items.find((item) => item.metadata.name === "deploy-e")?.spec.decision?.reason).toBe("looks fine");
+    const refused = await plugin("mallory", "deny", `${namespace}/deploy-e`);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/forbidden/);
+    expect((await plugin("bob", "approve", "deploy-e")).stderr).toContain("give the approval as NAMESPACE/NAME");
+
+    await kubectlOk(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "mcpwarden.dev/v1alpha1", kind: "McpPolicy", metadata: { name: "deploys", namespace }, spec: { selector: {}, tools: { deploy: { action: "approve", approval: { timeout: "10m" } } } } }) });
+    let status = "";
+    for (let i = 0; i < 100 && !/deploys\s+True/.test(status); i++) {
+      status = (await plugin("admin", "status", "-n", namespace)).stdout;
+      if (!/deploys\s+True/.test(status)) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status).toMatch(/^NAMESPACE\s+NAME\s+ACCEPTED\s+PROGRAMMED\s+PODS\s+IN-SYNC\s+UNPROTECTED$/m);
+    expect(status).toMatch(new RegExp(`^${namespace}\\s+deploys\\s+True\\s+\\S+\\s+1\\s+\\d+\\s+0$`, "m"));
   });
 
   it("a user RBAC does not allow to patch McpApprovals cannot decide", async () => {
