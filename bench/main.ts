@@ -2,12 +2,13 @@
 // in parallel on 2 cores), and the figures in bench/results/latest.json. A benchmark, not
 // a test: it measures and reports, and fails only when a section cannot run.
 //
-// Run: node dist/bench/main.js [section...]   (sections: policy, ratelimit, sidecar)
+// Run: node dist/bench/main.js [section...]   (sections: policy, ratelimit, sidecar, propagation)
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { runPolicyBench } from "./policy.ts";
+import { runPropagationBench } from "./propagation.ts";
 import { runRateLimitBench } from "./ratelimit.ts";
 import { runSidecarBench } from "./sidecar.ts";
 
@@ -15,6 +16,7 @@ const SECTIONS: Record<string, () => Promise<object>> = {
   policy: runPolicyBench,
   ratelimit: runRateLimitBench,
   sidecar: () => runSidecarBench(),
+  propagation: async () => runPropagationBench(),
 };
 
 const asked = process.argv.slice(2);
