@@ -57,7 +57,7 @@ describe("helm lint", () => {
 });
 
 describe("helm template: default values", () => {
-  it("renders the operator, its webhook, certificates and RBAC, and no monitoring objects", async () => {
+  it("renders the operator, its webhooks, certificates and RBAC, and no monitoring objects", async () => {
     const { objects } = await renderChart({});
     expect(kinds(objects)).toEqual([
       "ClusterRole",
@@ -71,6 +71,7 @@ describe("helm template: default values", () => {
       "Secret",
       "Service",
       "ServiceAccount",
+      "ValidatingWebhookConfiguration",
     ]);
     for (const kind of MONITORING_KINDS) expect(objects.some((o) => o.kind === kind)).toBe(false);
   });
@@ -252,10 +253,10 @@ describe("helm template: value sets", () => {
     expect(serving.subjectAltName).toContain("IP Address:127.0.0.1");
   });
 
-  it("approval webhooks appear only when approvals.webhooks.enabled", async () => {
-    const off = await renderChart({});
+  it("approval webhooks are on by default, and off with approvals.webhooks.enabled=false", async () => {
+    const off = await renderChart({ approvals: { webhooks: { enabled: false } } });
     expect(off.objects.filter((o) => o.metadata.name === "warden-mcp-warden-approvals")).toEqual([]);
-    const on = await renderChart({ approvals: { webhooks: { enabled: true } } });
+    const on = await renderChart({});
     const mutating = webhooks(on.objects, "MutatingWebhookConfiguration", "warden-mcp-warden-approvals");
     const validating = webhooks(on.objects, "ValidatingWebhookConfiguration", "warden-mcp-warden-approvals");
     expect(at(mutating, 0, "rules", 0, "resources")).toEqual(["mcpapprovals"]);
