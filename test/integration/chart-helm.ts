@@ -2,10 +2,10 @@
 // the chart into objects, value files, and the stand-in CRDs for the Prometheus Operator
 // and cert-manager (their real CRDs are not in this repository; the stand-ins only make
 // the API server store the kinds the chart renders).
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadAll } from "js-yaml";
+import { load, loadAll } from "js-yaml";
 import { controlPlane, kubectlOk, repoRoot, run, type CommandResult } from "../harness/index.ts";
 
 export type Json = null | boolean | number | string | Json[] | JsonObject;
@@ -161,4 +161,11 @@ export async function adoptCrdsInto(release: string, namespace: string, names: s
     await kubectlOk(["label", "--overwrite", "crd", name, "app.kubernetes.io/managed-by=Helm"]);
     await kubectlOk(["annotate", "--overwrite", "crd", name, `meta.helm.sh/release-name=${release}`, `meta.helm.sh/release-namespace=${namespace}`]);
   }
+}
+
+/** The names of every CRD in crds/ (what the chart installs as templates). */
+export function crdNamesInRepo(): string[] {
+  return readdirSync(join(repoRoot(), "crds"))
+    .filter((file) => file.endsWith(".yaml"))
+    .map((file) => (load(readFileSync(join(repoRoot(), "crds", file), "utf8")) as { metadata: { name: string } }).metadata.name);
 }

@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applyCrds, createNamespace, kubectl, kubectlOk } from "../harness/index.ts";
-import { adoptCrdsInto, applyStandInCrds, at, chartDir, helm, helmOk, parseManifests, renderChart, valuesFile, type JsonObject, type KubeManifest } from "./chart-helm.ts";
+import { adoptCrdsInto, applyStandInCrds, crdNamesInRepo, at, chartDir, helm, helmOk, parseManifests, renderChart, valuesFile, type JsonObject, type KubeManifest } from "./chart-helm.ts";
 
 const RELEASE = "warden";
 const POLICY_CRD = "mcppolicies.mcpwarden.dev";
@@ -95,7 +95,7 @@ describe("helm install, upgrade, uninstall", () => {
 
   it("install creates every rendered object", async () => {
     // Other suites applied the CRDs with kubectl; the README tells users to adopt them like this.
-    await adoptCrdsInto(RELEASE, namespace, [POLICY_CRD]);
+    await adoptCrdsInto(RELEASE, namespace, crdNamesInRepo());
     const installed = await helmOk(["install", RELEASE, chartDir(), "--namespace", namespace, "-f", valuesFile(installValues)]);
     // NOTES.txt: what to do next, in order.
     const notes = installed.slice(installed.indexOf("NOTES:"));
@@ -151,9 +151,11 @@ describe("helm install, upgrade, uninstall", () => {
     const manifest: KubeManifest[] = parseManifests(await helmOk(["get", "manifest", RELEASE, "--namespace", namespace]));
 
     const uninstall = await helmOk(["uninstall", RELEASE, "--namespace", namespace]);
-    expect(uninstall).toContain(`These resources were kept due to the resource policy:\n[CustomResourceDefinition] ${POLICY_CRD}`);
-
-    expect((await kubectl(["get", "crd", POLICY_CRD, "-o", "name"])).code).toBe(0);
+    expect(uninstall).toContain("These resources were kept due to the resource policy:");
+    for (const crd of crdNamesInRepo()) {
+      expect(uninstall).toContain(`[CustomResourceDefinition] ${crd}`);
+      expect((await kubectl(["get", "crd", crd, "-o", "name"])).code).toBe(0);
+    }
     expect(at(await getJson(["mcppolicy", "kept"], agents), "spec", "tools")).toEqual({ list_runs: { action: "allow" } });
     for (const object of manifest.filter((o) => o.kind !== "CustomResourceDefinition")) {
       const ref = `${object.kind}.${object.apiVersion.includes("/") ? object.apiVersion.split("/")[0] : ""}`.replace(/\.$/, "");
