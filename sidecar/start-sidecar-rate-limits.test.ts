@@ -56,7 +56,11 @@ describe.skipIf(!redisServerInstalled())("setUpRateLimits with a real Redis", ()
 
   it("two replicas share one budget; the gauge goes to 1 when Redis stops answering", async () => {
     const metrics = [new SidecarMetrics({ processMetrics: false }), new SidecarMetrics({ processMetrics: false })];
-    const [one, two] = await Promise.all(metrics.map((m) => setUpRateLimits({ redisUrl: redis.url, failureMode: "local", metrics: m, logger })));
+    // A generous command timeout: on a loaded machine 250 ms can pass without an answer,
+    // and a replica that falls back would (rightly) admit on its own.
+    const [one, two] = await Promise.all(
+      metrics.map((m) => setUpRateLimits({ redisUrl: redis.url, failureMode: "local", redisCommandTimeoutMs: 2_000, metrics: m, logger })),
+    );
     // Until the clients have connected, calls use the fallback (and after a failed attempt
     // Redis is skipped for a second): warm both up until Redis answers.
     const bothOnRedis = async (): Promise<boolean> => {
@@ -64,7 +68,9 @@ describe.skipIf(!redisServerInstalled())("setUpRateLimits with a real Redis", ()
       await admitted(two!, "warm-up", 1);
       return (await fallbackGauge(metrics[0]!)) === "0" && (await fallbackGauge(metrics[1]!)) === "0";
     };
-    for (let i = 0; i < 40 && !(await bothOnRedis()); i++) await new Promise((r) => setTimeout(r, 100));
+    let onRedis = false;
+    for (let i = 0; i < 100 && !(onRedis = await bothOnRedis()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(onRedis, "both replicas reach Redis").toBe(true);
     expect(await admitted(one!, "shared", 2)).toEqual([true, true]);
     expect(await admitted(two!, "shared", 1)).toEqual([false]);
     expect(await fallbackGauge(metrics[0]!)).toBe("0");

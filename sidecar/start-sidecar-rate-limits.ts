@@ -16,7 +16,14 @@ export interface RateLimitSetup {
 }
 
 /** Redis modules are loaded only with --redis: ioredis alone costs a one-replica sidecar ~20 MB of RSS. */
-export async function setUpRateLimits(options: { redisUrl?: string; failureMode?: RateLimitFailureMode; metrics: SidecarMetrics; logger: Logger }): Promise<RateLimitSetup> {
+export async function setUpRateLimits(options: {
+  redisUrl?: string;
+  failureMode?: RateLimitFailureMode;
+  /** How long a Redis command may take before the failure mode applies (default 250 ms). */
+  redisCommandTimeoutMs?: number;
+  metrics: SidecarMetrics;
+  logger: Logger;
+}): Promise<RateLimitSetup> {
   const { metrics, logger } = options;
   const memory = (): MemoryRateLimitStore => new MemoryRateLimitStore({ onCapacityRefusal: () => metrics.rateLimitStoreFull() });
   let store: RateLimitStore;
@@ -30,7 +37,10 @@ export async function setUpRateLimits(options: { redisUrl?: string; failureMode?
     const { FailoverRateLimitStore } = await import("./ratelimit/failover-store.ts");
     // Connection errors repeat on every reconnect attempt: the fallback gauge and the
     // failover store's own warnings say it once per switch.
-    const client = createRateLimitRedisClient(options.redisUrl, { onError: (error) => logger.debug({ err: error.message }, "redis connection error") });
+    const client = createRateLimitRedisClient(options.redisUrl, {
+      commandTimeoutMs: options.redisCommandTimeoutMs,
+      onError: (error) => logger.debug({ err: error.message }, "redis connection error"),
+    });
     store = new FailoverRateLimitStore({
       shared: new RedisRateLimitStore({ client, ownsClient: true }),
       failureMode,
