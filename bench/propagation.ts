@@ -37,6 +37,8 @@ export interface PropagationBenchOptions {
   streams: { count: number; rounds: number }[];
   /** McpPolicies in the cluster (one of them selects the streams' pods). */
   policies: number;
+  /** Extra node flags for the operator, e.g. a heap limit as a container would impose. */
+  operatorNodeFlags?: string[];
 }
 
 export const DEFAULT_PROPAGATION_BENCH: PropagationBenchOptions = {
@@ -121,6 +123,7 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
     writeFileSync(join(stateDir, "tls.key"), leaf.keyPem);
     const [webhookPort, streamPort, adminPort] = [await freePort(), await freePort(), await freePort()];
     operator = execFileChild([
+      ...(options.operatorNodeFlags ?? []),
       cliScript(),
       "operator",
       `--kubeconfig=${cp.kubeconfig}`,
@@ -172,7 +175,6 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
               if (applied !== source.revision) console.log(`behind: ${pods[i]!.name} annotation ${applied} client ${source.revision}`);
             }
           }
-          console.error(`[bench] propagation: the operator's last output:\n${operator?.output() ?? ""}`);
           throw error;
         });
         converged.push(performance.now() - started);
@@ -205,6 +207,9 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
       goal: "p99 < 250 ms at 1,000 streams",
       goalMet: at1000 !== undefined && at1000.enforced.p99Ms < 250,
     };
+  } catch (error) {
+    if (operator !== undefined) console.error(`[bench] propagation: the operator ${operator.exited() ? "exited" : "is running"}; its last output:\n${operator.output()}`);
+    throw error;
   } finally {
     for (const source of sources) source.close();
     if (operator !== undefined) await operator.stop();
@@ -213,20 +218,42 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
   }
 }
 
-/** A sidecar's end of the stream, minus compiling: SSE in, bundle parsed, ack out. */
+/** A sidecar's end of the stream, minus compiling: SSE in, bundle parsed, ack out, reconnect on failure. */
 class StreamClient {
   revision: string | undefined;
   receivedAt = Number.NaN;
   lastBundle = "";
-  readonly #request: ReturnType<typeof httpsRequest>;
+  #request: ReturnType<typeof httpsRequest> | undefined;
+  #closed = false;
+  #failures = 0;
   #acking = false;
   #acked: string | undefined;
   #ackFailures = 0;
 
   constructor(url: string, token: string, caPem: string, ackAgent: Agent) {
-    this.#request = httpsRequest(`${url}/v1/stream`, { ca: caPem, agent: false, headers: { authorization: `Bearer ${token}` } }, (response) => {
+    this.#connect(url, token, caPem, ackAgent);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#request?.destroy();
+  }
+
+  #connect(url: string, token: string, caPem: string, ackAgent: Agent): void {
+    if (this.#closed) return;
+    const retry = (): void => {
+      if (this.#closed) return;
+      const delay = Math.min(5_000, 200 * 2 ** this.#failures++) * (0.5 + Math.random() / 2);
+      setTimeout(() => this.#connect(url, token, caPem, ackAgent), delay);
+    };
+    const request = httpsRequest(`${url}/v1/stream`, { ca: caPem, agent: false, headers: { authorization: `Bearer ${token}` } }, (response) => {
+      if (response.statusCode !== 200) {
+        response.resume();
+        return retry();
+      }
       let buffer = "";
       response.setEncoding("utf8");
+      response.on("end", retry);
       response.on("data", (chunk: string) => {
         buffer += chunk;
         let end: number;
@@ -236,6 +263,8 @@ class StreamClient {
           if (!frame.startsWith("event: bundle\n")) continue;
           const data = frame.slice(frame.indexOf("data: ") + 6);
           const revision = (JSON.parse(data) as { revision: string }).revision;
+          this.#failures = 0;
+          if (revision === this.revision) continue; // the same bundle again, after a reconnect
           this.receivedAt = performance.now();
           this.revision = revision;
           this.lastBundle = data;
@@ -246,12 +275,9 @@ class StreamClient {
         }
       });
     });
-    this.#request.on("error", () => undefined);
-    this.#request.end();
-  }
-
-  close(): void {
-    this.#request.destroy();
+    request.on("error", () => retry());
+    request.end();
+    this.#request = request;
   }
 
   /** As the sidecar does: one ack in flight, always for the revision in force, a few retries. */

@@ -161,6 +161,7 @@ export function registerOperatorCommand(program: Command): void {
       }
       // Nothing crashes the process: a stray rejection is logged, not fatal.
       process.on("unhandledRejection", (reason) => logger.error({ err: errorText(reason) }, "unhandled rejection"));
+      process.on("uncaughtException", (error) => logger.error({ err: errorText(error), stack: error.stack }, "uncaught exception"));
       let stopping = false;
       const stop = (): void => {
         if (stopping) process.exit(1);

@@ -94,6 +94,7 @@ class KubeWatchedStore<T extends KubeObject> implements WatchedStore<T> {
     }
     const list = response.body as KubernetesListObject<KubernetesObject>;
     list.items ??= [];
+    for (const item of list.items) stripManagedFields(item);
     this.#failures = 0;
     // Synced once ListWatch has filled its cache from this list, which it does after we return.
     setImmediate(() => {
@@ -106,6 +107,7 @@ class KubeWatchedStore<T extends KubeObject> implements WatchedStore<T> {
 
   #emit(object: T, kind: ChangeKind): void {
     this.#failures = 0;
+    stripManagedFields(object as KubernetesObject); // the cached object itself: nothing here reads them
     for (const listener of this.#listeners) {
       try {
         listener(object, kind);
@@ -127,4 +129,9 @@ class KubeWatchedStore<T extends KubeObject> implements WatchedStore<T> {
     }, delay);
     this.#restartTimer.unref();
   }
+}
+
+/** managedFields are often most of an object's size (controller-runtime strips them from its caches too). */
+function stripManagedFields(object: KubernetesObject): void {
+  if (object.metadata !== undefined) delete object.metadata.managedFields;
 }
