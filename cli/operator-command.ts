@@ -6,9 +6,8 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import { load } from "js-yaml";
-import { connectToCluster } from "../operator/k8s/index.ts";
 import { createOperatorLogger, errorText } from "../operator/operator-logger.ts";
-import { runOperator, type OperatorConfig, type RunningOperator } from "../operator/run-operator.ts";
+import type { OperatorConfig, RunningOperator } from "../operator/run-operator.ts";
 import type { SidecarResources } from "../operator/injection/index.ts";
 import { packageVersion } from "./package-root.ts";
 
@@ -120,6 +119,10 @@ export function registerOperatorCommand(program: Command): void {
       const logger = createOperatorLogger(flags.logLevel);
       let running: RunningOperator;
       try {
+        // Loaded here, not at start-up: every other command (the sidecar above all) would
+        // otherwise carry the Kubernetes client and the operator in memory (~58 MB).
+        const { connectToCluster } = await import("../operator/k8s/index.ts");
+        const { runOperator } = await import("../operator/run-operator.ts");
         const connection = connectToCluster({ kubeconfig: flags.kubeconfig, context: flags.context, fieldManager: "mcp-warden-operator", logger });
         const namespace = flags.namespace ?? process.env.POD_NAMESPACE ?? (existsSync(SERVICE_ACCOUNT_NAMESPACE) ? readFileSync(SERVICE_ACCOUNT_NAMESPACE, "utf8").trim() : undefined) ?? connection.namespace ?? "default";
         logger.info({ server: connection.server, from: connection.source, namespace }, "connecting to the cluster");
