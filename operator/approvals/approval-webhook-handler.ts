@@ -2,6 +2,7 @@
 // read the AdmissionReview, answer it, log the outcome. The decisions are in admit-approval.ts.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { readAdmissionReview } from "../read-admission-review.ts";
 import { errorText, type OperatorLogger } from "../operator-logger.ts";
 import { APPROVAL_MUTATE_PATH, mutateApproval, validateApproval, type AdmitApprovalResult, type PodServiceAccount } from "./admit-approval.ts";
 
@@ -15,7 +16,7 @@ export function createApprovalWebhookHandler(podServiceAccount: PodServiceAccoun
       return;
     }
     const mutating = (request.url ?? "").split("?")[0] === APPROVAL_MUTATE_PATH;
-    readJson(request, MAX_REVIEW_BYTES).then(
+    readAdmissionReview(request, MAX_REVIEW_BYTES).then(
       (body) => {
         let admitted: AdmitApprovalResult;
         try {
@@ -34,26 +35,4 @@ export function createApprovalWebhookHandler(podServiceAccount: PodServiceAccoun
       (error: unknown) => response.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: errorText(error) })),
     );
   };
-}
-
-function readJson(request: IncomingMessage, limit: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new Error(`the AdmissionReview is larger than ${limit} bytes`));
-        request.destroy();
-      } else chunks.push(chunk);
-    });
-    request.on("end", () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-      } catch (error) {
-        reject(new Error(`the body is not JSON: ${errorText(error)}`));
-      }
-    });
-    request.on("error", reject);
-  });
 }

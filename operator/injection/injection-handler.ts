@@ -1,6 +1,7 @@
 // The HTTP side of the injection webhook: read the AdmissionReview, answer it, count
 // the result. Everything else is in admitPod / injectSidecar.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { readAdmissionReview } from "../read-admission-review.ts";
 import type { OperatorMetrics } from "../metrics/operator-metrics.ts";
 import { errorText, type OperatorLogger } from "../operator-logger.ts";
 import { admitPod } from "./admit-pod.ts";
@@ -15,7 +16,7 @@ export function createInjectionHandler(config: InjectionConfig, metrics: Operato
       response.writeHead(405, { allow: "POST" }).end();
       return;
     }
-    readJson(request, MAX_REVIEW_BYTES).then(
+    readAdmissionReview(request, MAX_REVIEW_BYTES).then(
       (body) => {
         const admitted = admitPod(body, config);
         if (!admitted.ok) {
@@ -36,26 +37,4 @@ export function createInjectionHandler(config: InjectionConfig, metrics: Operato
       },
     );
   };
-}
-
-function readJson(request: IncomingMessage, limit: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new Error(`the AdmissionReview is larger than ${limit} bytes`));
-        request.destroy();
-      } else chunks.push(chunk);
-    });
-    request.on("end", () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-      } catch (error) {
-        reject(new Error(`the body is not JSON: ${errorText(error)}`));
-      }
-    });
-    request.on("error", reject);
-  });
 }
