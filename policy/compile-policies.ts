@@ -54,12 +54,13 @@ export function compilePolicies(policies: readonly McpPolicy[]): CompileResult {
 /**
  * The oldest policy that names an identity decides it; a newer one naming another is a
  * conflict (its rules still apply, to callers identified the older policy's way).
- * Policies without `identity` have no opinion.
+ * Policies without `identity` have no opinion. The operator reports the same conflicts
+ * in status, so both sides call this one function.
  */
-function agreeOnIdentity(oldestFirst: readonly McpPolicy[]): { identity: IdentitySpec; conflicts: IdentityConflict[] } {
+export function agreeOnIdentity(policies: readonly McpPolicy[]): { identity: IdentitySpec; conflicts: IdentityConflict[] } {
   let decided: { identity: IdentitySpec; ref: string; fingerprint: string } | undefined;
   const conflicts: IdentityConflict[] = [];
-  for (const policy of oldestFirst) {
+  for (const policy of [...policies].sort(compareAge)) {
     const identity = policy.spec.identity;
     if (identity === undefined) continue;
     const ref = policyRef(policy);
@@ -85,7 +86,8 @@ function creationTime(policy: McpPolicy): number {
   return Number.isNaN(time) ? Number.POSITIVE_INFINITY : time;
 }
 
-function compareAge(a: McpPolicy, b: McpPolicy): number {
+/** Oldest first by creationTimestamp (a policy without one counts as newest), then namespace/name. */
+export function compareAge(a: McpPolicy, b: McpPolicy): number {
   const difference = creationTime(a) - creationTime(b);
   if (difference < 0) return -1;
   if (difference > 0) return 1;

@@ -14,7 +14,7 @@ export {
   type PolicyTextResult,
 } from "./read-policy-text.ts";
 export { policyProblems, MAX_LIMIT, MAX_TOOL_RULES, MAX_HIDE_ENTRIES, MAX_LIMITS_PER_LIST } from "./compile-policy.ts";
-export { compilePolicies, DEFAULT_IDENTITY, type CompileResult } from "./compile-policies.ts";
+export { compilePolicies, agreeOnIdentity, compareAge, DEFAULT_IDENTITY, type CompileResult } from "./compile-policies.ts";
 export { evaluateCall } from "./evaluate-call.ts";
 export { filterToolsList } from "./filter-tools-list.ts";
 export {

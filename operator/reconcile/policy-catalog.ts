@@ -6,13 +6,13 @@
 // means the same thing to the leader.
 import { createHash } from "node:crypto";
 import {
+  agreeOnIdentity,
   compilePolicies,
   createPolicyBundle,
   formatProblem,
   policyRef,
   readMcpPolicy,
   type IdentityConflict,
-  type IdentitySpec,
   type McpPolicy,
   type PolicyBundle,
   type ReadPolicyResult,
@@ -22,7 +22,6 @@ import type { McpPolicyObject } from "../kube-objects.ts";
 import { AcceptedReason } from "./conditions.ts";
 import { compareAge, counterConflicts } from "./counter-conflicts.ts";
 import { selectorMatches } from "./label-selector.ts";
-import { describeIdentity, identityFingerprint } from "../../policy/identity-problems.ts";
 
 /** Problems listed in a condition message; the rest are counted. */
 const MAX_LISTED_PROBLEMS = 10;
@@ -232,27 +231,9 @@ export function buildBundle(selected: readonly McpPolicy[], allCurrent = false):
   }
 }
 
-/** As compilePolicies finds them: the oldest policy naming an identity decides; a newer one naming another conflicts. */
+/** As compilePolicies finds them (the same function): the oldest policy naming an identity decides. */
 export function identityConflicts(policies: readonly McpPolicy[]): IdentityConflict[] {
-  let decided: { identity: IdentitySpec; ref: string; fingerprint: string } | undefined;
-  const conflicts: IdentityConflict[] = [];
-  for (const policy of [...policies].sort(compareAge)) {
-    const identity = policy.spec.identity;
-    if (identity === undefined) continue;
-    const ref = policyRef(policy);
-    const fingerprint = identityFingerprint(identity);
-    if (decided === undefined) decided = { identity, ref, fingerprint };
-    else if (fingerprint !== decided.fingerprint) {
-      conflicts.push({
-        policy: ref,
-        conflictsWith: decided.ref,
-        message:
-          `identity (${describeIdentity(identity)}) disagrees with the older policy ${decided.ref} ` +
-          `(${describeIdentity(decided.identity)}); this policy's rules apply to callers as ${decided.ref} identifies them`,
-      });
-    }
-  }
-  return conflicts;
+  return agreeOnIdentity(policies).conflicts;
 }
 
 function compareRefOrder(a: McpPolicy, b: McpPolicy): number {
