@@ -15,9 +15,9 @@ import type { HttpUpstream } from "./options.ts";
 import { serialiseForward, timedMethod } from "./plan-messages.ts";
 import type { ProxyCore } from "./proxy-core.ts";
 import { ResponseWatch } from "./response-watch.ts";
-import { processServerMessage, type ServerMessageContext } from "./server-message.ts";
+import { processServerMessage, sessionMessageContext } from "./server-message.ts";
 import { SseParser, type SseEvent } from "./sse-parser.ts";
-import { abortWhenClientLeaves, clientResponseHeaders, mediaType, readUpstreamBody, relayUntouched, upstreamRequestHeaders } from "./upstream-http.ts";
+import { abortWhenClientLeaves, clientResponseHeaders, openUpstreamEventStream, readUpstreamBody, upstreamRequestHeaders } from "./upstream-http.ts";
 
 export const LEGACY_MESSAGES_PATH = "/messages";
 
@@ -63,26 +63,12 @@ export class LegacySseRelay {
     const incoming = new URL(req.url ?? "/sse", "http://sidecar.invalid");
     for (const [name, value] of incoming.searchParams) sseUrl.searchParams.append(name, value);
     const abort = abortWhenClientLeaves(res);
-    let upstream: Dispatcher.ResponseData;
-    try {
-      upstream = await this.#agent.request({
-        origin: sseUrl.origin,
-        path: sseUrl.pathname + sseUrl.search,
-        method: "GET",
-        headers: upstreamRequestHeaders(req.headers),
-        signal: abort.signal,
-        headersTimeout: this.#core.upstreamTimeoutMs,
-        bodyTimeout: 0,
-      });
-    } catch (error) {
-      this.#core.logger.warn({ err: error }, "the upstream could not be reached");
-      sendJsonRpcError(res, 502, CONNECTION_CLOSED, "the MCP server could not be reached");
-      return;
-    }
-    if (upstream.statusCode >= 300 || mediaType(upstream.headers) !== "text/event-stream") {
-      await relayUntouched(upstream, res);
-      return;
-    }
+    const upstream = await openUpstreamEventStream(this.#agent, { origin: sseUrl.origin, path: sseUrl.pathname + sseUrl.search }, req, res, {
+      signal: abort.signal,
+      headersTimeoutMs: this.#core.upstreamTimeoutMs,
+      logger: this.#core.logger,
+    });
+    if (upstream === undefined) return;
     res.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers, false));
     res.flushHeaders();
     const parser = new SseParser();
@@ -126,7 +112,7 @@ export class LegacySseRelay {
       res.write(event.raw);
       return;
     }
-    const outcome = processServerMessage(event.data, this.#context(session));
+    const outcome = processServerMessage(event.data, sessionMessageContext(this.#core, session));
     for (const id of outcome.responseIds) {
       const entry = session.pending.get(idKey(id));
       if (entry === undefined) continue;
@@ -136,17 +122,6 @@ export class LegacySseRelay {
     res.write(outcome.text === event.data ? event.raw : sseMessageEvent(outcome.text));
   }
 
-  #context(session: LegacySession): ServerMessageContext {
-    return {
-      watches: [session.watch],
-      table: () => this.#core.table(),
-      knownTools: this.#core.knownTools,
-      maxDepth: this.#core.limits.maxDepth,
-      onInitialized: (version) => {
-        session.protocolVersion = version;
-      },
-    };
-  }
 
   #endSession(session: LegacySession, why: string): void {
     if (this.#sessions.get(session.id) !== session) return;

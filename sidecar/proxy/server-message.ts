@@ -26,6 +26,28 @@ export interface ServerMessageOutcome {
   readonly responseIds: readonly JsonRpcId[];
 }
 
+/** A session whose server messages the sidecar reads: its watch, and its negotiated version. */
+export interface WatchedSession {
+  readonly watch: ResponseWatch;
+  protocolVersion: string | undefined;
+}
+
+/** The context for server messages on a session's own stream (legacy SSE, stdio). */
+export function sessionMessageContext(
+  core: { table(): DecisionTable | undefined; readonly knownTools: KnownTools; readonly limits: { readonly maxDepth: number } },
+  session: WatchedSession,
+): ServerMessageContext {
+  return {
+    watches: [session.watch],
+    table: () => core.table(),
+    knownTools: core.knownTools,
+    maxDepth: core.limits.maxDepth,
+    onInitialized: (version) => {
+      session.protocolVersion = version;
+    },
+  };
+}
+
 const NO_IDS: readonly JsonRpcId[] = Object.freeze([]);
 
 /**

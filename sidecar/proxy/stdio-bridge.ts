@@ -21,7 +21,7 @@ import { mergeReplies } from "./merge-replies.ts";
 import type { StdioUpstream } from "./options.ts";
 import type { ProxyCore } from "./proxy-core.ts";
 import { timedMethod } from "./plan-messages.ts";
-import { processServerMessage, type ServerMessageContext } from "./server-message.ts";
+import { processServerMessage, sessionMessageContext } from "./server-message.ts";
 import { StdioProcess } from "./stdio-process.ts";
 import { jsonReplySink, sseReplySink, standingStreamSink, timedLegacySink, type Sink, type SinkHost } from "./stdio-sinks.ts";
 import { ResponseWatch } from "./response-watch.ts";
@@ -259,7 +259,7 @@ export class StdioBridge {
     if (!Object.hasOwn(value, "method")) {
       const id = value["id"];
       const key = typeof id === "string" || typeof id === "number" ? idKey(id) : undefined;
-      const outcome = processServerMessage(text, this.#context(session));
+      const outcome = processServerMessage(text, sessionMessageContext(this.#core, session));
       const pending = key === undefined ? undefined : session.pending.get(key);
       if (pending !== undefined && key !== undefined) {
         this.#core.observe("upstream", pending.method, pending.sentAt);
@@ -300,17 +300,6 @@ export class StdioBridge {
     session.backlog.push(text);
   }
 
-  #context(session: StdioSession): ServerMessageContext {
-    return {
-      watches: [session.watch],
-      table: () => this.#core.table(),
-      knownTools: this.#core.knownTools,
-      maxDepth: this.#core.limits.maxDepth,
-      onInitialized: (version) => {
-        session.protocolVersion = version;
-      },
-    };
-  }
 
   #answerPending(session: StdioSession, key: string, response: object): void {
     const pending = session.pending.get(key);

@@ -23,6 +23,7 @@ import {
   clientResponseHeaders,
   headerValue,
   mediaType,
+  openUpstreamEventStream,
   readUpstreamBody,
   relayUntouched,
   upstreamRequestHeaders,
@@ -306,25 +307,12 @@ export class StreamableHttpRelay {
     const sessionId = singleHeader(req.headers["mcp-session-id"]);
     if ((await resolveIdentity(this.#core, req, res, sessionId ?? "")) === undefined) return;
     const abort = abortWhenClientLeaves(res);
-    let upstream: Dispatcher.ResponseData;
-    try {
-      upstream = await this.#agent.request({
-        ...targetFor(this.#upstream, req.url, this.#plainTarget),
-        method: "GET",
-        headers: upstreamRequestHeaders(req.headers),
-        signal: abort.signal,
-        headersTimeout: this.#core.upstreamTimeoutMs,
-        bodyTimeout: 0,
-      });
-    } catch (error) {
-      this.#core.logger.warn({ err: error }, "the upstream could not be reached");
-      sendJsonRpcError(res, 502, CONNECTION_CLOSED, "the MCP server could not be reached");
-      return;
-    }
-    if (upstream.statusCode >= 300 || mediaType(upstream.headers) !== "text/event-stream") {
-      await relayUntouched(upstream, res);
-      return;
-    }
+    const upstream = await openUpstreamEventStream(this.#agent, targetFor(this.#upstream, req.url, this.#plainTarget), req, res, {
+      signal: abort.signal,
+      headersTimeoutMs: this.#core.upstreamTimeoutMs,
+      logger: this.#core.logger,
+    });
+    if (upstream === undefined) return;
     // The GET stream carries server requests and notifications untouched; a resumed
     // stream (Last-Event-ID) may also replay answers to watched requests.
     const context = this.#messageContext(this.#sessions.get(sessionId), undefined);

@@ -1,9 +1,12 @@
 // The HTTP side of an HTTP upstream: one keep-alive undici Agent, the headers that cross
 // (end-to-end ones only), and relaying a response the sidecar does not need to read.
 
-import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { Agent, type Dispatcher } from "undici";
+import { CONNECTION_CLOSED } from "../jsonrpc/error-codes.ts";
+import { sendJsonRpcError } from "./http-replies.ts";
+import type { ProxyLogger } from "./options.ts";
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) and those the sidecar sets itself.
 const REQUEST_HEADERS_DROPPED = new Set([
@@ -118,4 +121,38 @@ export function abortWhenClientLeaves(res: ServerResponse): AbortController {
     if (!res.writableFinished) abort.abort();
   });
   return abort;
+}
+
+/**
+ * Opens an upstream GET event stream (Streamable HTTP's GET, the legacy /sse). Undefined
+ * when the client's reply is already written: the upstream could not be reached (502 with
+ * a JSON-RPC error) or answered with something other than an event stream (relayed as is).
+ */
+export async function openUpstreamEventStream(
+  agent: Agent,
+  target: { origin: string; path: string },
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: { signal: AbortSignal; headersTimeoutMs: number; logger: ProxyLogger },
+): Promise<Dispatcher.ResponseData | undefined> {
+  let upstream: Dispatcher.ResponseData;
+  try {
+    upstream = await agent.request({
+      ...target,
+      method: "GET",
+      headers: upstreamRequestHeaders(req.headers),
+      signal: options.signal,
+      headersTimeout: options.headersTimeoutMs,
+      bodyTimeout: 0,
+    });
+  } catch (error) {
+    options.logger.warn({ err: error }, "the upstream could not be reached");
+    sendJsonRpcError(res, 502, CONNECTION_CLOSED, "the MCP server could not be reached");
+    return undefined;
+  }
+  if (upstream.statusCode >= 300 || mediaType(upstream.headers) !== "text/event-stream") {
+    await relayUntouched(upstream, res);
+    return undefined;
+  }
+  return upstream;
 }
