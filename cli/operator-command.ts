@@ -9,12 +9,14 @@ import { load } from "js-yaml";
 import { createOperatorLogger, errorText } from "../operator/operator-logger.ts";
 import type { OperatorConfig, RunningOperator } from "../operator/run-operator.ts";
 import type { SidecarResources } from "../operator/injection/index.ts";
+import { RATE_LIMIT_FAILURE_MODES } from "../sidecar/ratelimit/failover-store.ts";
 import { packageVersion } from "./package-root.ts";
+import { sidecarRedisFromFlags, type SidecarRedisFlags } from "./operator-redis-flags.ts";
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
 const PULL_POLICIES = ["Always", "IfNotPresent", "Never"] as const;
 
-interface OperatorFlags {
+interface OperatorFlags extends SidecarRedisFlags {
   kubeconfig?: string;
   context?: string;
   namespace?: string;
@@ -100,6 +102,9 @@ export function registerOperatorCommand(program: Command): void {
     .addOption(new Option("--sidecar-image-pull-policy <policy>", "imagePullPolicy of injected sidecars").choices(PULL_POLICIES).default("IfNotPresent"))
     .option("--sidecar-resources <yaml>", "resources of injected sidecars, YAML or JSON", resources)
     .addOption(new Option("--sidecar-log-level <level>", "log level of injected sidecars").choices(LOG_LEVELS).default("info"))
+    .option("--sidecar-redis-url <url>", "injected sidecars share rate limits in this Redis (redis:// or rediss://, no credentials: it is in the pod spec)")
+    .option("--sidecar-redis-secret <name/key>", "instead of --sidecar-redis-url: a Secret in each injected pod's namespace holding the URL (the kubelet reads it, not the operator)")
+    .addOption(new Option("--sidecar-rate-limit-failure-mode <mode>", "with a Redis: what decides while it is unreachable (default local)").choices(RATE_LIMIT_FAILURE_MODES))
     .option("--no-leader-elect", "act as the leader without a Lease (one replica only)")
     .option("--lease-name <name>", "the leader Lease", "mcp-warden-operator")
     .option("--lease-duration <seconds>", "how long a Lease holder is trusted without renewing", seconds, 15)
@@ -116,6 +121,8 @@ export function registerOperatorCommand(program: Command): void {
         if (file !== undefined && !existsSync(file)) command.error(`error: ${file}: no such file`, { exitCode: 2 });
       }
       if (flags.renewDeadline >= flags.leaseDuration) command.error("error: --renew-deadline must be shorter than --lease-duration", { exitCode: 2 });
+      const redis = sidecarRedisFromFlags(flags);
+      if (!redis.ok) return command.error(`error: ${redis.message}`, { exitCode: 2 });
       const logger = createOperatorLogger(flags.logLevel);
       let running: RunningOperator;
       try {
@@ -144,6 +151,7 @@ export function registerOperatorCommand(program: Command): void {
             imagePullPolicy: flags.sidecarImagePullPolicy,
             logLevel: flags.sidecarLogLevel,
             ...(flags.sidecarResources === undefined ? {} : { resources: flags.sidecarResources }),
+            ...(redis.redis === undefined ? {} : { redis: redis.redis }),
           },
           leaderElection: {
             enabled: flags.leaderElect,

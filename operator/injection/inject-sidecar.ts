@@ -16,7 +16,7 @@ import {
   UPSTREAM_PORT_ANNOTATION,
 } from "../well-known.ts";
 import { upstreamPort } from "../reconcile/upstream-port.ts";
-import type { InjectionConfig } from "./injection-config.ts";
+import type { InjectionConfig, SidecarRedis } from "./injection-config.ts";
 
 /** Where the MCP endpoint lives on the upstream port (default /mcp). */
 export const UPSTREAM_PATH_ANNOTATION = "mcpwarden.dev/upstream-path";
@@ -26,6 +26,8 @@ export const STATE_VOLUME = "mcp-warden-state";
 export const TOKEN_DIR = "/var/run/secrets/mcpwarden.dev";
 export const TOKEN_FILE = `${TOKEN_DIR}/token`;
 export const STATE_DIR = "/var/run/mcp-warden/state";
+/** With a Redis Secret: the variable the kubelet fills from it and expands in `--redis=$(…)`. */
+export const REDIS_URL_ENV = "MCPWARDEN_REDIS_URL";
 
 export type InjectionResult = { action: "inject"; pod: Pod } | { action: "skip"; reason: string } | { action: "refuse"; message: string };
 
@@ -113,12 +115,14 @@ function sidecarContainer(config: InjectionConfig, upstreamUrl: string): Contain
       `--token-file=${TOKEN_FILE}`,
       `--state-dir=${STATE_DIR}`,
       `--log-level=${config.logLevel}`,
+      ...(config.redis === undefined ? [] : redisArgs(config.redis)),
     ],
     env: [
       { name: "MCPWARDEN_CONTROL_PLANE", value: config.controlPlaneUrl },
       { name: "MCPWARDEN_CA_PEM", value: config.caPem },
       { name: "MCPWARDEN_POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: "MCPWARDEN_POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      ...(config.redis !== undefined && "secret" in config.redis ? [{ name: REDIS_URL_ENV, valueFrom: { secretKeyRef: { name: config.redis.secret.name, key: config.redis.secret.key } } }] : []),
     ],
     ports: [
       { name: SIDECAR_PORT_NAME, containerPort: SIDECAR_PORT, protocol: "TCP" },
@@ -144,4 +148,14 @@ function sidecarContainer(config: InjectionConfig, upstreamUrl: string): Contain
       { name: STATE_VOLUME, mountPath: STATE_DIR },
     ],
   };
+}
+
+/**
+ * The sidecar's own flags. A Secret's URL reaches it through the environment: the kubelet
+ * reads the Secret and expands $(MCPWARDEN_REDIS_URL) in the argument, so the password is
+ * never in the pod spec and the operator never reads Secrets.
+ */
+function redisArgs(redis: SidecarRedis): string[] {
+  const url = "url" in redis ? redis.url : `$(${REDIS_URL_ENV})`;
+  return [`--redis=${url}`, `--rate-limit-failure-mode=${redis.failureMode}`];
 }

@@ -1,10 +1,23 @@
 // What the injector needs to know about the sidecar it adds. The chart fills it in
 // through the operator's flags; the defaults suit a development cluster.
+import type { RateLimitFailureMode } from "../../sidecar/ratelimit/failover-store.ts";
 
 export interface SidecarResources {
   requests?: Record<string, string>;
   limits?: Record<string, string>;
 }
+
+/** A Secret key in the pod's own namespace; the kubelet reads it, the operator never does. */
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+}
+
+/**
+ * Shared rate limits: the Redis every sidecar counts in, as a URL in the pod spec (no
+ * credentials) or from a Secret, and what decides while Redis is unreachable.
+ */
+export type SidecarRedis = ({ url: string } | { secret: SecretKeyRef }) & { failureMode: RateLimitFailureMode };
 
 export interface InjectionConfig {
   image: string;
@@ -21,6 +34,8 @@ export interface InjectionConfig {
   /** Lifetime of the projected token; the kubelet refreshes it at 80 %. */
   tokenExpirationSeconds: number;
   logLevel: string;
+  /** Unset: each sidecar counts rate limits in memory. */
+  redis?: SidecarRedis;
 }
 
 export const DEFAULT_SIDECAR_RESOURCES: SidecarResources = {
