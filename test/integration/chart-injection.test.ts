@@ -22,6 +22,7 @@ let excludedNamespace: string;
 let operator: ManagedProcess | undefined;
 let caPem: string;
 const sidecarResources = { requests: { cpu: "25m", memory: "48Mi" }, limits: { memory: "128Mi" } };
+const redisSecret = { name: "mcp-warden-redis", key: "url" };
 
 function httpStatus(url: string): Promise<number> {
   return new Promise((resolve) => {
@@ -71,7 +72,7 @@ beforeAll(async () => {
     crds: { install: false },
     rbac: { userRoles: false },
     webhook: { url: `https://127.0.0.1:${ports["--webhook-port"]}`, extraIPSANs: ["127.0.0.1"], excludedNamespaces: [excludedNamespace] },
-    sidecar: { resources: sidecarResources },
+    sidecar: { resources: sidecarResources, redis: { secretRef: redisSecret, failureMode: "deny" } },
   };
   await helmOk(["install", RELEASE, chartDir(), "--namespace", namespace, "-f", valuesFile(values)]);
 
@@ -122,6 +123,17 @@ describe("the chart's injection webhook, served by the operator with the chart's
     const env = Object.fromEntries((sidecar.env as JsonObject[]).map((entry) => [entry.name, entry.value]));
     expect(env.MCPWARDEN_CONTROL_PLANE).toBe(`https://${FULLNAME}-stream.${namespace}.svc:443`);
     expect(env.MCPWARDEN_CA_PEM).toBe(caPem);
+    // The Redis URL: from the Secret in the pod's namespace, expanded by the kubelet.
+    expect(sidecar.args).toEqual(expect.arrayContaining(["--redis=$(MCPWARDEN_REDIS_URL)", "--rate-limit-failure-mode=deny"]));
+    expect((sidecar.env as JsonObject[]).find((entry) => entry.name === "MCPWARDEN_REDIS_URL")).toEqual({ name: "MCPWARDEN_REDIS_URL", valueFrom: { secretKeyRef: redisSecret } });
+  });
+
+  it("the operator that injects the Redis Secret reference may not read Secrets", async () => {
+    const agents = await createNamespace("chart-agents", { "mcpwarden.dev/inject": "enabled" });
+    const canI = async (verb: string, resource: string): Promise<string> =>
+      `${verb} ${resource}: ${(await kubectl(["auth", "can-i", verb, resource, "--namespace", agents, "--as", `system:serviceaccount:${namespace}:${FULLNAME}`])).stdout.trim()}`;
+    expect(await canI("list", "pods")).toBe("list pods: yes");
+    for (const verb of ["get", "list", "watch"]) expect(await canI(verb, "secrets")).toBe(`${verb} secrets: no`);
   });
 
   it("leaves opted-out pods, unlabelled namespaces and excluded namespaces alone", async () => {
@@ -152,16 +164,14 @@ describe("the chart's injection webhook, served by the operator with the chart's
 });
 
 // Every flag the chart's Deployment passes must be one `mcp-warden operator` knows, or the
-// pods crash-loop. The Redis flags are the chart's side of a contract the operator has not
-// implemented yet (docs: README "Sharing rate limits with Redis"); their cases are skipped,
-// by name, until `operator --help` lists them.
+// pods crash-loop.
 const operatorHelp = spawnSync(process.execPath, [join(repoRoot(), "cli", "main.ts"), "operator", "--help"], { encoding: "utf8" }).stdout;
 const operatorKnows = (flag: string): boolean => new RegExp(`(^|\\s)${flag}[ =<,]`, "m").test(operatorHelp);
-const flagCases: [string, JsonObject, string[]][] = [
-  ["default values", {}, []],
-  ["cert-manager, monitoring, exclusions", { certManager: { enabled: true }, monitoring: { enabled: true }, webhook: { excludedNamespaces: ["legacy"] } }, []],
-  ["a Redis URL", { sidecar: { redis: { url: "redis://redis.cache:6379" } } }, ["--sidecar-redis-url", "--sidecar-rate-limit-failure-mode"]],
-  ["a Redis Secret", { sidecar: { redis: { secretRef: { name: "mcp-warden-redis" } } } }, ["--sidecar-redis-secret", "--sidecar-rate-limit-failure-mode"]],
+const flagCases: [string, JsonObject][] = [
+  ["default values", {}],
+  ["cert-manager, monitoring, exclusions", { certManager: { enabled: true }, monitoring: { enabled: true }, webhook: { excludedNamespaces: ["legacy"] } }],
+  ["a Redis URL", { sidecar: { redis: { url: "redis://redis.cache:6379", failureMode: "allow" } } }],
+  ["a Redis Secret", { sidecar: { redis: { secretRef: { name: "mcp-warden-redis" } } } }],
 ];
 
 describe("the chart's operator arguments", () => {
@@ -169,15 +179,11 @@ describe("the chart's operator arguments", () => {
     expect(operatorKnows("--webhook-port")).toBe(true);
     expect(operatorKnows("--no-such-flag")).toBe(false);
   });
-  for (const [name, values, pending] of flagCases) {
-    const missing = pending.filter((flag) => !operatorKnows(flag));
-    const title = `with ${name}: every flag is one \`mcp-warden operator\` accepts${missing.length > 0 ? ` (skipped: the operator lacks ${missing.join(", ")})` : ""}`;
-    it.skipIf(missing.length > 0)(title, async () => {
-      const { objects } = await renderChart(values, { release: RELEASE, namespace: "mcp-warden" });
-      const args = at(findObject(objects, "Deployment"), "spec", "template", "spec", "containers", 0, "args") as string[];
-      expect(args[0]).toBe("operator");
-      const unknown = args.slice(1).map((arg) => arg.split("=")[0] as string).filter((flag) => !operatorKnows(flag));
-      expect(unknown).toEqual([]);
-    });
-  }
+  it.each(flagCases)("with %s: every flag is one `mcp-warden operator` accepts", async (_name, values) => {
+    const { objects } = await renderChart(values, { release: RELEASE, namespace: "mcp-warden" });
+    const args = at(findObject(objects, "Deployment"), "spec", "template", "spec", "containers", 0, "args") as string[];
+    expect(args[0]).toBe("operator");
+    const unknown = args.slice(1).map((arg) => arg.split("=")[0] as string).filter((flag) => !operatorKnows(flag));
+    expect(unknown).toEqual([]);
+  });
 });
