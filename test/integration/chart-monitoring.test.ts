@@ -25,17 +25,6 @@ const PROMETHEUS = "/usr/bin/prometheus";
 const PROMTOOL = "/usr/bin/promtool";
 const SIDECAR_NAMESPACE = "agents";
 const ALERT_NAMES = ["McpWardenDenialRateSpike", "McpWardenPolicyNotProgrammed", "McpWardenRateLimitStoreFallback", "McpWardenSidecarDisconnected"];
-// Panels that may still be empty, each for a reason outside the chart. Everything else
-// must have data; remove an entry when its reason is gone (the test prints what it skipped).
-const PENDING_PANELS: Record<string, string> = {
-  // Issue 6: until the sidecar can be granted an approval, no call ends with an outcome.
-  "Approval outcomes": "mcpwarden_approvals_total has no series until an approval is decided (issue 6)",
-  // sidecar/start-sidecar.ts does not pass `timings` (SidecarMetrics) to createMcpProxy,
-  // so the real sidecar never observes these histograms.
-  "Sidecar overhead p99 by method": "the sidecar does not record mcpwarden_request_duration_seconds yet",
-  "Upstream p99 by method": "the sidecar does not record mcpwarden_upstream_duration_seconds yet",
-};
-const isPending = (entry: string): boolean => Object.keys(PENDING_PANELS).some((title) => entry.startsWith(`${title}:`));
 
 const TOOLS_POLICY = {
   apiVersion: "mcpwarden.dev/v1alpha1",
@@ -139,8 +128,19 @@ async function renderedRules(values: JsonObject): Promise<{ groups: JsonObject[]
   return { groups: at(findObject(objects, "PrometheusRule"), "spec", "groups") as JsonObject[] };
 }
 
-/** Calls the scripted workload makes once; `denyLoop` keeps denials coming until stopped. */
-async function scriptedWorkload(client: Client): Promise<{ stop(): Promise<void> }> {
+/** Approves the first pending approval of `tool` through the sidecar's admin API, as `mcp-warden approve` would. */
+async function approvePending(adminUrl: string, tool: string): Promise<void> {
+  const name = await waitFor(`a pending approval of ${tool}`, 30_000, async () => {
+    const { status, body } = await httpGet(`${adminUrl}/v1/approvals`);
+    if (status !== 200) return undefined;
+    return (JSON.parse(body) as { items: { name: string; phase: string; tool: string }[] }).items.find((item) => item.phase === "Pending" && item.tool === tool)?.name;
+  });
+  const response = await fetch(`${adminUrl}/v1/approvals/${encodeURIComponent(name)}/approve`, { method: "POST" });
+  expect(response.status).toBe(200);
+}
+
+/** Calls the scripted workload makes once; then denials keep coming until stopped. */
+async function scriptedWorkload(client: Client, adminUrl: string): Promise<{ stop(): Promise<void> }> {
   const text = (result: unknown): string => JSON.stringify(result);
   await client.listTools();
   for (let i = 0; i < 5; i++) expect(text(await client.callTool({ name: "echo", arguments: { text: `hello ${i}` } }))).toContain(`hello ${i}`);
@@ -149,9 +149,12 @@ async function scriptedWorkload(client: Client): Promise<{ stop(): Promise<void>
   for (let i = 0; i < 4; i++) runs.push(await client.callTool({ name: "run_test_iteration", arguments: { iterations: 1 } }));
   expect(runs.filter((result) => result.isError === true)).toHaveLength(2);
   expect(text(runs[3])).toContain("rate_limited");
-  const approval = await client.callTool({ name: "deploy", arguments: { target: "staging-1" } });
-  expect(approval.isError).toBe(true);
-  expect(text(approval)).toContain("approval_required");
+  // Held until a person approves it on the admin port, then made.
+  const held = client.callTool({ name: "deploy", arguments: { target: "staging-1" } });
+  await approvePending(adminUrl, "deploy");
+  const approved = await held;
+  expect(approved.isError).toBeFalsy();
+  expect(text(approved)).toContain("deploy ran with");
   let stopped = false;
   const loop = (async () => {
     // Bounded: at most 4 calls a second for at most 3 minutes.
@@ -253,7 +256,7 @@ beforeAll(async () => {
   const client = new Client({ name: "chart-monitoring-workload", version: "1.0.0" });
   await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${sidecarPort}/mcp`)));
   running.client = client;
-  running.workload = await scriptedWorkload(client);
+  running.workload = await scriptedWorkload(client, `http://127.0.0.1:${sidecarAdmin}`);
 
   // Redis goes away: the next limited call falls back to local counting.
   await redis.stop();
@@ -316,14 +319,22 @@ describe("the dashboard against Prometheus", () => {
       "every panel to have data",
       60_000,
       async () => {
-        last = (await empty()).filter((entry) => !isPending(entry));
+        last = await empty();
         return last.length === 0 ? true : undefined;
       },
       () => `empty:\n  ${last.join("\n  ")}`,
     );
-    const stillEmpty = await empty();
-    expect(stillEmpty.filter((entry) => !isPending(entry))).toEqual([]);
-    for (const entry of stillEmpty) console.warn(`[chart-monitoring] empty, pending: ${entry.split(":")[0]} (${PENDING_PANELS[entry.split(":")[0] as string]})`);
+    expect(await empty()).toEqual([]);
+  });
+
+  it("shows the approved deploy under Approval outcomes", async () => {
+    const { prometheusUrl } = running as Running;
+    const expr = String(at(panels.find((panel) => panel.title === "Approval outcomes") as JsonObject, "targets", 0, "expr"));
+    const outcomes = await waitFor("an approval outcome", 30_000, async () => {
+      const found = (await promQuery(prometheusUrl, withDashboardVariables(expr))).map((sample) => sample.metric.outcome);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(outcomes).toContain("approved");
   });
 
   it("would notice a misspelled metric", async () => {
