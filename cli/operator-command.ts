@@ -42,6 +42,7 @@ interface OperatorFlags extends SidecarRedisFlags {
   retryPeriod: number;
   verifyPeerAddress: boolean;
   resyncPeriod: number;
+  approvalTtl: number;
   logLevel: string;
 }
 
@@ -112,6 +113,7 @@ export function registerOperatorCommand(program: Command): void {
     .option("--retry-period <seconds>", "how often candidates and the leader try the Lease", seconds, 2)
     .option("--no-verify-peer-address", "accept a pod's token from any address, not only the pod's IP (behind a proxy that hides it)")
     .option("--resync-period <seconds>", "reconcile every policy this often as well", seconds, 300)
+    .option("--approval-ttl <seconds>", "delete decided and expired McpApprovals this long after they settle", seconds, 3600)
     .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
     .action(async (flags: OperatorFlags, command: Command) => {
       if ((flags.tlsCertFile === undefined) !== (flags.tlsKeyFile === undefined)) {
@@ -162,6 +164,7 @@ export function registerOperatorCommand(program: Command): void {
           },
           verifyPeerAddress: flags.verifyPeerAddress,
           resyncMs: flags.resyncPeriod * 1000,
+          approvalTtlMs: flags.approvalTtl * 1000,
         };
         running = await runOperator(config, connection, logger);
       } catch (error) {

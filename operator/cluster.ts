@@ -1,7 +1,7 @@
 // The operator's view of the cluster: small interfaces of our own, implemented by
 // operator/k8s/ against the API server and by in-memory fakes in tests.
 
-import type { KubeObject, Lease, McpPolicyStatus, NetworkPolicy, Pod } from "./kube-objects.ts";
+import type { KubeObject, Lease, McpApprovalObject, McpApprovalStatus, McpPolicyStatus, NetworkPolicy, Pod } from "./kube-objects.ts";
 
 export type ChangeKind = "add" | "update" | "delete";
 
@@ -76,6 +76,12 @@ export interface ClusterClient {
   deleteNetworkPolicy(namespace: string, name: string, uid: string): Promise<void>;
   createEvent(event: EventRecord, reportingInstance: string): Promise<void>;
   reviewToken(token: string, audiences: string[]): Promise<TokenReviewResult>;
+  /** Creates an McpApproval (metadata.generateName picks its name); returns it as stored. */
+  createApproval(approval: McpApprovalObject): Promise<McpApprovalObject>;
+  /** Merge patch through the status subresource. */
+  patchApprovalStatus(namespace: string, name: string, status: McpApprovalStatus): Promise<void>;
+  /** Deletes only the object with this uid, ignoring one already gone. */
+  deleteApproval(namespace: string, name: string, uid: string): Promise<void>;
   readLease(namespace: string, name: string): Promise<Lease | undefined>;
   createLease(lease: Lease): Promise<Lease>;
   /** Replaces the Lease; fails with 409 when its resourceVersion is stale. */

@@ -109,6 +109,33 @@ export interface McpPolicyObject extends KubeObject {
   status?: McpPolicyStatus;
 }
 
+/** What an McpApproval asks (crds/mcpwarden.dev_mcpapprovals.yaml); immutable once created. */
+export interface McpApprovalSpec {
+  pod: string;
+  policy: string;
+  rule?: string;
+  tool: string;
+  argumentDigest: string;
+  preview: string;
+  caller: string;
+  requestedAt: string;
+  expiresAt: string;
+  decision?: { verdict: "approve" | "deny"; reason?: string; decidedBy?: string };
+}
+
+export type McpApprovalPhase = "Pending" | "Approved" | "Denied" | "Expired";
+
+export interface McpApprovalStatus {
+  phase?: McpApprovalPhase;
+  decidedBy?: string;
+  decidedAt?: string;
+}
+
+export interface McpApprovalObject extends KubeObject {
+  spec?: McpApprovalSpec;
+  status?: McpApprovalStatus;
+}
+
 export interface Lease extends KubeObject {
   spec?: {
     holderIdentity?: string | null;

@@ -7,8 +7,8 @@ import { hostname } from "node:os";
 import { startOperatorAdminServer, type OperatorAdminServer } from "./admin-server.ts";
 import type { ClusterClient, StoreFactory, WatchedStore } from "./cluster.ts";
 import { createInjectionHandler, defaultInjectionConfig, INJECT_PATH, type InjectionConfig } from "./injection/index.ts";
-import { APPROVAL_MUTATE_PATH, APPROVAL_VALIDATE_PATH, createApprovalWebhookHandler } from "./approvals/index.ts";
-import type { McpPolicyObject, NetworkPolicy, Pod } from "./kube-objects.ts";
+import { APPROVAL_MUTATE_PATH, APPROVAL_VALIDATE_PATH, ApprovalController, createApprovalWebhookHandler } from "./approvals/index.ts";
+import type { McpApprovalObject, McpPolicyObject, NetworkPolicy, Pod } from "./kube-objects.ts";
 import { LeaseLeaderElection, type LeaderState } from "./leader/lease-leader-election.ts";
 import { OperatorMetrics } from "./metrics/operator-metrics.ts";
 import { errorText, type OperatorLogger } from "./operator-logger.ts";
@@ -46,6 +46,8 @@ export interface OperatorConfig {
   verifyPeerAddress: boolean;
   heartbeatMs?: number;
   resyncMs?: number;
+  /** How long decided and expired McpApprovals are kept (`--approval-ttl`). Default 1 h. */
+  approvalTtlMs?: number;
 }
 
 export interface OperatorCluster {
@@ -99,11 +101,16 @@ export async function runOperator(config: OperatorConfig, cluster: OperatorClust
       labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
       description: "owned NetworkPolicies",
     });
+    const approvalObjects: WatchedStore<McpApprovalObject> = stores.watch({
+      path: "/apis/mcpwarden.dev/v1alpha1/mcpapprovals",
+      labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+      description: "McpApprovals",
+    });
     const catalog = new PolicyCatalog(policies);
     const events = new EventRecorder(client, identity, logger.child({ component: "events" }));
 
     // The leader callbacks and the pod lookup need the controller, which needs them.
-    const late: { controller?: PolicyController } = {};
+    const late: { controller?: PolicyController; approvals?: ApprovalController; stream?: PolicyStreamServer } = {};
     const leader: LeaderState & { stop?: () => Promise<void> } = config.leaderElection.enabled
       ? new LeaseLeaderElection({
           client,
@@ -116,6 +123,7 @@ export async function runOperator(config: OperatorConfig, cluster: OperatorClust
           onStartedLeading: () => {
             metrics.leader.set(1);
             late.controller?.enqueueAll();
+            late.approvals?.resyncAll();
           },
           onStoppedLeading: () => metrics.leader.set(0),
           logger: logger.child({ component: "leader-election" }),
@@ -131,14 +139,26 @@ export async function runOperator(config: OperatorConfig, cluster: OperatorClust
       if (labels === undefined || !policies.synced) return undefined;
       return catalog.bundleFor(pod.namespace, labels);
     };
+    const approvals = new ApprovalController({
+      approvals: approvalObjects,
+      client,
+      leader,
+      push: (podUid, event) => late.stream?.sendApproval(podUid, event),
+      ...(config.approvalTtlMs === undefined ? {} : { decidedTtlMs: config.approvalTtlMs }),
+      logger: logger.child({ component: "approvals" }),
+    });
+    late.approvals = approvals;
+    cleanups.push(async () => approvals.stop());
     const stream = new PolicyStreamServer({
       authenticator: new TokenReviewAuthenticator({ client, cachedPod, verifyPeerAddress: config.verifyPeerAddress, logger: logger.child({ component: "stream-auth" }) }),
       bundleFor,
       acks: new PodAnnotationAcks(client, cachedPod),
+      approvals,
       metrics,
       heartbeatMs: config.heartbeatMs,
       logger: logger.child({ component: "stream" }),
     });
+    late.stream = stream;
     cleanups.push(async () => stream.close());
 
     const controller = new PolicyController({
@@ -200,14 +220,15 @@ export async function runOperator(config: OperatorConfig, cluster: OperatorClust
     cleanups.push(() => streamServer.close());
 
     const notReadyReason = (): string | undefined => {
-      const waiting = [policies, injectedPods, networkPolicies].filter((store) => !store.synced).length;
-      return waiting > 0 ? `${waiting} of 3 caches have not listed yet (is the McpPolicy CRD installed, and may the operator list it?)` : undefined;
+      const caches = [policies, injectedPods, networkPolicies, approvalObjects];
+      const waiting = caches.filter((store) => !store.synced).length;
+      return waiting > 0 ? `${waiting} of ${caches.length} caches have not listed yet (are the McpPolicy and McpApproval CRDs installed, and may the operator list them?)` : undefined;
     };
     const admin: OperatorAdminServer = await startOperatorAdminServer({ host: config.bindAddress, port: config.adminPort, metrics, notReadyReason, logger });
     cleanups.push(() => admin.close());
 
-    cleanups.push(() => Promise.all([policies.stop(), injectedPods.stop(), networkPolicies.stop()]).then(() => undefined));
-    const synced = Promise.all([policies.start(), injectedPods.start(), networkPolicies.start()]).then(() => {
+    cleanups.push(() => Promise.all([policies.stop(), injectedPods.stop(), networkPolicies.stop(), approvalObjects.stop()]).then(() => undefined));
+    const synced = Promise.all([policies.start(), injectedPods.start(), networkPolicies.start(), approvalObjects.start()]).then(() => {
       logger.info({ policies: policies.list().length, injectedPods: injectedPods.list().length }, "caches listed");
       stream.refresh();
     });

@@ -11,6 +11,7 @@ import type { RateLimitAdmitter } from "../policy/index.ts";
 import { startAdminServer, type AdminServer } from "./admin-server.ts";
 import { ApprovalGate } from "./approvals/approval-gate.ts";
 import { LocalApprovalDesk } from "./approvals/local-approval-desk.ts";
+import { OperatorApprovalDesk } from "./approvals/operator-approval-desk.ts";
 import type { DecisionObserver, IdentityResolver, PolicySnapshot, PolicySource } from "./contracts.ts";
 import { createIdentityResolver } from "./identity/index.ts";
 import { AuditLog } from "./observability/audit-log.ts";
@@ -127,9 +128,19 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
   };
 
   try {
+    // With the operator, approvals are McpApprovals: asked over the stream's HTTPS, their
+    // verdicts pushed on the stream. Standalone, they live in this process (below).
+    let operatorApprovals: OperatorApprovalDesk | undefined;
     const source: PolicySource =
       config.controlPlane !== undefined
-        ? new OperatorStreamSource({ ...config.controlPlane, logger, onConnectionChange: (connected) => metrics.setControlPlaneConnected(connected) })
+        ? new OperatorStreamSource({
+            ...config.controlPlane,
+            logger,
+            onConnectionChange: (connected) => metrics.setControlPlaneConnected(connected),
+            onApproval: (event) => {
+              if (operatorApprovals?.receive(event) !== true) logger.debug({ approval: event.name }, "a verdict for an approval this sidecar is not waiting for");
+            },
+          })
         : new FilePolicySource({ path: config.policyPath, onWatchError: (error) => logger.warn({ err: error.message }, "watching the policy failed; re-reading periodically") });
     cleanups.push(() => source.stop());
     await source.start({
@@ -154,11 +165,11 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
     const identity = createIdentityResolver({ onKeySetError: (uri, error) => logger.warn({ jwksUri: uri, err: error.message }, "could not fetch the JWT key set; callers are refused") });
     const audit = new AuditLog(logger, { logArguments: config.logArguments ?? false });
     // Standalone approvals live in this process and are decided through the admin API.
-    // With the operator, McpApproval objects will carry them (issue 6); until that path
-    // exists such calls are refused, never let through.
     const localApprovals = config.controlPlane === undefined ? new LocalApprovalDesk({ ...(config.approvalDecidedTtlMs === undefined ? {} : { decidedTtlMs: config.approvalDecidedTtlMs }) }) : undefined;
-    if (localApprovals !== undefined) cleanups.push(async () => localApprovals.close());
-    const approvals = localApprovals === undefined ? undefined : new ApprovalGate({ desk: localApprovals, ...(config.approvalHoldMs === undefined ? {} : { holdMs: config.approvalHoldMs }), metrics });
+    if (source instanceof OperatorStreamSource) operatorApprovals = new OperatorApprovalDesk({ post: (path, body) => source.post(path, body) });
+    const desk = localApprovals ?? operatorApprovals;
+    if (desk !== undefined) cleanups.push(async () => desk.close());
+    const approvals = desk === undefined ? undefined : new ApprovalGate({ desk, ...(config.approvalHoldMs === undefined ? {} : { holdMs: config.approvalHoldMs }), metrics });
     const observer = fanOutDecisions([metrics, audit], (error) => logger.error({ err: String(error) }, "decision observer failed"));
     const proxy = createProxy({
       upstream: config.upstream,

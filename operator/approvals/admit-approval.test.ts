@@ -9,6 +9,9 @@ function review(operation: "CREATE" | "UPDATE", username: string, decision?: obj
   return { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "u-1", operation, namespace: "team", userInfo: { username }, object, oldObject, ...extra } };
 }
 
+/** Between requestedAt and expiresAt of `spec`. */
+const NOW = Date.parse("2026-11-22T06:05:00Z");
+
 const pods: PodServiceAccount = (namespace, pod) => (namespace === "team" && pod === "agent-0" ? "agent" : undefined);
 
 function patchOf(result: ReturnType<typeof mutateApproval>): unknown {
@@ -35,7 +38,7 @@ describe("mutateApproval", () => {
 
 describe("validateApproval", () => {
   const verdict = (body: unknown): { allowed: boolean; message?: string } => {
-    const result = validateApproval(body, pods);
+    const result = validateApproval(body, pods, NOW);
     if (!result.ok) throw new Error(result.message);
     return { allowed: result.review.response.allowed, ...(result.review.response.status === undefined ? {} : { message: result.review.response.status.message }) };
   };
@@ -49,6 +52,20 @@ describe("validateApproval", () => {
     expect(verdict(review("UPDATE", "carol", { verdict: "deny", decidedBy: "carol" }, { verdict: "approve", decidedBy: "bob" })).message).toContain("already decided");
     expect(verdict(review("UPDATE", "carol", null, { verdict: "approve", decidedBy: "bob" })).message).toContain("already decided");
     expect(verdict(review("UPDATE", "carol", { verdict: "approve", decidedBy: "bob" }, { verdict: "approve", decidedBy: "bob" }))).toEqual({ allowed: true });
+  });
+
+  it("refuses a decision at or after expiry, and on an approval whose expiry cannot be read", () => {
+    const body = review("UPDATE", "bob", { verdict: "approve", decidedBy: "bob" });
+    const at = (nowMs: number) => {
+      const result = validateApproval(body, pods, nowMs);
+      if (!result.ok) throw new Error(result.message);
+      return result.review.response;
+    };
+    expect(at(Date.parse(spec.expiresAt) - 1).allowed).toBe(true);
+    expect(at(Date.parse(spec.expiresAt))).toMatchObject({ allowed: false, status: { message: "this approval expired at 2026-11-22T06:10:00Z; expiry is a deny and it can no longer be decided" } });
+    const unreadable = review("UPDATE", "bob", { verdict: "approve", decidedBy: "bob" });
+    (unreadable as { request: { object: { spec: { expiresAt: string } } } }).request.object.spec.expiresAt = "soon";
+    expect(validateApproval(unreadable, pods, NOW)).toMatchObject({ ok: true, review: { response: { allowed: false } } });
   });
 
   it("refuses the caller deciding its own call", () => {

@@ -1,8 +1,8 @@
 // McpApproval admission (ARCHITECTURE.md "Approvals"): who decided is what the API server
 // authenticated, never what the client wrote. The mutating webhook sets
 // spec.decision.decidedBy from the request's userInfo whenever a decision is being made;
-// the validating webhook refuses a second decision, a decision by the caller itself, and
-// one by the ServiceAccount of the pod that holds the call (the agent's own pod must not
+// the validating webhook refuses a second decision, a decision after expiry, a decision by
+// the caller itself, and one by the ServiceAccount of the pod that holds the call (the agent's own pod must not
 // approve its own calls). Pure: AdmissionReview in, AdmissionReview out. The patch is a
 // diff of the mutated copy (fast-json-patch `compare`), never hand-written paths.
 
@@ -79,7 +79,7 @@ export function mutateApproval(body: unknown): AdmitApprovalResult {
   };
 }
 
-export function validateApproval(body: unknown, podServiceAccount: PodServiceAccount): AdmitApprovalResult {
+export function validateApproval(body: unknown, podServiceAccount: PodServiceAccount, nowMs: number): AdmitApprovalResult {
   const read = readRequest(body);
   if (!read.ok) return read;
   const { request } = read;
@@ -96,6 +96,10 @@ export function validateApproval(body: unknown, podServiceAccount: PodServiceAcc
   if (now === undefined) return allow("no decision");
 
   const username = request.userInfo?.username ?? "";
+  const expiresAt = (request.object.spec as { expiresAt?: unknown } | undefined)?.expiresAt;
+  const expiresAtMs = typeof expiresAt === "string" ? Date.parse(expiresAt) : Number.NaN;
+  // A decision counts only before expiry; after it the approval is a deny, whatever anyone says.
+  if (!Number.isFinite(expiresAtMs) || expiresAtMs <= nowMs) return deny(`this approval expired at ${typeof expiresAt === "string" ? expiresAt : "?"}; expiry is a deny and it can no longer be decided`);
   const namespace = request.namespace ?? request.object.metadata?.namespace ?? "";
   const caller = request.object.spec?.caller;
   const pod = request.object.spec?.pod;

@@ -20,7 +20,7 @@ export function createApprovalWebhookHandler(podServiceAccount: PodServiceAccoun
       (body) => {
         let admitted: AdmitApprovalResult;
         try {
-          admitted = mutating ? mutateApproval(body) : validateApproval(body, podServiceAccount);
+          admitted = mutating ? mutateApproval(body) : validateApproval(body, podServiceAccount, Date.now());
         } catch (error) {
           admitted = { ok: false, message: errorText(error) };
         }

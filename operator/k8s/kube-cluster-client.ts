@@ -4,7 +4,7 @@
 import { PatchStrategy } from "@kubernetes/client-node";
 import { randomBytes } from "node:crypto";
 import { ApiError, type ClusterClient, type EventRecord, type TokenReviewResult } from "../cluster.ts";
-import { microTime, type Lease, type McpPolicyStatus, type NetworkPolicy, type Pod } from "../kube-objects.ts";
+import { microTime, type Lease, type McpApprovalObject, type McpApprovalStatus, type McpPolicyStatus, type NetworkPolicy, type Pod } from "../kube-objects.ts";
 import { HttpMethod, type KubeHttp } from "./kube-http.ts";
 
 const enc = encodeURIComponent;
@@ -51,12 +51,34 @@ export class KubeClusterClient implements ClusterClient {
   }
 
   async deleteNetworkPolicy(namespace: string, name: string, uid: string): Promise<void> {
-    const response = await this.#http.request(HttpMethod.DELETE, `/apis/networking.k8s.io/v1/namespaces/${enc(namespace)}/networkpolicies/${enc(name)}`, {
-      body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid } },
+    await this.#deleteWithUid(`/apis/networking.k8s.io/v1/namespaces/${enc(namespace)}/networkpolicies/${enc(name)}`, uid, `NetworkPolicy ${namespace}/${name}`);
+  }
+
+  async createApproval(approval: McpApprovalObject): Promise<McpApprovalObject> {
+    const namespace = approval.metadata?.namespace ?? "";
+    return (await this.#http.expectOk(HttpMethod.POST, `${approvalsPath(namespace)}`, {
+      body: { apiVersion: "mcpwarden.dev/v1alpha1", kind: "McpApproval", ...approval },
+      query: { fieldManager: this.#fieldManager },
+    })) as McpApprovalObject;
+  }
+
+  async patchApprovalStatus(namespace: string, name: string, status: McpApprovalStatus): Promise<void> {
+    await this.#http.expectOk(HttpMethod.PATCH, `${approvalsPath(namespace)}/${enc(name)}/status`, {
+      body: { status },
+      contentType: PatchStrategy.MergePatch,
+      query: { fieldManager: this.#fieldManager },
     });
+  }
+
+  async deleteApproval(namespace: string, name: string, uid: string): Promise<void> {
+    await this.#deleteWithUid(`${approvalsPath(namespace)}/${enc(name)}`, uid, `McpApproval ${namespace}/${name}`);
+  }
+
+  async #deleteWithUid(path: string, uid: string, what: string): Promise<void> {
+    const response = await this.#http.request(HttpMethod.DELETE, path, { body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid } } });
     // 404: already gone; 409: another object now has the name, not ours to delete.
     if (response.status === 404 || response.status === 409 || (response.status >= 200 && response.status < 300)) return;
-    throw new ApiError(response.status, `deleting NetworkPolicy ${namespace}/${name}: HTTP ${response.status}`);
+    throw new ApiError(response.status, `deleting ${what}: HTTP ${response.status}`);
   }
 
   async createEvent(event: EventRecord, reportingInstance: string): Promise<void> {
@@ -105,6 +127,10 @@ export class KubeClusterClient implements ClusterClient {
       body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", ...lease },
     })) as Lease;
   }
+}
+
+function approvalsPath(namespace: string): string {
+  return `/apis/mcpwarden.dev/v1alpha1/namespaces/${enc(namespace)}/mcpapprovals`;
 }
 
 function leasePath(namespace: string, name: string): string {

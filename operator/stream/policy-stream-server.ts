@@ -2,8 +2,9 @@
 // protocol"): `GET /v1/stream` (Server-Sent Events) sends the bound pod's bundle at
 // connect and whenever its revision changes, an `approval` event when one is decided,
 // and a comment heartbeat every 15 s; `POST /v1/ack {revision}` records what the
-// sidecar applied. Every request carries the sidecar's projected token; a pod only
-// ever receives its own bundle.
+// sidecar applied; `POST /v1/approvals` files a held call for a person's decision.
+// Every request carries the sidecar's projected token; a pod only ever receives its own
+// bundle and the verdicts on its own approvals.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { OperatorMetrics } from "../metrics/operator-metrics.ts";
 import { errorText, type OperatorLogger } from "../operator-logger.ts";
@@ -15,11 +16,19 @@ export const STREAM_PATH = "/v1/stream";
 export const ACK_PATH = "/v1/ack";
 export const APPROVALS_PATH = "/v1/approvals";
 
-/** The `approval` event (issue 6 sends them). */
+/** The `approval` event: the verdict on one of the pod's approvals. */
 export interface ApprovalEvent {
   name: string;
   verdict: "approved" | "denied" | "expired";
   reason?: string;
+  decidedBy?: string;
+}
+
+/** Where approvals are filed and their verdicts come from (operator/approvals/). */
+export interface StreamApprovals {
+  file(pod: BoundPod, body: unknown): Promise<{ status: number; body: unknown }>;
+  /** Verdicts to send a stream of this pod when it connects. */
+  eventsFor(podUid: string): ApprovalEvent[];
 }
 
 export interface PolicyStreamServerOptions {
@@ -27,6 +36,8 @@ export interface PolicyStreamServerOptions {
   /** The pod's bundle now; undefined when the pod is unknown. */
   bundleFor: (pod: BoundPod) => PodBundle | undefined;
   acks: AckRecorder;
+  /** Without it `POST /v1/approvals` answers 501 and calls that need approval are refused. */
+  approvals?: StreamApprovals;
   metrics: OperatorMetrics;
   heartbeatMs?: number;
   logger: OperatorLogger;
@@ -35,6 +46,8 @@ export interface PolicyStreamServerOptions {
 /** A stream whose client reads slower than this many buffered bytes is dropped; it reconnects. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 const MAX_ACK_BYTES = 4096;
+/** An ask: 1 KiB of preview and a few names. */
+const MAX_APPROVAL_BYTES = 8192;
 const REVISION = /^[0-9a-f]{1,64}$/;
 
 interface Connection {
@@ -72,8 +85,8 @@ export class PolicyStreamServer {
         : path === ACK_PATH && request.method === "POST"
           ? this.#ack(request, response)
           : path === APPROVALS_PATH && request.method === "POST"
-            ? Promise.resolve(reply(response, 501, "approvals are not served by this operator version yet"))
-            : Promise.resolve(reply(response, path === STREAM_PATH || path === ACK_PATH ? 405 : 404, "no such endpoint"));
+            ? this.#fileApproval(request, response)
+            : Promise.resolve(reply(response, path === STREAM_PATH || path === ACK_PATH || path === APPROVALS_PATH ? 405 : 404, "no such endpoint"));
     route.catch((error: unknown) => {
       this.#options.logger.error({ err: errorText(error), path }, "stream request failed");
       if (!response.headersSent) reply(response, 500, "internal error");
@@ -113,7 +126,7 @@ export class PolicyStreamServer {
   sendApproval(podUid: string, approval: ApprovalEvent): boolean {
     const connections = this.#byPod.get(podUid);
     if (connections === undefined || connections.size === 0) return false;
-    const frame = `event: approval\ndata: ${JSON.stringify(approval)}\n\n`;
+    const frame = approvalFrame(approval);
     for (const connection of connections) this.#write(connection, frame);
     return true;
   }
@@ -136,6 +149,7 @@ export class PolicyStreamServer {
     this.#add(connection);
     response.on("close", () => this.#remove(connection));
     this.#sendBundle(connection, bundle);
+    for (const event of this.#options.approvals?.eventsFor(pod.uid) ?? []) this.#write(connection, approvalFrame(event));
     this.#options.logger.debug({ pod: `${pod.namespace}/${pod.name}`, revision: bundle.revision }, "sidecar connected");
   }
 
@@ -157,6 +171,27 @@ export class PolicyStreamServer {
       return reply(response, 503, "could not record the ack; retry");
     }
     response.writeHead(204).end();
+  }
+
+  async #fileApproval(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const approvals = this.#options.approvals;
+    if (approvals === undefined) return reply(response, 501, "this operator does not serve approvals");
+    const pod = await this.#authenticate(request, response);
+    if (pod === undefined) return;
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(request, MAX_APPROVAL_BYTES));
+    } catch (error) {
+      return reply(response, 400, `the body must be a JSON approval request: ${errorText(error)}`);
+    }
+    let filed: { status: number; body: unknown };
+    try {
+      filed = await approvals.file(pod, body);
+    } catch (error) {
+      this.#options.logger.warn({ err: errorText(error), pod: `${pod.namespace}/${pod.name}` }, "could not file an approval");
+      return reply(response, 503, `could not create the McpApproval: ${errorText(error)}`);
+    }
+    if (!response.headersSent) response.writeHead(filed.status, { "content-type": "application/json" }).end(JSON.stringify(filed.body));
   }
 
   async #authenticate(request: IncomingMessage, response: ServerResponse): Promise<BoundPod | undefined> {
@@ -244,6 +279,10 @@ export class PolicyStreamServer {
     this.#connections--;
     this.#options.metrics.connectedSidecars.set(this.#connections);
   }
+}
+
+function approvalFrame(event: ApprovalEvent): string {
+  return `event: approval\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
 function reply(response: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {

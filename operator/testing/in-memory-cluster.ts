@@ -1,7 +1,7 @@
 // In-memory stand-ins for the cluster, for unit tests: stores that hold what a test
 // puts in them, and a client that records writes and keeps Leases.
 import { ApiError, type ChangeKind, type ClusterClient, type EventRecord, type ObjectStore, type TokenReviewResult, type WatchedStore } from "../cluster.ts";
-import type { KubeObject, Lease, McpPolicyStatus, NetworkPolicy, Pod } from "../kube-objects.ts";
+import type { KubeObject, Lease, McpApprovalObject, McpApprovalStatus, McpPolicyStatus, NetworkPolicy, Pod } from "../kube-objects.ts";
 
 export class InMemoryStore<T extends KubeObject> implements WatchedStore<T>, ObjectStore<T> {
   readonly #objects = new Map<string, T>();
@@ -44,7 +44,7 @@ function keyFor(object: KubeObject): string {
 }
 
 export interface RecordedWrite {
-  kind: "status" | "annotate" | "apply" | "delete" | "event";
+  kind: "status" | "annotate" | "apply" | "delete" | "event" | "approval-create" | "approval-status" | "approval-delete";
   target: string;
   body: unknown;
 }
@@ -79,6 +79,26 @@ export class InMemoryClusterClient implements ClusterClient {
 
   async deleteNetworkPolicy(namespace: string, name: string, uid: string): Promise<void> {
     this.writes.push({ kind: "delete", target: `${namespace}/${name}`, body: { uid } });
+  }
+
+  async createApproval(approval: McpApprovalObject): Promise<McpApprovalObject> {
+    this.#maybeFail("approval-create");
+    const metadata = approval.metadata ?? {};
+    const stored: McpApprovalObject = {
+      ...structuredClone(approval),
+      metadata: { ...metadata, name: metadata.name ?? `${metadata.generateName ?? ""}${(++this.#resourceVersion).toString(36).padStart(5, "0")}`, uid: `uid-${++this.#resourceVersion}` },
+    };
+    this.writes.push({ kind: "approval-create", target: keyFor(stored), body: structuredClone(stored) });
+    return structuredClone(stored);
+  }
+
+  async patchApprovalStatus(namespace: string, name: string, status: McpApprovalStatus): Promise<void> {
+    this.#maybeFail("approval-status");
+    this.writes.push({ kind: "approval-status", target: `${namespace}/${name}`, body: structuredClone(status) });
+  }
+
+  async deleteApproval(namespace: string, name: string, uid: string): Promise<void> {
+    this.writes.push({ kind: "approval-delete", target: `${namespace}/${name}`, body: { uid } });
   }
 
   async createEvent(event: EventRecord): Promise<void> {

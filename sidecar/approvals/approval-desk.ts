@@ -31,3 +31,31 @@ export interface ApprovalDesk {
   /** Resolves with the verdict once there is one, or undefined when `signal` aborts first. Never rejects. */
   verdict(name: string, signal: AbortSignal): Promise<ApprovalVerdict | undefined>;
 }
+
+/** Someone waiting for a verdict; called with undefined when their signal aborts. */
+export type VerdictWaiter = (verdict: ApprovalVerdict) => void;
+
+/**
+ * Waits in `waiters` until a desk calls every waiter with the verdict, or `signal` aborts
+ * (undefined). The waiter removes itself either way, so nothing leaks.
+ */
+export function awaitVerdict(waiters: Set<VerdictWaiter>, signal: AbortSignal): Promise<ApprovalVerdict | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const done = (verdict: ApprovalVerdict | undefined): void => {
+      waiters.delete(done);
+      signal.removeEventListener("abort", aborted);
+      resolve(verdict);
+    };
+    const aborted = (): void => done(undefined);
+    waiters.add(done);
+    signal.addEventListener("abort", aborted, { once: true });
+  });
+}
+
+/** A timer that does not keep the process alive, clamped to what setTimeout can hold. */
+export function unrefTimer(fn: () => void, ms: number): NodeJS.Timeout {
+  const timer = setTimeout(fn, Math.min(Math.max(0, ms), 2_147_483_647));
+  timer.unref();
+  return timer;
+}

@@ -4,7 +4,7 @@
 // authenticated, never a name the client sends. Decided approvals are forgotten after a TTL.
 
 import { randomBytes } from "node:crypto";
-import type { ApprovalAsk, ApprovalDesk, ApprovalPhase, ApprovalVerdict } from "./approval-desk.ts";
+import { awaitVerdict, unrefTimer, type ApprovalAsk, type ApprovalDesk, type ApprovalPhase, type ApprovalVerdict, type VerdictWaiter } from "./approval-desk.ts";
 
 export interface LocalApproval extends ApprovalAsk {
   readonly name: string;
@@ -29,7 +29,7 @@ export const MAX_LOCAL_APPROVALS = 1000;
 
 interface Entry {
   approval: LocalApproval;
-  waiters: Set<(verdict: ApprovalVerdict) => void>;
+  waiters: Set<VerdictWaiter>;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -57,17 +57,7 @@ export class LocalApprovalDesk implements ApprovalDesk {
     if (entry === undefined) return Promise.resolve({ phase: "Expired", reason: "the approval is no longer known to this sidecar" });
     const settled = verdictOf(entry.approval);
     if (settled !== undefined) return Promise.resolve(settled);
-    if (signal.aborted) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      const done = (verdict: ApprovalVerdict | undefined): void => {
-        entry.waiters.delete(done);
-        signal.removeEventListener("abort", aborted);
-        resolve(verdict);
-      };
-      const aborted = (): void => done(undefined);
-      entry.waiters.add(done);
-      signal.addEventListener("abort", aborted, { once: true });
-    });
+    return awaitVerdict(entry.waiters, signal);
   }
 
   /** Every approval still known, oldest first. */
@@ -144,10 +134,4 @@ function verdictOf(approval: LocalApproval): ApprovalVerdict | undefined {
 export function approvalName(tool: string): string {
   const stem = tool.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "call";
   return `${stem}-${randomBytes(4).toString("hex")}`;
-}
-
-function unrefTimer(fn: () => void, ms: number): NodeJS.Timeout {
-  const timer = setTimeout(fn, Math.min(ms, 2_147_483_647));
-  timer.unref();
-  return timer;
 }

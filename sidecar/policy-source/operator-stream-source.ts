@@ -14,11 +14,12 @@ import type { PolicySnapshot, PolicySource, PolicySourceListener } from "../cont
 
 export const STATE_FILE = "policy-bundle.json";
 
-/** An `approval` event: the operator's verdict on a held call (issue 6). */
-export interface ApprovalVerdict {
+/** An `approval` event: the operator's verdict on one of this pod's held calls. */
+export interface ApprovalEventData {
   name: string;
   verdict: string;
   reason?: string;
+  decidedBy?: string;
 }
 
 export interface StreamSourceLogger {
@@ -42,7 +43,7 @@ export interface OperatorStreamSourceOptions {
   /** No byte (heartbeats come every 15 s) for this long: the stream is dead. Default 45 s. */
   idleTimeoutMs?: number;
   onConnectionChange?: (connected: boolean) => void;
-  onApproval?: (verdict: ApprovalVerdict) => void;
+  onApproval?: (event: ApprovalEventData) => void;
   logger?: StreamSourceLogger;
 }
 
@@ -180,7 +181,7 @@ export class OperatorStreamSource implements PolicySource {
     if (event === "bundle") this.#onBundle(data);
     else if (event === "approval") {
       try {
-        this.#options.onApproval?.(JSON.parse(data) as ApprovalVerdict);
+        this.#options.onApproval?.(JSON.parse(data) as ApprovalEventData);
       } catch (error) {
         this.#logger.warn({ err: message(error) }, "unreadable approval event");
       }
@@ -244,7 +245,7 @@ export class OperatorStreamSource implements PolicySource {
     while (!this.#stopped && this.#ackWanted !== undefined && this.#ackWanted === this.#revision) {
       const revision = this.#ackWanted;
       try {
-        const status = await this.#post("/v1/ack", { revision });
+        const { status } = await this.post("/v1/ack", { revision });
         if (status < 200 || status > 299) throw new Error(`HTTP ${status}`);
         this.#logger.debug({ revision }, "acknowledged the bundle");
         if (this.#ackWanted === revision) this.#ackWanted = undefined;
@@ -261,7 +262,11 @@ export class OperatorStreamSource implements PolicySource {
     }
   }
 
-  async #post(path: string, body: unknown): Promise<number> {
+  /**
+   * POSTs JSON to the operator with the pod's token (acks; approvals ask through it too).
+   * Resolves with the status and at most 64 KiB of the answer; rejects when unreachable.
+   */
+  async post(path: string, body: unknown, timeoutMs = 10_000): Promise<{ status: number; text: string }> {
     const token = await this.#readToken();
     const payload = JSON.stringify(body);
     return new Promise((resolve, reject) => {
@@ -271,11 +276,14 @@ export class OperatorStreamSource implements PolicySource {
           method: "POST",
           agent: this.#agent,
           headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
-          timeout: 10_000,
+          timeout: timeoutMs,
         },
         (response) => {
-          response.resume();
-          response.on("end", () => resolve(response.statusCode ?? 0));
+          let text = "";
+          response.setEncoding("utf8");
+          response.on("data", (chunk: string) => (text += text.length < 65_536 ? chunk : ""));
+          response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
+          response.on("error", reject);
         },
       );
       request.on("timeout", () => request.destroy(new Error("timed out")));

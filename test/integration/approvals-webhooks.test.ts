@@ -13,6 +13,7 @@ import {
   operatorEnvironment,
   podManifest,
   readLog,
+  registerApprovalWebhooks,
   registerInjectionWebhook,
   startOperator,
   type OperatorEnvironment,
@@ -25,34 +26,13 @@ let namespace: string;
 const cleanups: (() => Promise<unknown>)[] = [];
 const kubeconfigs: Record<string, string> = {};
 
-function approvalWebhooks(name: string, port: number, caPem: string, namespaceName: string): object[] {
-  const common = (path: string, webhook: string) => ({
-    name: webhook,
-    clientConfig: { url: `https://127.0.0.1:${port}${path}`, caBundle: Buffer.from(caPem).toString("base64") },
-    rules: [{ operations: ["CREATE", "UPDATE"], apiGroups: ["mcpwarden.dev"], apiVersions: ["*"], resources: ["mcpapprovals"], scope: "Namespaced" }],
-    // Only this test's namespace: other tests' McpApprovals are not this operator's.
-    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespaceName } },
-    failurePolicy: "Fail",
-    sideEffects: "None",
-    admissionReviewVersions: ["v1"],
-    timeoutSeconds: 10,
-  });
-  return [
-    { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name }, webhooks: [common("/v1/approvals/mutate", "decided-by.approvals.mcpwarden.dev")] },
-    { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name }, webhooks: [common("/v1/approvals/validate", "decision.approvals.mcpwarden.dev")] },
-  ];
-}
-
 beforeAll(async () => {
   env = await operatorEnvironment("approvals");
   operator = await startOperator(env, { identity: "approvals-0" });
   const unregister = await registerInjectionWebhook(env, "mcp-warden-injector-approvals-test", operator.webhookPort);
   cleanups.push(unregister);
   namespace = await createNamespace("approvals-webhooks", { "mcpwarden.dev/inject": "enabled" });
-  for (const config of approvalWebhooks("mcp-warden-approvals-test", operator.webhookPort, env.caPem, namespace)) {
-    await kubectlOk(["apply", "--server-side", "--field-manager=mcp-warden-tests", "-f", "-"], { input: JSON.stringify(config) });
-  }
-  cleanups.push(() => kubectl(["delete", "mutatingwebhookconfiguration,validatingwebhookconfiguration", "mcp-warden-approvals-test", "--ignore-not-found"]));
+  cleanups.push(await registerApprovalWebhooks(env, "mcp-warden-approvals-test", operator.webhookPort, namespace));
 
   await createServiceAccount(namespace, "agent");
   const created = await createPod(namespace, podManifest("agent-0", { serviceAccount: "agent", annotations: { "mcpwarden.dev/upstream-port": "8080" } }));

@@ -9,7 +9,7 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { load } from "js-yaml";
-import { applyCrds, controlPlane, createNamespace, kubeconfigFor, kubectlOk, repoRoot } from "../harness/index.ts";
+import { applyCrds, controlPlane, createNamespace, kubeconfigFor, kubectl, kubectlOk, repoRoot } from "../harness/index.ts";
 import { freePort } from "../harness/free-port.ts";
 import { ManagedProcess } from "../harness/managed-process.ts";
 import { createCertificateAuthority, issueCertificate } from "../../operator/tls/certificates.ts";
@@ -172,6 +172,31 @@ function adminCredentials(): AdminCredentials {
     key: b64(config.users[0]!.user["client-key-data"]),
   };
   return credentials;
+}
+
+/**
+ * The McpApproval webhooks (decidedBy from userInfo; who may decide) served by the
+ * operator at `port`, for one namespace only: other tests' McpApprovals are not theirs.
+ */
+export async function registerApprovalWebhooks(env: OperatorEnvironment, name: string, port: number, namespace: string): Promise<() => Promise<void>> {
+  const common = (path: string, webhook: string) => ({
+    name: webhook,
+    clientConfig: { url: `https://127.0.0.1:${port}${path}`, caBundle: Buffer.from(env.caPem).toString("base64") },
+    rules: [{ operations: ["CREATE", "UPDATE"], apiGroups: ["mcpwarden.dev"], apiVersions: ["*"], resources: ["mcpapprovals"], scope: "Namespaced" }],
+    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+    failurePolicy: "Fail",
+    sideEffects: "None",
+    admissionReviewVersions: ["v1"],
+    timeoutSeconds: 10,
+  });
+  const configurations = [
+    { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name }, webhooks: [common("/v1/approvals/mutate", "decided-by.approvals.mcpwarden.dev")] },
+    { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name }, webhooks: [common("/v1/approvals/validate", "decision.approvals.mcpwarden.dev")] },
+  ];
+  for (const configuration of configurations) await kubectlOk(["apply", "--server-side", "--field-manager=mcp-warden-tests", "-f", "-"], { input: JSON.stringify(configuration) });
+  return async () => {
+    await kubectl(["delete", "mutatingwebhookconfiguration,validatingwebhookconfiguration", name, "--ignore-not-found"]);
+  };
 }
 
 export async function api<T = unknown>(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; body: T }> {
