@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ApprovalRequest } from "../../policy/index.ts";
+import type { ApprovalDesk, ApprovalVerdict } from "./approval-desk.ts";
 import { ApprovalGate, type ApprovalMetrics } from "./approval-gate.ts";
 import { LocalApprovalDesk } from "./local-approval-desk.ts";
 
@@ -24,6 +25,21 @@ function setUp(holdMs = 5_000) {
     return open[0]!;
   };
   return { desk, gate, call, outcomes, only, pending: () => pending };
+}
+
+/** A desk decided by hand, with no timers of its own. */
+function manualDesk(): ApprovalDesk & { decide(name: string, verdict: ApprovalVerdict): void } {
+  const waiting = new Map<string, (verdict: ApprovalVerdict) => void>();
+  let filed = 0;
+  return {
+    file: async (ask) => `${ask.tool}-${++filed}`,
+    verdict: (name, signal) =>
+      new Promise((resolve) => {
+        waiting.set(name, resolve);
+        signal.addEventListener("abort", () => resolve(undefined), { once: true });
+      }),
+    decide: (name, verdict) => waiting.get(name)?.(verdict),
+  };
 }
 
 beforeEach(() => vi.useFakeTimers());
@@ -105,6 +121,58 @@ describe("ApprovalGate", () => {
     desk.decide(desk.list()[0]!.name, "approve", "bob");
     const decisions = (await Promise.all(retries)).map((d) => d.decision).sort();
     expect(decisions).toEqual(["allow", "deny"]);
+  });
+
+  it("tells the listener it still waits: at once, then every interval, until the verdict; no timer outlives the hold", async () => {
+    const desk = manualDesk();
+    const gate = new ApprovalGate({ desk, holdMs: 60_000, progressIntervalMs: 1_000 });
+    const told: [string, number][] = [];
+    const held = gate.hold({ approval: approval(Date.now()), tool: "deploy", arguments: {}, argumentDigest: "d", callerId: "alice" }, (name, pendingMs) => {
+      told.push([name, pendingMs]);
+      return true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(told).toEqual([["deploy-1", 0]]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(told.map(([, pendingMs]) => pendingMs)).toEqual([0, 1_000, 2_000]);
+    desk.decide("deploy-1", { phase: "Denied" });
+    expect(await held).toMatchObject({ decision: "deny" });
+    expect(vi.getTimerCount()).toBe(0);
+    expect(told).toHaveLength(3);
+  });
+
+  it("stops telling a listener that returns false or throws (the client left); the hold goes on", async () => {
+    const desk = manualDesk();
+    const gate = new ApprovalGate({ desk, holdMs: 60_000, progressIntervalMs: 1_000 });
+    let calls = 0;
+    let throws = 0;
+    const call = (digest: string) => ({ approval: approval(Date.now()), tool: "deploy", arguments: {}, argumentDigest: digest, callerId: "alice" });
+    const left = gate.hold(call("a"), () => ++calls < 2);
+    const broken = gate.hold(call("b"), () => {
+      throws++;
+      throw new Error("listener broke");
+    });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect([calls, throws]).toEqual([2, 1]);
+    // Only the holds' own timers are left.
+    expect(vi.getTimerCount()).toBe(2);
+    desk.decide("deploy-1", { phase: "Approved" });
+    desk.decide("deploy-2", { phase: "Approved" });
+    expect((await Promise.all([left, broken])).map((d) => d.decision)).toEqual(["allow", "allow"]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("tells a retry that joins an earlier approval how long that approval has been pending", async () => {
+    const { desk, gate, call } = setUp(1_000);
+    const first = gate.hold(call());
+    await vi.advanceTimersByTimeAsync(1_000);
+    await first;
+    const told: number[] = [];
+    const retry = gate.hold(call(), (_name, pendingMs) => told.push(pendingMs) > 0);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(told[0]).toBeGreaterThanOrEqual(1_000);
+    desk.decide(desk.list()[0]!.name, "approve", "bob");
+    expect(await retry).toMatchObject({ decision: "allow" });
   });
 
   it("refuses when the approval cannot be filed (fail closed)", async () => {

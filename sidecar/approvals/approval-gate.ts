@@ -4,6 +4,8 @@
 // the identical call made again within the approval's lifetime joins that approval instead
 // of filing a new one, and an approved approval lets exactly one call through. Different
 // arguments have a different digest and so need their own approval. Expiry is a deny.
+// While a call is held, whoever holds it may be told it is still waiting (the proxy turns
+// that into MCP progress notifications, which also keep the client's timeout alive).
 
 import type { ApprovalRequest, Decision } from "../../policy/index.ts";
 import type { ApprovalOutcome } from "../observability/sidecar-metrics.ts";
@@ -22,7 +24,16 @@ export interface ApprovalGateOptions {
   readonly holdMs?: number;
   readonly now?: () => number;
   readonly metrics?: ApprovalMetrics;
+  /** How often a held call's WaitingListener is told it still waits. Default 5 s. */
+  readonly progressIntervalMs?: number;
 }
+
+/**
+ * Told that a held call still waits for `approval`, pending `pendingMs` so far: once the
+ * approval is filed (or joined), then every progressIntervalMs until the hold ends.
+ * Returns false when nobody listens any more (the client left): it is not told again.
+ */
+export type WaitingListener = (approval: string, pendingMs: number) => boolean;
 
 export interface HeldCall {
   readonly approval: ApprovalRequest;
@@ -33,9 +44,11 @@ export interface HeldCall {
 }
 
 export const DEFAULT_APPROVAL_HOLD_MS = 50_000;
+export const DEFAULT_APPROVAL_PROGRESS_INTERVAL_MS = 5_000;
 
 interface Remembered {
   readonly name: string;
+  readonly requestedAtMs: number;
   readonly expiresAtMs: number;
 }
 
@@ -44,6 +57,7 @@ export class ApprovalGate {
   readonly #holdMs: number;
   readonly #now: () => number;
   readonly #metrics: ApprovalMetrics | undefined;
+  readonly #progressIntervalMs: number;
   /** Approvals whose hold ran out, by caller, tool and digest: the identical retry joins them. */
   readonly #outstanding = new Map<string, Remembered>();
   /** Approved approvals already used by a call, until they expire: each lets one call through. */
@@ -54,10 +68,11 @@ export class ApprovalGate {
     this.#holdMs = options.holdMs ?? DEFAULT_APPROVAL_HOLD_MS;
     this.#now = options.now ?? Date.now;
     this.#metrics = options.metrics;
+    this.#progressIntervalMs = options.progressIntervalMs ?? DEFAULT_APPROVAL_PROGRESS_INTERVAL_MS;
   }
 
   /** `allow` when approved (the caller then admits the rate limits), else the refusal. Never throws. */
-  async hold(call: HeldCall): Promise<Decision> {
+  async hold(call: HeldCall, onWaiting?: WaitingListener): Promise<Decision> {
     const { approval } = call;
     const refuse = (kind: "deny" | "approval_required", reason: string): Decision => ({ decision: kind, policy: approval.policy, rule: approval.rule, reason });
     const startedAt = this.#now();
@@ -65,9 +80,10 @@ export class ApprovalGate {
     const key = JSON.stringify([call.callerId, call.tool, call.argumentDigest]);
     const earlier = this.#outstanding.get(key);
     let name: string;
+    let requestedAtMs = startedAt;
     let expiresAtMs: number;
     if (earlier !== undefined) {
-      ({ name, expiresAtMs } = earlier);
+      ({ name, requestedAtMs, expiresAtMs } = earlier);
     } else {
       expiresAtMs = approval.expiresAtMs;
       try {
@@ -91,9 +107,10 @@ export class ApprovalGate {
       this.#metrics?.approvalFinished(call.tool, outcome, Math.max(0, this.#now() - startedAt) / 1000);
       return decision;
     };
-    const verdict = await this.#waitFor(name, Math.min(this.#holdMs, Math.max(0, expiresAtMs - startedAt) + 1_000));
+    const stopTelling = this.#keepTelling(onWaiting, name, requestedAtMs);
+    const verdict = await this.#waitFor(name, Math.min(this.#holdMs, Math.max(0, expiresAtMs - startedAt) + 1_000)).finally(stopTelling);
     if (verdict === undefined) {
-      this.#outstanding.set(key, { name, expiresAtMs });
+      this.#outstanding.set(key, { name, requestedAtMs, expiresAtMs });
       const until = new Date(expiresAtMs).toISOString();
       return finish(
         "timed_out",
@@ -116,6 +133,24 @@ export class ApprovalGate {
     }
   }
 
+  /** Tells the listener now and every interval; the returned function stops it. */
+  #keepTelling(listener: WaitingListener | undefined, name: string, requestedAtMs: number): () => void {
+    if (listener === undefined) return noop;
+    const tell = (): boolean => {
+      try {
+        return listener(name, Math.max(0, this.#now() - requestedAtMs));
+      } catch {
+        // A listener that throws is not told again; the hold goes on.
+        return false;
+      }
+    };
+    if (!tell()) return noop;
+    const timer = setInterval(() => {
+      if (!tell()) clearInterval(timer);
+    }, this.#progressIntervalMs);
+    return () => clearInterval(timer);
+  }
+
   async #waitFor(name: string, ms: number): Promise<ApprovalVerdict | undefined> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), ms);
@@ -134,3 +169,5 @@ export class ApprovalGate {
     for (const [name, expiresAtMs] of this.#used) if (expiresAtMs <= now) this.#used.delete(name);
   }
 }
+
+function noop(): void {}
