@@ -95,3 +95,10 @@ function invalid(problem: string, id: JsonRpcId | null): ReadMessageResult {
 export function idKey(id: JsonRpcId): string {
   return typeof id === "string" ? `s${id}` : `n${id}`;
 }
+
+/** A request's `params._meta.progressToken`, when it carries one (MCP: a string or a number). */
+export function progressTokenOf(params: JsonObject | undefined): JsonRpcId | undefined {
+  const meta = params?.["_meta"];
+  const token = isJsonObject(meta) ? meta["progressToken"] : undefined;
+  return typeof token === "string" || typeof token === "number" ? token : undefined;
+}

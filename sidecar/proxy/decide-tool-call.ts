@@ -16,7 +16,9 @@ import type { DecisionObserver, DecisionRecord } from "../contracts.ts";
 // One digest for audit lines, decision records and approvals (a library JCS).
 import { argumentDigest } from "../observability/argument-digest.ts";
 import type { ApprovalGate } from "../approvals/approval-gate.ts";
+import type { JsonRpcId } from "../jsonrpc/message.ts";
 import { holdForApproval } from "./approval-hold.ts";
+import { approvalProgress, type ClientNotifier } from "./approval-progress.ts";
 import type { KnownTools } from "./known-tools.ts";
 import type { ProxyLogger } from "./options.ts";
 
@@ -25,6 +27,8 @@ export interface ToolCallContext {
   readonly table: DecisionTable | undefined;
   readonly identity: CallIdentity;
   readonly sessionId: string;
+  /** The client's stream while the request is decided; undefined: it cannot be told anything yet. */
+  readonly notifier?: ClientNotifier | undefined;
 }
 
 export interface ToolCallDeps {
@@ -40,8 +44,8 @@ export interface ToolCallDeps {
 
 export const NOT_READY_REASON = "the sidecar has no policy loaded yet, and refuses every tool call until it has one";
 
-/** The enforced decision: forward only when it is `allow`. */
-export async function decideToolCall(tool: string, args: unknown, context: ToolCallContext, deps: ToolCallDeps): Promise<Decision> {
+/** The enforced decision: forward only when it is `allow`. `progressToken`: the call's, if it has one. */
+export async function decideToolCall(tool: string, args: unknown, context: ToolCallContext, deps: ToolCallDeps, progressToken?: JsonRpcId): Promise<Decision> {
   const call: ToolCall = { tool, arguments: args, identity: context.identity, session: { id: context.sessionId } };
   const digest = argumentDigest(args);
   const record = (decision: Decision, mode: "enforce" | "audit", evaluation?: CallEvaluation): void => {
@@ -89,7 +93,9 @@ export async function decideToolCall(tool: string, args: unknown, context: ToolC
     decision = admitted.decision;
     audit = admitted.audit;
     if (decision.decision === "approval_required") {
-      const held = await holdForApproval(evaluation, call, digest, deps.approvals);
+      const notifier = context.notifier;
+      const waiting = progressToken === undefined || notifier === undefined ? undefined : approvalProgress(progressToken, notifier);
+      const held = await holdForApproval(evaluation, call, digest, deps.approvals, waiting);
       decision = held.decision === "allow" ? await admitRateLimits(evaluation.rateLimits, deps.limiter, deps.now(), held) : held;
     }
   } catch (error) {

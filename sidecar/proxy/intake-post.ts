@@ -7,6 +7,7 @@ import type { CallIdentity } from "../../policy/index.ts";
 import { HEADER_MISMATCH, INTERNAL_ERROR, INVALID_REQUEST } from "../jsonrpc/error-codes.ts";
 import type { JsonRpcMessage } from "../jsonrpc/message.ts";
 import { parseMessagesFromBytes } from "../jsonrpc/parse-messages.ts";
+import type { ClientNotifier } from "./approval-progress.ts";
 import { sendJsonRpcError } from "./http-replies.ts";
 import { mcpHeaderMismatch } from "./mcp-headers.ts";
 import { planMessages, toolCallShapeProblem, type MessagePlan } from "./plan-messages.ts";
@@ -21,6 +22,8 @@ export interface PostSession {
   readonly id: string;
   /** The version its initialize negotiated, when the sidecar saw it. */
   readonly protocolVersion: string | undefined;
+  /** Where progress goes while a call of the POST is held for approval; undefined: nowhere. */
+  readonly notifier?: ClientNotifier | undefined;
 }
 
 export interface Intake {
@@ -84,7 +87,7 @@ export async function intakePost(core: ProxyCore, req: IncomingMessage, res: Ser
     sendJsonRpcError(res, 400, shape.code, `Invalid Request: ${shape.problem}`, shape.id);
     return undefined;
   }
-  const plan = await planMessages(messages, { table: core.table(), identity, sessionId: session.id }, core.toolCallDeps);
+  const plan = await planMessages(messages, { table: core.table(), identity, sessionId: session.id, notifier: session.notifier }, core.toolCallDeps);
   return { batch, messages, plan };
 }
 

@@ -2,7 +2,8 @@
 // opens GET /sse; the server's first event names where to POST messages, and the
 // sidecar rewrites it to its own /messages?sessionId=<id> so every message passes
 // through it. Replies travel on the event stream, so the sidecar's refusals do too (as
-// the server's would), and each POST is answered 202.
+// the server's would), and so does progress while a call is held for approval; each POST
+// is answered 202.
 
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -133,8 +134,11 @@ export class LegacySseRelay {
     session.pending.clear();
   }
 
-  #inject(session: LegacySession, message: object): void {
-    if (!session.res.writableEnded && !session.res.destroyed) session.res.write(sseMessageEvent(JSON.stringify(message)));
+  /** Writes a message on the session's stream; false when the stream is gone. */
+  #inject(session: LegacySession, message: object): boolean {
+    if (session.res.writableEnded || session.res.destroyed) return false;
+    session.res.write(sseMessageEvent(JSON.stringify(message)));
+    return true;
   }
 
   async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -146,7 +150,8 @@ export class LegacySseRelay {
       sendJsonRpcError(res, 404, CONNECTION_CLOSED, "Session not found");
       return;
     }
-    const intake = await intakePost(this.#core, req, res, { id: session.id, protocolVersion: session.protocolVersion });
+    const notifier = { notify: (message: object): boolean => this.#inject(session, message) };
+    const intake = await intakePost(this.#core, req, res, { id: session.id, protocolVersion: session.protocolVersion, notifier });
     if (intake === undefined) return;
     const { plan } = intake;
     const method = timedMethod(intake.messages);

@@ -3,7 +3,7 @@
 // itself. The forwarded messages are the parsed objects, serialised later: one parse.
 
 import { INTERNAL_ERROR, INVALID_REQUEST, errorResponse } from "../jsonrpc/error-codes.ts";
-import { isJsonObject, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
+import { isJsonObject, progressTokenOf, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
 import { decideToolCall, type ToolCallContext, type ToolCallDeps } from "./decide-tool-call.ts";
 import { refusalResponse } from "./refusal.ts";
 
@@ -47,7 +47,7 @@ export async function planMessages(messages: readonly JsonRpcMessage[], context:
     if (message.kind === "request") {
       if (message.method === "tools/call") {
         const tool = message.params?.["name"] as string;
-        const decision = await decideToolCall(tool, message.params?.["arguments"], context, deps);
+        const decision = await decideToolCall(tool, message.params?.["arguments"], context, deps, progressTokenOf(message.params));
         if (decision.decision !== "allow") {
           plan.answers.push({ index, response: refusalResponse(message.id, tool, decision) });
           continue;

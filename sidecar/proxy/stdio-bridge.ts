@@ -13,8 +13,9 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { CONNECTION_CLOSED, errorResponse, INVALID_REQUEST, REQUEST_TIMEOUT } from "../jsonrpc/error-codes.ts";
-import { idKey, isJsonObject, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
-import { SSE_HEADERS, sendJson, sendJsonRpcError } from "./http-replies.ts";
+import { idKey, isJsonObject, progressTokenOf, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
+import { EarlySseReply, sendReply } from "./early-sse-reply.ts";
+import { SSE_HEADERS, sendJsonRpcError } from "./http-replies.ts";
 import { intakePost, resolveIdentity } from "./intake-post.ts";
 import { LEGACY_MESSAGES_PATH } from "./legacy-sse-relay.ts";
 import { mergeReplies } from "./merge-replies.ts";
@@ -106,8 +107,11 @@ export class StdioBridge {
       sendJsonRpcError(res, 404, SESSION_NOT_FOUND, "Session not found");
       return;
     }
-    const intake = await intakePost(this.#core, req, res, { id: sessionId ?? "", protocolVersion: session?.protocolVersion });
+    // A call held for approval may turn the reply into an event stream, to carry progress.
+    const notifier = session === undefined ? undefined : EarlySseReply.offer(req.headers.accept, res, { "mcp-session-id": session.id });
+    const intake = await intakePost(this.#core, req, res, { id: sessionId ?? "", protocolVersion: session?.protocolVersion, notifier });
     if (intake === undefined) return;
+    const early = notifier?.opened === true ? notifier : undefined;
     const initializing = intake.plan.initializeIds.length > 0;
     if (session === undefined) {
       if (!initializing || intake.messages.length !== 1) {
@@ -124,13 +128,13 @@ export class StdioBridge {
     const { plan } = intake;
     this.#core.observe("request", timedMethod(intake.messages), arrived);
     if (plan.forward.length === 0) {
-      sendJson(res, 200, mergeReplies(intake, []), headers);
+      sendReply(res, early, 200, mergeReplies(intake, []), headers);
       return;
     }
     const requests = plan.forward.filter((message) => message.kind === "request");
     if (requests.length === 0) {
       this.#forward(session, plan.forward, undefined);
-      if (plan.answers.length > 0) sendJson(res, 200, mergeReplies(intake, []), headers);
+      if (plan.answers.length > 0 || early !== undefined) sendReply(res, early, 200, mergeReplies(intake, []), headers);
       else res.writeHead(202, headers).end();
       return;
     }
@@ -197,7 +201,15 @@ export class StdioBridge {
       sendJsonRpcError(res, 404, SESSION_NOT_FOUND, "Session not found");
       return;
     }
-    const intake = await intakePost(this.#core, req, res, { id: session.id, protocolVersion: session.protocolVersion });
+    // Progress while a call is held goes where the answer will: the session's stream.
+    const notifier = {
+      notify: (message: object): boolean => {
+        if (session.standing?.open !== true) return false;
+        session.standing.deliver(JSON.stringify(message), undefined);
+        return true;
+      },
+    };
+    const intake = await intakePost(this.#core, req, res, { id: session.id, protocolVersion: session.protocolVersion, notifier });
     if (intake === undefined) return;
     session.lastActivity = this.#core.now();
     const standing = session.standing;
@@ -226,9 +238,8 @@ export class StdioBridge {
   #forward(session: StdioSession, messages: readonly JsonRpcMessage[], sink: Sink | undefined): void {
     for (const message of messages) {
       if (message.kind === "request" && sink !== undefined) {
-        const meta = message.params?.["_meta"];
-        const token = isJsonObject(meta) ? meta["progressToken"] : undefined;
-        const progressToken = typeof token === "string" || typeof token === "number" ? idKey(token) : undefined;
+        const token = progressTokenOf(message.params);
+        const progressToken = token === undefined ? undefined : idKey(token);
         session.pending.set(idKey(message.id), { id: message.id, method: message.method, sentAt: performance.now(), sink, progressToken });
         if (progressToken !== undefined) session.progress.set(progressToken, idKey(message.id));
       }

@@ -79,8 +79,11 @@ export function timedLegacySink(host: SinkHost, standing: Sink): Sink {
 
 /** The SSE reply to one POST: ends once every forwarded request is answered. */
 export function sseReplySink(host: SinkHost, res: ServerResponse, headers: Record<string, string>, requests: number, intake: Intake): Sink {
-  res.writeHead(200, { ...SSE_HEADERS, ...headers });
-  res.flushHeaders();
+  // Already open when it carried progress while a call was held (early-sse-reply.ts).
+  if (!res.headersSent) {
+    res.writeHead(200, { ...SSE_HEADERS, ...headers });
+    res.flushHeaders();
+  }
   for (const answer of intake.plan.answers) res.write(sseMessageEvent(JSON.stringify(answer.response)));
   let remaining = requests;
   let open = true;

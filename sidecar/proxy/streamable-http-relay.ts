@@ -7,8 +7,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Agent, Dispatcher } from "undici";
 import { CONNECTION_CLOSED, errorResponse, REQUEST_TIMEOUT } from "../jsonrpc/error-codes.ts";
 import { idKey, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
+import { EarlySseReply, sendReply } from "./early-sse-reply.ts";
 import { resolveIdentity, intakePost, type Intake } from "./intake-post.ts";
-import { sendJson, sendJsonRpcError, sseMessageEvent, writeWithBackpressure } from "./http-replies.ts";
+import { sendJsonRpcError, sseMessageEvent, writeWithBackpressure } from "./http-replies.ts";
 import { mergeReplies } from "./merge-replies.ts";
 import type { HttpUpstream } from "./options.ts";
 import { serialiseForward, timedMethod } from "./plan-messages.ts";
@@ -113,13 +114,16 @@ export class StreamableHttpRelay {
     const arrived = performance.now();
     const sessionId = singleHeader(req.headers["mcp-session-id"]);
     const state = this.#sessions.get(sessionId);
-    const intake = await intakePost(this.#core, req, res, { id: sessionId ?? "", protocolVersion: state?.protocolVersion });
+    const sessionHeader: Record<string, string> = sessionId === undefined ? {} : { "mcp-session-id": sessionId };
+    // A call held for approval may turn the reply into an event stream, to carry progress.
+    const notifier = EarlySseReply.offer(req.headers.accept, res, sessionHeader);
+    const intake = await intakePost(this.#core, req, res, { id: sessionId ?? "", protocolVersion: state?.protocolVersion, notifier });
     if (intake === undefined) return;
     const { plan } = intake;
-    const sessionHeader: Record<string, string> = sessionId === undefined ? {} : { "mcp-session-id": sessionId };
+    const early = notifier?.opened === true ? notifier : undefined;
     const method = timedMethod(intake.messages);
     if (plan.forward.length === 0) {
-      sendJson(res, 200, mergeReplies(intake, []), sessionHeader);
+      sendReply(res, early, 200, mergeReplies(intake, []), sessionHeader);
       this.#core.observe("request", method, arrived);
       return;
     }
@@ -147,7 +151,7 @@ export class StreamableHttpRelay {
     } catch (error) {
       const timedOut = isTimeout(error);
       this.#core.logger.warn({ err: error }, timedOut ? "the upstream did not answer in time" : "the upstream could not be reached");
-      this.#answerFailure(res, intake, pending, timedOut ? "timeout" : "unreachable", sessionHeader);
+      this.#answerFailure(res, intake, pending, timedOut ? "timeout" : "unreachable", sessionHeader, early);
       return;
     }
     // A session is born with the initialize reply; remember it to learn its version.
@@ -162,14 +166,21 @@ export class StreamableHttpRelay {
       if (upstream.statusCode < 300 && plan.answers.length > 0) {
         // Notifications accepted (202) next to requests the sidecar refused: answer those.
         upstream.body.resume();
-        sendJson(res, 200, mergeReplies(intake, []), clientResponseHeadersOnly(upstream));
+        sendReply(res, early, 200, mergeReplies(intake, []), clientResponseHeadersOnly(upstream));
+        return;
+      }
+      if (early !== undefined) {
+        // The stream's status line is sent: the client learns of the refusal per request.
+        upstream.body.resume();
+        this.#core.logger.warn({ status: upstream.statusCode, type }, "the upstream refused a POST whose reply was already streaming");
+        this.#answerFailure(res, intake, pending, "refused", {}, early);
         return;
       }
       await relayUntouched(upstream, res);
       return;
     }
     if (type === "application/json") {
-      await this.#relayJson(upstream, res, intake, pending, context, () => this.#core.observe("upstream", method, forwarded));
+      await this.#relayJson(upstream, res, intake, pending, context, early, () => this.#core.observe("upstream", method, forwarded));
       return;
     }
     this.#core.observe("upstream", method, forwarded);
@@ -195,6 +206,7 @@ export class StreamableHttpRelay {
     intake: Intake,
     pending: PendingRequests,
     context: ServerMessageContext,
+    early: EarlySseReply | undefined,
     onBody: () => void,
   ): Promise<void> {
     let timedOut = false;
@@ -207,12 +219,12 @@ export class StreamableHttpRelay {
     clearTimeout(timer);
     onBody();
     if (bytes === undefined) {
-      this.#answerFailure(res, intake, pending, timedOut ? "timeout" : "closed", clientResponseHeadersOnly(upstream));
+      this.#answerFailure(res, intake, pending, timedOut ? "timeout" : "closed", clientResponseHeadersOnly(upstream), early);
       return;
     }
     const text = bytes.toString("utf8");
     const outcome = processServerMessage(text, context, false);
-    if (outcome.text === text && intake.plan.answers.length === 0) {
+    if (outcome.text === text && intake.plan.answers.length === 0 && early === undefined) {
       if (res.headersSent || res.destroyed) return;
       res.writeHead(upstream.statusCode, { ...clientResponseHeaders(upstream.headers, false), "content-length": String(bytes.length) });
       res.end(bytes);
@@ -223,10 +235,10 @@ export class StreamableHttpRelay {
       replies = JSON.parse(outcome.text);
     } catch {
       // Not JSON, yet there are sidecar answers to merge: answer the requests as failed.
-      this.#answerFailure(res, intake, pending, "closed", clientResponseHeadersOnly(upstream));
+      this.#answerFailure(res, intake, pending, "closed", clientResponseHeadersOnly(upstream), early);
       return;
     }
-    sendJson(res, upstream.statusCode, mergeReplies(intake, Array.isArray(replies) ? replies : [replies]), clientResponseHeadersOnly(upstream));
+    sendReply(res, early, upstream.statusCode, mergeReplies(intake, Array.isArray(replies) ? replies : [replies]), clientResponseHeadersOnly(upstream));
   }
 
   async #relaySse(
@@ -238,11 +250,16 @@ export class StreamableHttpRelay {
     abort: AbortController,
   ): Promise<void> {
     if (res.destroyed) {
+      // Destroyed unread, undici's body emits an abort error: heard here, not thrown.
+      upstream.body.on("error", noop);
       upstream.body.destroy();
       return;
     }
-    res.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers, false));
-    res.flushHeaders();
+    // Already open when it carried progress while a call was held (early-sse-reply.ts).
+    if (!res.headersSent) {
+      res.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers, false));
+      res.flushHeaders();
+    }
     // The sidecar's own answers first: they are final, and waiting would gain nothing.
     for (const answer of intake.plan.answers) res.write(sseMessageEvent(JSON.stringify(answer.response)));
     let timedOut = false;
@@ -362,18 +379,25 @@ export class StreamableHttpRelay {
     await relayUntouched(upstream, res);
   }
 
-  #answerFailure(res: ServerResponse, intake: Intake, pending: PendingRequests, why: FailureKind, headers: Record<string, string | string[]>): void {
+  #answerFailure(
+    res: ServerResponse,
+    intake: Intake,
+    pending: PendingRequests,
+    why: FailureKind,
+    headers: Record<string, string | string[]>,
+    early: EarlySseReply | undefined,
+  ): void {
     const ids = pending.remaining();
-    if (ids.length === 0 && intake.plan.answers.length === 0) {
+    if (ids.length === 0 && intake.plan.answers.length === 0 && early === undefined) {
       sendJsonRpcError(res, why === "timeout" ? 504 : 502, CONNECTION_CLOSED, failureMessage(why, this.#core));
       return;
     }
     const failures = ids.map((id) => failureResponse(id, why, this.#core));
-    sendJson(res, 200, mergeReplies(intake, failures), stringHeaders(headers));
+    sendReply(res, early, 200, mergeReplies(intake, failures), stringHeaders(headers));
   }
 }
 
-type FailureKind = "timeout" | "closed" | "unreachable";
+type FailureKind = "timeout" | "closed" | "unreachable" | "refused";
 
 function failureMessage(why: FailureKind, core: ProxyCore): string {
   switch (why) {
@@ -381,6 +405,8 @@ function failureMessage(why: FailureKind, core: ProxyCore): string {
       return `the MCP server did not answer within ${Math.round(core.upstreamTimeoutMs / 1000)} s`;
     case "unreachable":
       return "the MCP server could not be reached";
+    case "refused":
+      return "the MCP server refused the request";
     default:
       return "the MCP server closed the connection before answering";
   }

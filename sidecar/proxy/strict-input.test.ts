@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evaluateCall } from "../../policy/index.ts";
 import { calledTools, startFeatureHttpServer, type FeatureHttpServer } from "../../test/support/mcp-feature-server.ts";
-import { snapshotFromYaml, startProxy, type ProxyUnderTest } from "../../test/support/mcp-proxy-harness.ts";
+import { initializeSession, snapshotFromYaml, startProxy, type ProxyUnderTest } from "../../test/support/mcp-proxy-harness.ts";
 
 const POLICY = `
 apiVersion: mcpwarden.dev/v1alpha1
@@ -53,23 +53,11 @@ describe("strict input", () => {
     return { status: response.status, body: parsed };
   };
 
-  const initialize = async (protocolVersion: string): Promise<Record<string, string>> => {
-    const response = await fetch(sidecar.url, {
-      method: "POST",
-      headers: { accept: "application/json, text/event-stream", "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion, capabilities: {}, clientInfo: { name: "t", version: "1" } } }),
-    });
-    await response.text();
-    const headers = { "mcp-session-id": response.headers.get("mcp-session-id") ?? "", "mcp-protocol-version": protocolVersion };
-    await send(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }), headers);
-    return headers;
-  };
-
   beforeAll(async () => {
     upstream = await startFeatureHttpServer();
     sidecar = await startProxy({ url: upstream.url }, POLICY);
-    modern = await initialize("2025-06-18");
-    batching = await initialize("2025-03-26");
+    modern = await initializeSession(sidecar.url, "2025-06-18");
+    batching = await initializeSession(sidecar.url, "2025-03-26");
   });
   afterAll(async () => {
     await sidecar.close();

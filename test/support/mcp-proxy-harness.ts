@@ -42,6 +42,17 @@ export const testIdentityResolver: IdentityResolver = {
   },
 };
 
+/** A session opened by hand at a Streamable HTTP `url` (initialize, then initialized): the headers its requests carry. */
+export async function initializeSession(url: string, protocolVersion: string): Promise<Record<string, string>> {
+  const post = (body: object, headers: Record<string, string> = {}): Promise<Response> =>
+    fetch(url, { method: "POST", headers: { accept: "application/json, text/event-stream", "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  const response = await post({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion, capabilities: {}, clientInfo: { name: "t", version: "1" } } });
+  await response.text();
+  const headers = { "mcp-session-id": response.headers.get("mcp-session-id") ?? "", "mcp-protocol-version": protocolVersion };
+  await (await post({ jsonrpc: "2.0", method: "notifications/initialized" }, headers)).text();
+  return headers;
+}
+
 export interface ProxyUnderTest {
   readonly proxy: McpProxy;
   readonly url: string;
