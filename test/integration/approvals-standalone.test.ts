@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js";
 import { repoRoot } from "../harness/index.ts";
 import { freePort } from "../harness/free-port.ts";
 import { calledTools, startFeatureHttpServer, type FeatureHttpServer } from "../support/mcp-feature-server.ts";
@@ -149,6 +149,27 @@ describe("standalone approvals (sidecar process, admin API, CLI)", () => {
     expect(metrics).toContain('mcpwarden_approvals_total{tool="deploy",outcome="approved"} 1');
     expect(metrics).toMatch(/^mcpwarden_approvals_pending 0$/m);
     expect(metrics).toMatch(/^mcpwarden_approval_wait_seconds_count 1$/m);
+  });
+
+  it("progress: a client that gave a progress token hears the call wait for its approval, then gets the result", async () => {
+    const sidecar = await startSidecar();
+    const client = await connect(sidecar.mcpUrl);
+    const heard: Progress[] = [];
+    let first: () => void = () => undefined;
+    const waiting = new Promise<void>((resolve) => (first = resolve));
+    const held = client.callTool({ name: "deploy", arguments: { target: "progress" } }, undefined, {
+      onprogress: (progress) => {
+        heard.push(progress);
+        first();
+      },
+    });
+    await waiting;
+    const asked = await pendingApproval(sidecar, "deploy");
+    expect(heard[0]).toMatchObject({ progress: 1, message: expect.stringMatching(new RegExp(`^waiting for approval ${asked.name} \\(pending \\d+ s\\)$`)) });
+    expect((await run(["approve", asked.name, "--admin", sidecar.adminUrl])).code).toBe(0);
+    const result = await held;
+    expect(result.isError).toBeFalsy();
+    expect(text(result)).toBe('deploy ran with {"target":"progress"}');
   });
 
   it("deny: the agent reads the reason; the server never sees the call", async () => {
