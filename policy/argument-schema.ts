@@ -43,6 +43,30 @@ export function createArgumentSchemaCompiler(): Ajv2020 {
   return ajv;
 }
 
+/** Compiles per ajv before a fresh one replaces it: ajv keeps every schema it compiled. */
+const COMPILES_PER_AJV = 256;
+
+/**
+ * An ajv reused across compile passes. A new ajv compiles the 2020-12 meta-schema on its
+ * first schema, which costs far more (10–50 ms) than compiling a typical argument schema
+ * (about 1 ms); a caller that compiles again and again (an operator validating each
+ * edit, a sidecar reading each bundle) keeps one of these. ajv holds on to every schema
+ * it compiled, so after COMPILES_PER_AJV compiles the next one starts a fresh ajv.
+ */
+export class ArgumentSchemaCompiler {
+  #ajv: Ajv2020 | undefined;
+  #compiles = 0;
+
+  compile(schema: unknown): ArgumentSchemaResult {
+    if (this.#ajv === undefined || this.#compiles >= COMPILES_PER_AJV) {
+      this.#ajv = createArgumentSchemaCompiler();
+      this.#compiles = 0;
+    }
+    this.#compiles++;
+    return compileArgumentSchema(schema, this.#ajv);
+  }
+}
+
 export function compileArgumentSchema(schema: unknown, compiler: Ajv2020): ArgumentSchemaResult {
   if (typeof schema !== "boolean" && (typeof schema !== "object" || schema === null || Array.isArray(schema))) {
     return { ok: false, message: "must be a JSON Schema (an object or a boolean)" };

@@ -7,6 +7,8 @@
 // bundle is plain JSON a person can read, and the sidecar re-validates what it receives
 // instead of trusting it.
 
+import type { ArgumentSchemaCompiler } from "./argument-schema.ts";
+import { CompileCache } from "./compile-cache.ts";
 import { compilePolicies } from "./compile-policies.ts";
 import type { DecisionTable } from "./decision-table.ts";
 import { isRecord } from "./document-fields.ts";
@@ -43,8 +45,11 @@ export type ReadBundleResult =
   | { ok: true; bundle: PolicyBundle; table: DecisionTable }
   | { ok: false; problems: PolicyProblem[] };
 
-/** Reads a received bundle (parsed JSON) and compiles its table. */
-export function readPolicyBundle(value: unknown): ReadBundleResult {
+/**
+ * Reads a received bundle (parsed JSON) and compiles its table. `schemaCompiler`: one
+ * kept across bundles, so each bundle does not pay for a new ajv.
+ */
+export function readPolicyBundle(value: unknown, schemaCompiler?: ArgumentSchemaCompiler): ReadBundleResult {
   const problems: PolicyProblem[] = [];
   if (!isRecord(value)) return { ok: false, problems: [{ path: "", message: "a bundle must be an object" }] };
   const revision = value["revision"];
@@ -56,9 +61,11 @@ export function readPolicyBundle(value: unknown): ReadBundleResult {
     problems.push({ path: "table.policies", message: "must be a list of policies" });
     return { ok: false, problems };
   }
+  // Reading a policy compiles it; compiling them together below reuses that work.
+  const cache = new CompileCache(schemaCompiler);
   const policies: McpPolicy[] = [];
   sources.forEach((source, index) => {
-    const result = readMcpPolicy(source);
+    const result = readMcpPolicy(source, cache);
     const base = indexPath("table.policies", index);
     if (result.ok) policies.push(result.policy);
     else for (const problem of result.problems) problems.push({ ...problem, path: problem.path === "" ? base : `${base}.${problem.path}` });
@@ -71,7 +78,7 @@ export function readPolicyBundle(value: unknown): ReadBundleResult {
     problems.push({ path: "policies", message: `does not list the policies the table carries (${policies.map(policyRef).join(", ")})` });
     return { ok: false, problems };
   }
-  const compiled = compilePolicies(policies);
+  const compiled = compilePolicies(policies, cache);
   if (!compiled.ok) return compiled;
   return { ok: true, bundle: { revision: revision as string, policies: refs ?? [], table: { policies } }, table: compiled.table };
 }

@@ -4,7 +4,7 @@
 // a counter with another window, or another identity — the newer one is the one
 // reported, naming the older.
 
-import { createArgumentSchemaCompiler } from "./argument-schema.ts";
+import { CompileCache } from "./compile-cache.ts";
 import { compilePolicy, type CounterUse } from "./compile-policy.ts";
 import type { CompiledPolicy, DecisionTable, IdentityConflict } from "./decision-table.ts";
 import { describeIdentity, identityFingerprint } from "./identity-problems.ts";
@@ -16,7 +16,8 @@ export type CompileResult = { ok: true; table: DecisionTable } | { ok: false; pr
 /** With no policy naming an identity every caller is one grant. */
 export const DEFAULT_IDENTITY: IdentitySpec = Object.freeze({ source: "none" });
 
-export function compilePolicies(policies: readonly McpPolicy[]): CompileResult {
+/** `cache`: schemas and conditions this pass already compiled (readPolicyBundle's reads). */
+export function compilePolicies(policies: readonly McpPolicy[], cache: CompileCache = new CompileCache()): CompileResult {
   const problems: PolicyProblem[] = [];
   const seen = new Set<string>();
   for (const policy of policies) {
@@ -26,11 +27,10 @@ export function compilePolicies(policies: readonly McpPolicy[]): CompileResult {
   }
 
   const oldestFirst = [...policies].sort(compareAge);
-  const schemaCompiler = createArgumentSchemaCompiler();
   const counters = new Map<string, CounterUse>();
   const compiled = new Map<McpPolicy, CompiledPolicy>();
   for (const policy of oldestFirst) {
-    const result = compilePolicy(policy, { schemaCompiler, counters });
+    const result = compilePolicy(policy, { cache, counters });
     problems.push(...result.problems);
     if (result.compiled !== undefined) compiled.set(policy, result.compiled);
   }

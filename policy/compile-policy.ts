@@ -2,9 +2,9 @@
 // schemas, timeouts, identity, selector), each problem with its path, and the compiled
 // form evaluateCall runs. Validating a policy is compiling it and keeping the problems.
 
-import type { Ajv2020 } from "ajv/dist/2020.js";
-import { compileArgumentSchema, createArgumentSchemaCompiler, type CompiledArgumentSchema } from "./argument-schema.ts";
-import { compileCondition, type CompiledCondition } from "./cel-condition.ts";
+import type { CompiledArgumentSchema } from "./argument-schema.ts";
+import type { CompiledCondition } from "./cel-condition.ts";
+import { CompileCache } from "./compile-cache.ts";
 import type { CompiledHideEntry, CompiledLimit, CompiledPolicy, CompiledRule } from "./decision-table.ts";
 import type { Decision } from "./decision.ts";
 import { describeMs, parseApprovalTimeout, parseWindow } from "./duration.ts";
@@ -33,7 +33,8 @@ export interface CounterUse {
 }
 
 export interface PolicyCompileContext {
-  readonly schemaCompiler: Ajv2020;
+  /** Schemas and conditions already compiled in this pass (reading, then compiling together). */
+  readonly cache: CompileCache;
   /** Shared by all policies compiled together, so counter consistency spans them. */
   readonly counters: Map<string, CounterUse>;
 }
@@ -45,8 +46,8 @@ export interface PolicyCompileResult {
 }
 
 /** Every semantic problem of one policy on its own. */
-export function policyProblems(policy: McpPolicy): PolicyProblem[] {
-  return compilePolicy(policy, { schemaCompiler: createArgumentSchemaCompiler(), counters: new Map() }).problems;
+export function policyProblems(policy: McpPolicy, cache: CompileCache = new CompileCache()): PolicyProblem[] {
+  return compilePolicy(policy, { cache, counters: new Map() }).problems;
 }
 
 export function compilePolicy(policy: McpPolicy, context: PolicyCompileContext): PolicyCompileResult {
@@ -93,7 +94,7 @@ export function compilePolicy(policy: McpPolicy, context: PolicyCompileContext):
       rule: entryPath("tools", name),
       allToolsLimits,
       limitCompiler,
-      schemaCompiler: context.schemaCompiler,
+      cache: context.cache,
       add,
     });
     if (problem !== undefined || rule === undefined) continue;
@@ -130,7 +131,7 @@ interface RuleContext {
   readonly rule: string;
   readonly allToolsLimits: readonly CompiledLimit[];
   readonly limitCompiler: LimitCompiler;
-  readonly schemaCompiler: Ajv2020;
+  readonly cache: CompileCache;
   readonly add: (path: string, message: string) => void;
 }
 
@@ -150,13 +151,13 @@ function compileRule(spec: ToolRuleSpec, context: RuleContext): CompiledRule | u
 
   let argumentSchema: CompiledArgumentSchema | undefined;
   if (spec.arguments !== undefined) {
-    const result = compileArgumentSchema(spec.arguments, context.schemaCompiler);
+    const result = context.cache.schema(spec.arguments);
     if (result.ok) argumentSchema = result.schema;
     else fail(fieldPath(path, "arguments"), result.message);
   }
   let condition: CompiledCondition | undefined;
   if (spec.when !== undefined) {
-    const result = compileCondition(spec.when);
+    const result = context.cache.condition(spec.when);
     if (result.ok) condition = result.condition;
     else fail(fieldPath(path, "when"), result.message);
   }

@@ -3,6 +3,8 @@ export * from "./decision.ts";
 export type { DecisionTable, IdentityConflict } from "./decision-table.ts";
 export { formatProblem, type PolicyProblem } from "./problems.ts";
 export { readMcpPolicy, type ReadPolicyResult } from "./read-mcp-policy.ts";
+export { ArgumentSchemaCompiler } from "./argument-schema.ts";
+export { CompileCache } from "./compile-cache.ts";
 export { readPolicyLayer, type PolicyLayerOptions } from "./read-policy-layer.ts";
 export {
   readPolicyText,

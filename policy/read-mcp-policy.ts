@@ -23,6 +23,7 @@ import {
   type McpPolicyMetadata,
   type McpPolicySpec,
 } from "./model.ts";
+import type { CompileCache } from "./compile-cache.ts";
 import { policyProblems } from "./compile-policy.ts";
 import { fieldPath, indexPath, quoteValue, type PolicyProblem } from "./problems.ts";
 import { readIdentity } from "./read-identity.ts";
@@ -33,7 +34,8 @@ export type ReadPolicyResult = { ok: true; policy: McpPolicy } | { ok: false; pr
 
 const SPEC_KEYS = ["selector", "mode", "default", "hide", "networkPolicy", "identity", "allTools", "tools"] as const;
 
-export function readMcpPolicy(value: unknown): ReadPolicyResult {
+/** `cache`: shared by reads that are compiled together next (readPolicyBundle). */
+export function readMcpPolicy(value: unknown, cache?: CompileCache): ReadPolicyResult {
   const out = new ProblemCollector();
   const record = readRecord(value, "", out);
   if (record === undefined) return { ok: false, problems: out.problems };
@@ -51,7 +53,7 @@ export function readMcpPolicy(value: unknown): ReadPolicyResult {
     spec,
   };
   // Semantic checks on the readable part; a field already reported is absent from it.
-  const semantic = policyProblems(policy).filter((problem) => metadata !== undefined || !problem.path.startsWith("metadata"));
+  const semantic = policyProblems(policy, cache).filter((problem) => metadata !== undefined || !problem.path.startsWith("metadata"));
   const problems = [...out.problems, ...semantic];
   if (problems.length === 0) return { ok: true, policy };
   const ref = metadata === undefined || metadata.name === "" ? undefined : policyRef(policy);
