@@ -7,6 +7,8 @@
 import { createHash } from "node:crypto";
 import {
   agreeOnIdentity,
+  ArgumentSchemaCompiler,
+  CompileCache,
   compilePolicies,
   createPolicyBundle,
   formatProblem,
@@ -64,6 +66,8 @@ export class PolicyCatalog {
   readonly #reads = new Map<string, { generation: number; result: ReadPolicyResult }>();
   readonly #lastAccepted = new Map<string, McpPolicy>();
   readonly #namespaces = new Map<string, NamespaceState>();
+  /** One ajv across reads: a new one would compile the meta-schema on every edit, before the push. */
+  readonly #schemaCompiler = new ArgumentSchemaCompiler();
 
   constructor(store: ObjectStore<McpPolicyObject>) {
     this.#store = store;
@@ -179,7 +183,10 @@ export class PolicyCatalog {
     const cached = this.#reads.get(uid);
     if (cached !== undefined && cached.generation === generation && uid !== "") return cached.result;
     // status is the operator's own output, not input
-    const result = readMcpPolicy({ apiVersion: object.apiVersion ?? "mcpwarden.dev/v1alpha1", kind: object.kind ?? "McpPolicy", metadata: object.metadata, spec: object.spec });
+    const result = readMcpPolicy(
+      { apiVersion: object.apiVersion ?? "mcpwarden.dev/v1alpha1", kind: object.kind ?? "McpPolicy", metadata: object.metadata, spec: object.spec },
+      new CompileCache(this.#schemaCompiler),
+    );
     if (uid !== "") this.#reads.set(uid, { generation, result });
     return result;
   }
