@@ -61,6 +61,8 @@ export class PolicyStreamServer {
   readonly #byNamespace = new Map<string, Set<Connection>>();
   readonly #byPod = new Map<string, Set<Connection>>();
   readonly #heartbeat: NodeJS.Timeout;
+  /** Each bundle's frame, encoded once for all the streams it goes to. */
+  readonly #frames = new WeakMap<PodBundle, Buffer>();
   #pendingNamespaces: Set<string> | "all" | undefined;
   #pendingSince = 0;
   #connections = 0;
@@ -96,13 +98,14 @@ export class PolicyStreamServer {
 
   /**
    * Re-sends bundles whose revision changed, on streams of pods in these namespaces (or
-   * all). Calls within one turn of the event loop are sent together.
+   * all). Calls from one callback (a watch chunk's events) are sent together, in a
+   * microtask right after it: ahead of the I/O already waiting (acks, status work).
    */
   refresh(namespaces?: Iterable<string>): void {
     if (this.#closed) return;
     if (this.#pendingNamespaces === undefined) {
       this.#pendingSince = performance.now();
-      setImmediate(() => this.#flush());
+      queueMicrotask(() => this.#flush());
       this.#pendingNamespaces = new Set();
     }
     if (namespaces === undefined) this.#pendingNamespaces = "all";
@@ -240,14 +243,19 @@ export class PolicyStreamServer {
 
   #sendBundle(connection: Connection, bundle: PodBundle): void {
     connection.sentRevision = bundle.revision;
-    this.#write(connection, `event: bundle\ndata: ${bundle.json}\n\n`);
+    let frame = this.#frames.get(bundle);
+    if (frame === undefined) {
+      frame = Buffer.from(`event: bundle\ndata: ${bundle.json}\n\n`, "utf8");
+      this.#frames.set(bundle, frame);
+    }
+    this.#write(connection, frame);
   }
 
   #sendHeartbeats(): void {
     for (const connections of this.#byPod.values()) for (const connection of connections) this.#write(connection, ": heartbeat\n\n");
   }
 
-  #write(connection: Connection, frame: string): void {
+  #write(connection: Connection, frame: string | Buffer): void {
     const { response } = connection;
     if (response.writableEnded || response.destroyed) return;
     if (response.writableLength > MAX_BUFFERED_BYTES) {
