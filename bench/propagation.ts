@@ -13,14 +13,17 @@
 // takes to compile that bundle (readPolicyBundle, measured separately): "enforced".
 //
 // Run alone: node bench/propagation.ts
+//   MCPWARDEN_BENCH_STREAMS=1000:5        only these stream counts (count:rounds, comma-separated)
+//   MCPWARDEN_BENCH_OPERATOR_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   node flags for the operator
 
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { Agent, request as httpsRequest } from "node:https";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { Worker } from "node:worker_threads";
 import { load } from "js-yaml";
 import { ControlPlane } from "../test/harness/control-plane.ts";
 import { controlPlaneBinDir } from "../test/harness/control-plane-bin.ts";
@@ -85,6 +88,7 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
   const controlPlane = new ControlPlane({ binDir: controlPlaneBinDir(), stateDir });
   const sources: StreamClient[] = [];
   let operator: ReturnType<typeof execFileChild> | undefined;
+  let acks: AckSender | undefined;
   try {
     console.log("[bench] propagation: starting etcd and kube-apiserver");
     const cp = await controlPlane.start();
@@ -147,14 +151,17 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
     let rssAt1000 = Number.NaN;
     let compileMs = Number.NaN;
     let heapAt1000 = { heapUsed: Number.NaN, heapTotal: Number.NaN, external: Number.NaN };
-    const ackAgent = new Agent({ ca: ca.certPem, keepAlive: true, maxSockets: 64 });
+    acks = new AckSender(`https://127.0.0.1:${streamPort}`, ca.certPem);
+    const ackSender = acks;
     for (const { count, rounds } of [...options.streams].sort((a, b) => a.count - b.count)) {
       while (sources.length < count) {
         const index = sources.length;
-        sources.push(new StreamClient(`https://127.0.0.1:${streamPort}`, readFileSync(join(tokenDir, pods[index]!.name), "utf8"), ca.certPem, ackAgent));
+        sources.push(new StreamClient(`https://127.0.0.1:${streamPort}`, readFileSync(join(tokenDir, pods[index]!.name), "utf8"), ca.certPem, ackSender));
         if (index % 50 === 49) await sleep(50); // do not connect a thousand at the very same instant
       }
       await until(() => sources.every((source) => source.revision !== undefined), 120_000, `${count} streams to receive their first bundle`);
+      // The first edit, too, starts from a quiet operator: every first ack recorded.
+      await until(async () => (await inSync(kube)) === count, 180_000, `status to count ${count} pods in sync`);
       console.log(`[bench] propagation: ${count} streams connected; timing ${rounds} edits`);
       const samples: number[] = [];
       const converged: number[] = [];
@@ -212,6 +219,7 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
     throw error;
   } finally {
     for (const source of sources) source.close();
+    await acks?.close();
     if (operator !== undefined) await operator.stop();
     await controlPlane.stop();
     rmSync(stateDir, { recursive: true, force: true });
@@ -230,8 +238,8 @@ class StreamClient {
   #acked: string | undefined;
   #ackFailures = 0;
 
-  constructor(url: string, token: string, caPem: string, ackAgent: Agent) {
-    this.#connect(url, token, caPem, ackAgent);
+  constructor(url: string, token: string, caPem: string, acks: AckSender) {
+    this.#connect(url, token, caPem, acks);
   }
 
   close(): void {
@@ -239,12 +247,12 @@ class StreamClient {
     this.#request?.destroy();
   }
 
-  #connect(url: string, token: string, caPem: string, ackAgent: Agent): void {
+  #connect(url: string, token: string, caPem: string, acks: AckSender): void {
     if (this.#closed) return;
     const retry = (): void => {
       if (this.#closed) return;
       const delay = Math.min(5_000, 200 * 2 ** this.#failures++) * (0.5 + Math.random() / 2);
-      setTimeout(() => this.#connect(url, token, caPem, ackAgent), delay);
+      setTimeout(() => this.#connect(url, token, caPem, acks), delay);
     };
     const request = httpsRequest(`${url}/v1/stream`, { ca: caPem, agent: false, headers: { authorization: `Bearer ${token}` } }, (response) => {
       if (response.statusCode !== 200) {
@@ -271,7 +279,7 @@ class StreamClient {
           // Real sidecars ack from their own processes, each after its own compile; here
           // the acks are spread over 100 ms so they do not queue behind each other's reads.
           this.#ackFailures = 0;
-          setTimeout(() => this.#ack(url, token, ackAgent), Math.random() * 100);
+          setTimeout(() => this.#ack(token, acks), Math.random() * 100);
         }
       });
     });
@@ -281,27 +289,65 @@ class StreamClient {
   }
 
   /** As the sidecar does: one ack in flight, always for the revision in force, a few retries. */
-  #ack(url: string, token: string, agent: Agent): void {
+  #ack(token: string, acks: AckSender): void {
     if (this.#acking || this.#acked === this.revision) return;
     this.#acking = true;
     const revision = this.revision as string;
-    const done = (ok: boolean): void => {
+    void acks.send(token, revision).then((ok) => {
       this.#acking = false;
       if (ok) this.#acked = revision;
       else if (++this.#ackFailures > 4) return;
-      setTimeout(() => this.#ack(url, token, agent), ok ? 0 : 250);
-    };
-    const ack = httpsRequest(`${url}/v1/ack`, { method: "POST", agent, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } }, (reply) => {
-      reply.resume();
-      done(reply.statusCode === 204);
+      setTimeout(() => this.#ack(token, acks), ok ? 0 : 250);
     });
-    ack.on("error", (error) => {
-      if (process.env.BENCH_DEBUG) console.log(`ack failed: ${error.message}`);
-      done(false);
-    });
-    ack.end(JSON.stringify({ revision }));
   }
 }
+
+/**
+ * Acks go out from a worker thread: real sidecars ack from their own processes, and here
+ * the acks' TLS handshakes would otherwise hold up this thread's reading of the other
+ * streams, which is what "delivered" measures.
+ */
+class AckSender {
+  readonly #worker: Worker;
+  readonly #waiting = new Map<number, (ok: boolean) => void>();
+  #next = 0;
+
+  constructor(url: string, caPem: string) {
+    this.#worker = new Worker(ACK_WORKER, { eval: true, workerData: { url, caPem } });
+    this.#worker.on("message", ({ id, ok, error }: { id: number; ok: boolean; error?: string }) => {
+      if (error !== undefined && process.env.BENCH_DEBUG) console.log(`ack failed: ${error}`);
+      this.#waiting.get(id)?.(ok);
+      this.#waiting.delete(id);
+    });
+    this.#worker.unref();
+  }
+
+  send(token: string, revision: string): Promise<boolean> {
+    const id = this.#next++;
+    return new Promise((resolve) => {
+      this.#waiting.set(id, resolve);
+      this.#worker.postMessage({ id, token, revision });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+  }
+}
+
+const ACK_WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { Agent, request } = require("node:https");
+const agent = new Agent({ ca: workerData.caPem, keepAlive: true, maxSockets: 64 });
+parentPort.on("message", ({ id, token, revision }) => {
+  const ack = request(workerData.url + "/v1/ack", { method: "POST", agent, headers: { authorization: "Bearer " + token, "content-type": "application/json" } }, (reply) => {
+    reply.resume();
+    parentPort.postMessage({ id, ok: reply.statusCode === 204 });
+  });
+  ack.on("error", (error) => parentPort.postMessage({ id, ok: false, error: error.message }));
+  ack.end(JSON.stringify({ revision }));
+});
+`;
 
 function compileTime(bundle: string): number {
   const times: number[] = [];
@@ -369,9 +415,14 @@ async function pushTotals(adminPort: number): Promise<{ sum: number; count: numb
 }
 
 async function inSync(kube: Kube): Promise<number> {
-  const policy = (await kube("GET", `/apis/mcpwarden.dev/v1alpha1/namespaces/${NAMESPACE}/mcppolicies/bench`)) as { status?: { targets?: { inSync?: number } } };
+  const policy = (await kube("GET", `/apis/mcpwarden.dev/v1alpha1/namespaces/${NAMESPACE}/mcppolicies/bench`)) as {
+    metadata: { generation?: number };
+    status?: { observedGeneration?: number; targets?: { inSync?: number } };
+  };
   await sleep(100);
   if (process.env.BENCH_DEBUG) console.log(JSON.stringify(policy.status?.targets));
+  // A status from before the edit still counts every pod in sync with the old revision.
+  if (policy.status?.observedGeneration !== policy.metadata.generation) return 0;
   return policy.status?.targets?.inSync ?? 0;
 }
 
@@ -453,8 +504,28 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** The defaults, with MCPWARDEN_BENCH_STREAMS and MCPWARDEN_BENCH_OPERATOR_FLAGS applied (see the header). */
+export function propagationBenchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): PropagationBenchOptions {
+  const streams = (env["MCPWARDEN_BENCH_STREAMS"] ?? "")
+    .split(",")
+    .filter((entry) => entry.trim() !== "")
+    .map((entry) => {
+      const [count, rounds] = entry.split(":").map(Number);
+      if (!Number.isInteger(count) || !Number.isInteger(rounds) || (count as number) < 1 || (rounds as number) < 1) {
+        throw new Error(`MCPWARDEN_BENCH_STREAMS: ${entry} is not count:rounds`);
+      }
+      return { count: count as number, rounds: rounds as number };
+    });
+  const flags = (env["MCPWARDEN_BENCH_OPERATOR_FLAGS"] ?? "").split(/\s+/).filter((flag) => flag !== "");
+  return {
+    ...DEFAULT_PROPAGATION_BENCH,
+    ...(streams.length > 0 ? { streams } : {}),
+    ...(flags.length > 0 ? { operatorNodeFlags: flags } : {}),
+  };
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const result = await runPropagationBench();
+  const result = await runPropagationBench(propagationBenchOptionsFromEnv());
   console.log(JSON.stringify(result, null, 2));
   process.exit(0);
 }
