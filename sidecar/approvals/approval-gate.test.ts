@@ -1,5 +1,6 @@
+import { getEventListeners } from "node:events";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { ApprovalRequest } from "../../policy/index.ts";
+import type { ApprovalRequest, Decision } from "../../policy/index.ts";
 import type { ApprovalDesk, ApprovalVerdict } from "./approval-desk.ts";
 import { ApprovalGate, type ApprovalMetrics } from "./approval-gate.ts";
 import { LocalApprovalDesk } from "./local-approval-desk.ts";
@@ -173,6 +174,48 @@ describe("ApprovalGate", () => {
     expect(told[0]).toBeGreaterThanOrEqual(1_000);
     desk.decide(desk.list()[0]!.name, "approve", "bob");
     expect(await retry).toMatchObject({ decision: "allow" });
+  });
+
+  it("a client that leaves ends the hold at once: refused, remembered for the identical retry, not used; no timer or listener is left", async () => {
+    const desk = manualDesk();
+    const outcomes: string[] = [];
+    const gate = new ApprovalGate({ desk, holdMs: 60_000, progressIntervalMs: 1_000, metrics: { approvalRequested: () => undefined, approvalFinished: (_tool, outcome) => void outcomes.push(outcome) } });
+    const call = () => ({ approval: approval(Date.now()), tool: "deploy", arguments: {}, argumentDigest: "d", callerId: "alice" });
+    const clientGone = new AbortController();
+    let told = 0;
+    let decision: Decision | undefined;
+    void gate.hold(call(), () => ++told > 0, clientGone.signal).then((held) => (decision = held));
+    await vi.advanceTimersByTimeAsync(0);
+    expect([told, decision]).toEqual([1, undefined]);
+    clientGone.abort();
+    // No timer needs to fire: the hold ends on the abort itself.
+    await vi.advanceTimersByTimeAsync(0);
+    expect(decision).toMatchObject({ decision: "approval_required", reason: expect.stringMatching(/^the client left while approval deploy-1 was pending, so the call was not made; once a person approves it, the same call/) });
+    expect(outcomes).toEqual(["timed_out"]);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(getEventListeners(clientGone.signal, "abort")).toHaveLength(0);
+    expect(told).toBe(1);
+    // The identical retry joins deploy-1 (nothing new is filed) and, approved, passes once.
+    const retry = gate.hold(call());
+    await vi.advanceTimersByTimeAsync(0);
+    desk.decide("deploy-1", { phase: "Approved", decidedBy: "bob" });
+    expect(await retry).toMatchObject({ decision: "allow", reason: "approved by bob (approval deploy-1)" });
+    expect(outcomes).toEqual(["timed_out", "approved"]);
+  });
+
+  it("a client already gone, or gone as the verdict comes: the call is refused and the approval stays for the retry", async () => {
+    const { desk, gate, call, outcomes, only } = setUp();
+    const gone = AbortSignal.abort();
+    expect(await gate.hold(call(), undefined, gone)).toMatchObject({ decision: "approval_required", reason: expect.stringContaining("the client left") });
+    const name = only().name;
+    const leaving = new AbortController();
+    const retry = gate.hold(call(), undefined, leaving.signal);
+    await vi.advanceTimersByTimeAsync(10);
+    desk.decide(name, "approve", "bob");
+    leaving.abort();
+    expect(await retry).toMatchObject({ decision: "approval_required", reason: expect.stringContaining(`the client left while approval ${name}`) });
+    expect(await gate.hold(call())).toMatchObject({ decision: "allow", reason: `approved by bob (approval ${name})` });
+    expect(outcomes).toEqual(["timed_out", "timed_out", "approved"]);
   });
 
   it("refuses when the approval cannot be filed (fail closed)", async () => {

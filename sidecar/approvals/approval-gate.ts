@@ -6,6 +6,9 @@
 // arguments have a different digest and so need their own approval. Expiry is a deny.
 // While a call is held, whoever holds it may be told it is still waiting (the proxy turns
 // that into MCP progress notifications, which also keep the client's timeout alive).
+// A held call whose client is gone (its signal aborts) stops waiting at once and ends as a
+// hold that ran out: never let through (a call nobody waits for must not run, nor use the
+// approval up), and remembered, so that the agent's identical retry joins the approval.
 
 import type { ApprovalRequest, Decision } from "../../policy/index.ts";
 import type { ApprovalOutcome } from "../observability/sidecar-metrics.ts";
@@ -71,8 +74,11 @@ export class ApprovalGate {
     this.#progressIntervalMs = options.progressIntervalMs ?? DEFAULT_APPROVAL_PROGRESS_INTERVAL_MS;
   }
 
-  /** `allow` when approved (the caller then admits the rate limits), else the refusal. Never throws. */
-  async hold(call: HeldCall, onWaiting?: WaitingListener): Promise<Decision> {
+  /**
+   * `allow` when approved (the caller then admits the rate limits), else the refusal. Never
+   * throws. `clientGone` aborts when nobody waits for the call's answer any more.
+   */
+  async hold(call: HeldCall, onWaiting?: WaitingListener, clientGone?: AbortSignal): Promise<Decision> {
     const { approval } = call;
     const refuse = (kind: "deny" | "approval_required", reason: string): Decision => ({ decision: kind, policy: approval.policy, rule: approval.rule, reason });
     const startedAt = this.#now();
@@ -108,14 +114,13 @@ export class ApprovalGate {
       return decision;
     };
     const stopTelling = this.#keepTelling(onWaiting, name, requestedAtMs);
-    const verdict = await this.#waitFor(name, Math.min(this.#holdMs, Math.max(0, expiresAtMs - startedAt) + 1_000)).finally(stopTelling);
-    if (verdict === undefined) {
+    const verdict = await this.#waitFor(name, Math.min(this.#holdMs, Math.max(0, expiresAtMs - startedAt) + 1_000), clientGone).finally(stopTelling);
+    // A client gone as the verdict came is gone too: the verdict stays for its retry.
+    if (verdict === undefined || clientGone?.aborted === true) {
       this.#outstanding.set(key, { name, requestedAtMs, expiresAtMs });
+      const why = clientGone?.aborted === true ? `the client left while approval ${name} was pending, so the call was not made` : `approval ${name} is still pending after ${Math.round(this.#holdMs / 1000)} s`;
       const until = new Date(expiresAtMs).toISOString();
-      return finish(
-        "timed_out",
-        refuse("approval_required", `approval ${name} is still pending after ${Math.round(this.#holdMs / 1000)} s; once a person approves it, the same call with the same arguments made again before ${until} runs once`),
-      );
+      return finish("timed_out", refuse("approval_required", `${why}; once a person approves it, the same call with the same arguments made again before ${until} runs once`));
     }
     this.#outstanding.delete(key);
     const by = verdict.decidedBy === undefined ? "" : ` by ${verdict.decidedBy}`;
@@ -151,9 +156,13 @@ export class ApprovalGate {
     return () => clearInterval(timer);
   }
 
-  async #waitFor(name: string, ms: number): Promise<ApprovalVerdict | undefined> {
+  /** The verdict, or undefined after `ms` or once `clientGone` aborts. */
+  async #waitFor(name: string, ms: number, clientGone: AbortSignal | undefined): Promise<ApprovalVerdict | undefined> {
+    if (clientGone?.aborted === true) return undefined;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), ms);
+    const stop = (): void => controller.abort();
+    const timer = setTimeout(stop, ms);
+    clientGone?.addEventListener("abort", stop, { once: true });
     try {
       return await this.#desk.verdict(name, controller.signal);
     } catch {
@@ -161,6 +170,7 @@ export class ApprovalGate {
       return { phase: "Expired", reason: "the approval's state could not be read" };
     } finally {
       clearTimeout(timer);
+      clientGone?.removeEventListener("abort", stop);
     }
   }
 
