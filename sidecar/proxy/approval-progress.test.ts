@@ -4,35 +4,19 @@
 // result when approved, the readable refusal otherwise); one without a token hears
 // nothing. Notifications are counted, never timed.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, Progress } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Decision } from "../../policy/index.ts";
-import { ApprovalGate, type HeldCall, type WaitingListener } from "../approvals/approval-gate.ts";
+import { ApprovalGate } from "../approvals/approval-gate.ts";
 import { LocalApprovalDesk } from "../approvals/local-approval-desk.ts";
 import { calledTools, startFeatureHttpServer, type FeatureHttpServer } from "../../test/support/mcp-feature-server.ts";
-import { initializeSession, startProxy, type ProxyUnderTest } from "../../test/support/mcp-proxy-harness.ts";
-
-const FEATURE_STDIO = fileURLToPath(new URL("../../test/support/mcp-feature-server-stdio.ts", import.meta.url));
-
-const POLICY = `
-apiVersion: mcpwarden.dev/v1alpha1
-kind: McpPolicy
-metadata: { name: approvals, namespace: agents }
-spec:
-  default: allow
-  tools:
-    deploy: { action: approve, approval: { timeout: 1m } }
-    progress: { action: approve, approval: { timeout: 1m } }
-    delete_all: { action: approve, approval: { timeout: 1s } }
-`;
+import { APPROVALS_POLICY, decideWhenFiled, FEATURE_STDIO_SERVER, initializeSession, pendingApproval, recordedMessages, startProxy, until, type ProxyUnderTest } from "../../test/support/mcp-proxy-harness.ts";
 
 const WAITING = /^waiting for approval (\S+) \(pending \d+ s\)$/;
 
@@ -42,25 +26,9 @@ interface ToolResult {
   _meta?: Record<string, unknown>;
 }
 
-/** The gate under test, also counting what its listeners were told and how often they said "stop". */
-class CountingGate extends ApprovalGate {
-  told = 0;
-  stopped = 0;
-
-  override hold(call: HeldCall, onWaiting?: WaitingListener): Promise<Decision> {
-    if (onWaiting === undefined) return super.hold(call);
-    return super.hold(call, (name, pendingMs) => {
-      this.told++;
-      const listening = onWaiting(name, pendingMs);
-      if (!listening) this.stopped++;
-      return listening;
-    });
-  }
-}
-
-function setUpGate(): { desk: LocalApprovalDesk; gate: CountingGate } {
+function setUpGate(): { desk: LocalApprovalDesk; gate: ApprovalGate } {
   const desk = new LocalApprovalDesk();
-  return { desk, gate: new CountingGate({ desk, progressIntervalMs: 50 }) };
+  return { desk, gate: new ApprovalGate({ desk, progressIntervalMs: 50 }) };
 }
 
 /** Progress seen by one call, and the approval named in the first. */
@@ -77,17 +45,6 @@ function progressLog(): { seen: Progress[]; onprogress: (progress: Progress) => 
       if (match?.[1] !== undefined) named(match[1]);
     },
   };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
-}
-
-/** Decides the pending approval whose arguments name `target`, once it is filed. */
-async function decideWhenFiled(desk: LocalApprovalDesk, target: string, verdict: "approve" | "deny"): Promise<void> {
-  let name: string | undefined;
-  await until(() => (name = desk.list().find((approval) => approval.phase === "Pending" && approval.preview.includes(target))?.name) !== undefined);
-  desk.decide(name as string, verdict, "bob");
 }
 
 async function connected(transport: Transport): Promise<Client> {
@@ -162,7 +119,7 @@ describe("progress while held: HTTP upstream", () => {
 
   beforeAll(async () => {
     upstream = await startFeatureHttpServer();
-    sidecar = await startProxy({ url: upstream.url }, POLICY, { approvals: gate });
+    sidecar = await startProxy({ url: upstream.url }, APPROVALS_POLICY, { approvals: gate });
   });
   afterAll(async () => {
     for (const client of clients) await client.close();
@@ -262,17 +219,17 @@ describe("progress while held: HTTP upstream", () => {
       expect(answers.find((message) => message["id"] === 5)).toMatchObject({ result: { content: [{ text: "beside" }] } });
     });
 
-    it("a client that leaves while held stops being told; the sidecar goes on serving", async () => {
+    it("a client that leaves while held ends the hold (it is not told again); the sidecar goes on serving", async () => {
       const headers = await initialize("2025-06-18");
       const abort = new AbortController();
       const response = await post(deployCall(6, "tok-6"), headers, undefined, abort.signal);
       const reader = (response.body as ReadableStream<Uint8Array>).getReader();
       let seen = "";
       while (!seen.includes("notifications/progress")) seen += new TextDecoder().decode((await reader.read()).value);
-      const stoppedBefore = gate.stopped;
+      const name = await pendingApproval(desk, "wire-6");
       abort.abort();
-      await until(() => gate.stopped > stoppedBefore);
-      await decideWhenFiled(desk, "wire-6", "deny");
+      await until(() => sidecar.decisions.some((record) => record.decision.reason.includes(`the client left while approval ${name} was pending`)));
+      desk.decide(name, "deny", "bob");
       const after = post(deployCall(7, "tok-7"), headers);
       await decideWhenFiled(desk, "wire-7", "approve");
       expect(events(await (await after).text()).at(-1)).toMatchObject({ id: 7, result: { content: [{ text: 'deploy ran with {"target":"wire-7"}' }] } });
@@ -287,17 +244,9 @@ describe("progress while held: stdio upstream (the bridge)", () => {
   const dir = mkdtempSync(join(tmpdir(), "mcpwarden-progress-"));
   const record = join(dir, "received.jsonl");
   /** What the server processes received (their recorder file). */
-  const called = (): string[] =>
-    existsSync(record)
-      ? calledTools(
-          readFileSync(record, "utf8")
-            .split("\n")
-            .filter((line) => line !== "")
-            .map((line) => (JSON.parse(line) as { message: JSONRPCMessage }).message),
-        )
-      : [];
+  const called = (): string[] => calledTools(recordedMessages(record) as JSONRPCMessage[]);
   beforeAll(async () => {
-    sidecar = await startProxy({ command: process.execPath, args: [FEATURE_STDIO], env: { MCP_RECORD_FILE: record } }, POLICY, { approvals: gate });
+    sidecar = await startProxy({ command: process.execPath, args: [FEATURE_STDIO_SERVER], env: { MCP_RECORD_FILE: record } }, APPROVALS_POLICY, { approvals: gate });
   });
   afterAll(async () => {
     for (const client of clients) await client.close();

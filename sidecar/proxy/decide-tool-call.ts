@@ -29,6 +29,8 @@ export interface ToolCallContext {
   readonly sessionId: string;
   /** The client's stream while the request is decided; undefined: it cannot be told anything yet. */
   readonly notifier?: ClientNotifier | undefined;
+  /** Aborts when the client can no longer get the answer (it left): a held call is then not made. */
+  readonly clientGone?: AbortSignal | undefined;
 }
 
 export interface ToolCallDeps {
@@ -95,7 +97,7 @@ export async function decideToolCall(tool: string, args: unknown, context: ToolC
     if (decision.decision === "approval_required") {
       const notifier = context.notifier;
       const waiting = progressToken === undefined || notifier === undefined ? undefined : approvalProgress(progressToken, notifier);
-      const held = await holdForApproval(evaluation, call, digest, deps.approvals, waiting);
+      const held = await holdForApproval(evaluation, call, digest, deps.approvals, waiting, context.clientGone);
       decision = held.decision === "allow" ? await admitRateLimits(evaluation.rateLimits, deps.limiter, deps.now(), held) : held;
     }
   } catch (error) {

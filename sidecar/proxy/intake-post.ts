@@ -24,6 +24,8 @@ export interface PostSession {
   readonly protocolVersion: string | undefined;
   /** Where progress goes while a call of the POST is held for approval; undefined: nowhere. */
   readonly notifier?: ClientNotifier | undefined;
+  /** Aborts when the client can no longer get the POST's answers; undefined: it is not watched. */
+  readonly clientGone?: AbortSignal | undefined;
 }
 
 export interface Intake {
@@ -87,7 +89,7 @@ export async function intakePost(core: ProxyCore, req: IncomingMessage, res: Ser
     sendJsonRpcError(res, 400, shape.code, `Invalid Request: ${shape.problem}`, shape.id);
     return undefined;
   }
-  const plan = await planMessages(messages, { table: core.table(), identity, sessionId: session.id, notifier: session.notifier }, core.toolCallDeps);
+  const plan = await planMessages(messages, { table: core.table(), identity, sessionId: session.id, notifier: session.notifier, clientGone: session.clientGone }, core.toolCallDeps);
   return { batch, messages, plan };
 }
 

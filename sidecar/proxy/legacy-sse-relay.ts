@@ -15,10 +15,11 @@ import { intakePost, resolveIdentity } from "./intake-post.ts";
 import type { HttpUpstream } from "./options.ts";
 import { serialiseForward, timedMethod } from "./plan-messages.ts";
 import type { ProxyCore } from "./proxy-core.ts";
+import { abortWhenClientLeaves } from "./client-leaves.ts";
 import { ResponseWatch } from "./response-watch.ts";
 import { processServerMessage, sessionMessageContext } from "./server-message.ts";
 import { SseParser, type SseEvent } from "./sse-parser.ts";
-import { abortWhenClientLeaves, clientResponseHeaders, openUpstreamEventStream, readUpstreamBody, upstreamRequestHeaders } from "./upstream-http.ts";
+import { clientResponseHeaders, openUpstreamEventStream, readUpstreamBody, upstreamRequestHeaders } from "./upstream-http.ts";
 
 export const LEGACY_MESSAGES_PATH = "/messages";
 
@@ -31,6 +32,8 @@ interface LegacySession {
   protocolVersion: string | undefined;
   /** Forwarded requests not yet answered on the stream, with their timeout timers. */
   readonly pending: Map<string, { id: JsonRpcId; timer: NodeJS.Timeout }>;
+  /** Aborts when the client's event stream closes: nothing can reach the client any more. */
+  readonly gone: AbortController;
 }
 
 export class LegacySseRelay {
@@ -103,7 +106,11 @@ export class LegacySseRelay {
       watch: new ResponseWatch(),
       protocolVersion: undefined,
       pending: new Map(),
+      gone: new AbortController(),
     };
+    // Whoever ends the stream (the client, the server, close()), its calls held for approval
+    // are not made.
+    res.once("close", () => session.gone.abort());
     this.#sessions.set(session.id, session);
     return session;
   }
@@ -151,13 +158,14 @@ export class LegacySseRelay {
       return;
     }
     const notifier = { notify: (message: object): boolean => this.#inject(session, message) };
-    const intake = await intakePost(this.#core, req, res, { id: session.id, protocolVersion: session.protocolVersion, notifier });
+    const intake = await intakePost(this.#core, req, res, { id: session.id, protocolVersion: session.protocolVersion, notifier, clientGone: session.gone.signal });
     if (intake === undefined) return;
     const { plan } = intake;
     const method = timedMethod(intake.messages);
     this.#core.observe("request", method, arrived);
     for (const answer of plan.answers) this.#inject(session, answer.response);
-    if (plan.forward.length === 0) {
+    if (plan.forward.length === 0 || session.gone.signal.aborted) {
+      if (plan.forward.length > 0) this.#core.logger.info({ method }, "the client left while its POST was decided; nothing of it was forwarded");
       res.writeHead(202).end("Accepted");
       return;
     }

@@ -21,6 +21,7 @@ import { LEGACY_MESSAGES_PATH } from "./legacy-sse-relay.ts";
 import { mergeReplies } from "./merge-replies.ts";
 import type { StdioUpstream } from "./options.ts";
 import type { ProxyCore } from "./proxy-core.ts";
+import { abortWhenClientLeaves } from "./client-leaves.ts";
 import { timedMethod } from "./plan-messages.ts";
 import { processServerMessage, sessionMessageContext } from "./server-message.ts";
 import { StdioProcess } from "./stdio-process.ts";
@@ -52,6 +53,8 @@ class StdioSession {
   standing: Sink | undefined;
   lastActivity: number;
   ended = false;
+  /** Aborts when the session ends: its calls held for approval are not made. */
+  readonly gone = new AbortController();
 
   constructor(bridge: StdioBridge, upstream: StdioUpstream, core: ProxyCore, legacy: boolean) {
     this.legacy = legacy;
@@ -109,8 +112,15 @@ export class StdioBridge {
     }
     // A call held for approval may turn the reply into an event stream, to carry progress.
     const notifier = session === undefined ? undefined : EarlySseReply.offer(req.headers.accept, res, { "mcp-session-id": session.id });
-    const intake = await intakePost(this.#core, req, res, { id: sessionId ?? "", protocolVersion: session?.protocolVersion, notifier });
+    // A call held for approval is not made once its client left or its session ended.
+    const clientGone = abortWhenClientLeaves(res, session?.gone.signal).signal;
+    const intake = await intakePost(this.#core, req, res, { id: sessionId ?? "", protocolVersion: session?.protocolVersion, notifier, clientGone });
     if (intake === undefined) return;
+    // The client left (when only its session ended, what is forwarded is answered "not running").
+    if (res.destroyed) {
+      if (intake.plan.forward.length > 0) this.#core.logger.info({ sessionId }, "the client left while its POST was decided; nothing of it was forwarded");
+      return;
+    }
     const early = notifier?.opened === true ? notifier : undefined;
     const initializing = intake.plan.initializeIds.length > 0;
     if (session === undefined) {
@@ -209,14 +219,14 @@ export class StdioBridge {
         return true;
       },
     };
-    const intake = await intakePost(this.#core, req, res, { id: session.id, protocolVersion: session.protocolVersion, notifier });
+    const intake = await intakePost(this.#core, req, res, { id: session.id, protocolVersion: session.protocolVersion, notifier, clientGone: session.gone.signal });
     if (intake === undefined) return;
     session.lastActivity = this.#core.now();
     const standing = session.standing;
     for (const answer of intake.plan.answers) standing?.deliver(JSON.stringify(answer.response), undefined);
     for (const requestId of intake.plan.toolsListIds) session.watch.add(requestId, "tools/list");
     for (const requestId of intake.plan.initializeIds) session.watch.add(requestId, "initialize");
-    if (intake.plan.forward.length > 0 && standing !== undefined) this.#forward(session, intake.plan.forward, timedLegacySink(this.#sinkHost(session), standing));
+    if (intake.plan.forward.length > 0 && standing !== undefined && !session.ended) this.#forward(session, intake.plan.forward, timedLegacySink(this.#sinkHost(session), standing));
     res.writeHead(202).end("Accepted");
   }
 
@@ -327,6 +337,7 @@ export class StdioBridge {
       if (pending !== undefined) this.#answerPending(session, key, errorResponse(pending.id, CONNECTION_CLOSED, why));
     }
     session.ended = true;
+    session.gone.abort();
     this.#sessions.delete(session.id);
     for (const sink of session.openSinks) sink.deliver("", undefined);
     session.standing?.deliver("", undefined);
@@ -340,6 +351,7 @@ export class StdioBridge {
       if (pending !== undefined) this.#answerPending(session, key, errorResponse(pending.id, CONNECTION_CLOSED, why));
     }
     session.ended = true;
+    session.gone.abort();
     session.standing?.deliver("", undefined);
     await session.process.reap();
   }

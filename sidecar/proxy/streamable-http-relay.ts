@@ -14,13 +14,13 @@ import { mergeReplies } from "./merge-replies.ts";
 import type { HttpUpstream } from "./options.ts";
 import { serialiseForward, timedMethod } from "./plan-messages.ts";
 import type { ProxyCore } from "./proxy-core.ts";
+import { abortWhenClientLeaves } from "./client-leaves.ts";
 import { hasLongLivedRequest } from "./long-lived-requests.ts";
 import { ResponseWatch } from "./response-watch.ts";
 import { processServerMessage, type ServerMessageContext } from "./server-message.ts";
 import { SessionRegistry, type SessionState } from "./session-registry.ts";
 import { replaceEventData, SseParser } from "./sse-parser.ts";
 import {
-  abortWhenClientLeaves,
   clientResponseHeaders,
   headerValue,
   mediaType,
@@ -117,12 +117,15 @@ export class StreamableHttpRelay {
     const sessionHeader: Record<string, string> = sessionId === undefined ? {} : { "mcp-session-id": sessionId };
     // A call held for approval may turn the reply into an event stream, to carry progress.
     const notifier = EarlySseReply.offer(req.headers.accept, res, sessionHeader);
-    const intake = await intakePost(this.#core, req, res, { id: sessionId ?? "", protocolVersion: state?.protocolVersion, notifier });
+    // Watched from the start: a call held for approval whose client leaves is not made.
+    const abort = abortWhenClientLeaves(res);
+    const intake = await intakePost(this.#core, req, res, { id: sessionId ?? "", protocolVersion: state?.protocolVersion, notifier, clientGone: abort.signal });
     if (intake === undefined) return;
     const { plan } = intake;
     const early = notifier?.opened === true ? notifier : undefined;
     const method = timedMethod(intake.messages);
-    if (plan.forward.length === 0) {
+    if (plan.forward.length === 0 || abort.signal.aborted) {
+      if (plan.forward.length > 0) this.#core.logger.info({ method }, "the client left while its POST was decided; nothing of it was forwarded");
       sendReply(res, early, 200, mergeReplies(intake, []), sessionHeader);
       this.#core.observe("request", method, arrived);
       return;
@@ -134,7 +137,6 @@ export class StreamableHttpRelay {
     }
     for (const id of plan.initializeIds) watch.add(id, "initialize");
     const pending = new PendingRequests(plan.forward);
-    const abort = abortWhenClientLeaves(res);
     let upstream: Dispatcher.ResponseData;
     const forwarded = performance.now();
     this.#core.observe("request", method, arrived);

@@ -112,18 +112,6 @@ export async function readUpstreamBody(
 }
 
 /**
- * Aborts the upstream request when the client goes away before its response is done. Not
- * on a normal finish: an abort builds a DOMException, a measurable cost per request.
- */
-export function abortWhenClientLeaves(res: ServerResponse): AbortController {
-  const abort = new AbortController();
-  res.once("close", () => {
-    if (!res.writableFinished) abort.abort();
-  });
-  return abort;
-}
-
-/**
  * Opens an upstream GET event stream (Streamable HTTP's GET, the legacy /sse). Undefined
  * when the client's reply is already written: the upstream could not be reached (502 with
  * a JSON-RPC error) or answered with something other than an event stream (relayed as is).

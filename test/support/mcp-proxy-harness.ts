@@ -1,15 +1,22 @@
 // The sidecar's proxy on a loopback port for tests: a real policy compiled from YAML, the
 // memory rate-limit store, a recording DecisionObserver, and a simple IdentityResolver
 // (source none: one grant; session: the session id; header: the named header, 401
-// without it). The real resolvers are tested where they live.
+// without it). The real resolvers are tested where they live. Also what tests of calls
+// held for approval share: a desk decided by hand, and what a stdio server received.
 
+import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { compilePolicies, policiesFromText } from "../../policy/index.ts";
 import { SlidingWindowLimiter } from "../../policy/ratelimit/sliding-window.ts";
 import type { DecisionObserver, DecisionRecord, IdentityResolver, PolicySnapshot } from "../../sidecar/contracts.ts";
+import type { LocalApprovalDesk } from "../../sidecar/approvals/local-approval-desk.ts";
 import { createMcpProxy, type McpProxy, type McpProxyOptions } from "../../sidecar/proxy/index.ts";
 import { MemoryRateLimitStore } from "../../sidecar/ratelimit/index.ts";
+
+/** The feature server as a stdio command (node runs it): the upstream of stdio bridge tests. */
+export const FEATURE_STDIO_SERVER = fileURLToPath(new URL("./mcp-feature-server-stdio.ts", import.meta.url));
 
 export function snapshotFromYaml(yaml: string): PolicySnapshot {
   const read = policiesFromText(yaml, { name: "policylayer" });
@@ -25,6 +32,19 @@ kind: McpPolicy
 metadata: { name: allow-all, namespace: test }
 spec:
   default: allow
+`;
+
+/** Tools held for a person's approval (deploy, progress: 1 min; delete_all: 1 s), the rest allowed. Ends inside `spec`. */
+export const APPROVALS_POLICY = `
+apiVersion: mcpwarden.dev/v1alpha1
+kind: McpPolicy
+metadata: { name: approvals, namespace: agents }
+spec:
+  default: allow
+  tools:
+    deploy: { action: approve, approval: { timeout: 1m } }
+    progress: { action: approve, approval: { timeout: 1m } }
+    delete_all: { action: approve, approval: { timeout: 1s } }
 `;
 
 export const testIdentityResolver: IdentityResolver = {
@@ -96,4 +116,30 @@ export async function startProxy(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Resolves once `condition` holds, looking every 10 ms: tests wait for events, never for time. */
+export async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+/** The name of the pending approval whose arguments name `target`, once it is filed. */
+export async function pendingApproval(desk: LocalApprovalDesk, target: string): Promise<string> {
+  let name: string | undefined;
+  await until(() => (name = desk.list().find((approval) => approval.phase === "Pending" && approval.preview.includes(target))?.name) !== undefined);
+  return name as string;
+}
+
+/** Decides the pending approval whose arguments name `target`, once it is filed. */
+export async function decideWhenFiled(desk: LocalApprovalDesk, target: string, verdict: "approve" | "deny"): Promise<void> {
+  desk.decide(await pendingApproval(desk, target), verdict, "bob");
+}
+
+/** The messages a stdio test server wrote to its recorder file (MCP_RECORD_FILE), oldest first. */
+export function recordedMessages(file: string): unknown[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => (JSON.parse(line) as { message: unknown }).message);
 }
