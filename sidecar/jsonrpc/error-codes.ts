@@ -4,6 +4,7 @@ import type { JsonRpcId } from "./message.ts";
 
 export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
+export const METHOD_NOT_FOUND = -32601;
 export const INTERNAL_ERROR = -32603;
 /** The MCP SDK's ConnectionClosed: the upstream went away before answering. */
 export const CONNECTION_CLOSED = -32000;

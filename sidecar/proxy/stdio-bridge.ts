@@ -9,14 +9,20 @@
 // as sampling, logging, list_changed) to the session's standing stream: the GET stream,
 // the legacy event stream, else any open request stream, else a bounded backlog that the
 // next GET stream receives first.
+//
+// Stateless requests (MCP 2026-07-28: no initialize, no session; stdio-stateless.ts) go to
+// one shared process, started on first use and again after it ends. Their ids and
+// progress tokens are the sidecar's on the way in and the client's again on the way out;
+// what the process writes that no waiting request owns is dropped, and its requests to
+// the client (sampling, elicitation: not in stateless core) are refused.
 
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { CONNECTION_CLOSED, errorResponse, INVALID_REQUEST, REQUEST_TIMEOUT } from "../jsonrpc/error-codes.ts";
-import { idKey, isJsonObject, progressTokenOf, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
+import { CONNECTION_CLOSED, errorResponse, INVALID_REQUEST, METHOD_NOT_FOUND, REQUEST_TIMEOUT } from "../jsonrpc/error-codes.ts";
+import { idKey, isJsonObject, progressTokenOf, type JsonObject, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
 import { EarlySseReply, sendReply } from "./early-sse-reply.ts";
 import { SSE_HEADERS, sendJsonRpcError } from "./http-replies.ts";
-import { intakePost, resolveIdentity } from "./intake-post.ts";
+import { intakePost, resolveIdentity, type Intake } from "./intake-post.ts";
 import { LEGACY_MESSAGES_PATH } from "./legacy-sse-relay.ts";
 import { mergeReplies } from "./merge-replies.ts";
 import type { StdioUpstream } from "./options.ts";
@@ -25,6 +31,7 @@ import { abortWhenClientLeaves } from "./client-leaves.ts";
 import { timedMethod } from "./plan-messages.ts";
 import { processServerMessage, sessionMessageContext } from "./server-message.ts";
 import { StdioProcess } from "./stdio-process.ts";
+import { notificationOwner, restoreNotification, restoreResponseId, statelessVerdict, toSharedProcess, UnownedMessages } from "./stdio-stateless.ts";
 import { jsonReplySink, sseReplySink, standingStreamSink, timedLegacySink, type Sink, type SinkHost } from "./stdio-sinks.ts";
 import { ResponseWatch } from "./response-watch.ts";
 
@@ -32,7 +39,11 @@ const MAX_BACKLOG = 1_000;
 const SESSION_NOT_FOUND = -32001;
 
 interface PendingRequest {
+  /** The client's id, and the one the process saw (the sidecar's, on the shared process). */
   readonly id: JsonRpcId;
+  readonly upstreamId: JsonRpcId;
+  /** The client's progress token (the process may have been given the sidecar's). */
+  readonly clientToken: JsonRpcId | undefined;
   readonly method: string;
   /** performance.now() when written to the process. */
   readonly sentAt: number;
@@ -49,6 +60,8 @@ class StdioSession {
   readonly openSinks = new Set<Sink>();
   readonly backlog: string[] = [];
   readonly legacy: boolean;
+  /** The shared process of stateless requests, not a session: no client may name it. */
+  readonly stateless: boolean;
   protocolVersion: string | undefined;
   standing: Sink | undefined;
   lastActivity: number;
@@ -56,8 +69,9 @@ class StdioSession {
   /** Aborts when the session ends: its calls held for approval are not made. */
   readonly gone = new AbortController();
 
-  constructor(bridge: StdioBridge, upstream: StdioUpstream, core: ProxyCore, legacy: boolean) {
-    this.legacy = legacy;
+  constructor(bridge: StdioBridge, upstream: StdioUpstream, core: ProxyCore, kind: "streamable" | "legacy" | "stateless") {
+    this.legacy = kind === "legacy";
+    this.stateless = kind === "stateless";
     this.lastActivity = core.now();
     this.process = new StdioProcess(upstream, { onLine: (line) => bridge.onLine(this, line), onExit: (why) => bridge.onExit(this, why) }, core.logger, this.id);
   }
@@ -68,6 +82,10 @@ export class StdioBridge {
   readonly #upstream: StdioUpstream;
   readonly #sessions = new Map<string, StdioSession>();
   readonly #idleTimer: NodeJS.Timeout;
+  /** The process stateless requests share; undefined until first use and after it ends. */
+  #shared: StdioSession | undefined;
+  #minted = 0;
+  readonly #unowned = new UnownedMessages();
 
   constructor(core: ProxyCore, upstream: StdioUpstream) {
     this.#core = core;
@@ -82,7 +100,8 @@ export class StdioBridge {
 
   async closeAll(): Promise<void> {
     clearInterval(this.#idleTimer);
-    await Promise.all([...this.#sessions.values()].map((session) => this.#end(session, "the sidecar is shutting down")));
+    const running = [...this.#sessions.values(), ...(this.#shared === undefined ? [] : [this.#shared])];
+    await Promise.all(running.map((session) => this.#end(session, "the sidecar is shutting down")));
   }
 
   // ---- Streamable HTTP ----
@@ -111,7 +130,7 @@ export class StdioBridge {
       return;
     }
     // A call held for approval may turn the reply into an event stream, to carry progress.
-    const notifier = session === undefined ? undefined : EarlySseReply.offer(req.headers.accept, res, { "mcp-session-id": session.id });
+    const notifier = EarlySseReply.offer(req.headers.accept, res, session === undefined ? {} : { "mcp-session-id": session.id });
     // A call held for approval is not made once its client left or its session ended.
     const clientGone = abortWhenClientLeaves(res, session?.gone.signal).signal;
     const intake = await intakePost(this.#core, req, res, { id: sessionId ?? "", protocolVersion: session?.protocolVersion, notifier, clientGone });
@@ -123,12 +142,19 @@ export class StdioBridge {
     }
     const early = notifier?.opened === true ? notifier : undefined;
     const initializing = intake.plan.initializeIds.length > 0;
+    if (session === undefined && !initializing) {
+      const verdict = statelessVerdict(req.headers, intake.messages);
+      if (verdict.kind === "stateless") return this.#postStateless(req, res, intake, early, arrived);
+      const problem = verdict.kind === "invalid" ? `Invalid Request: ${verdict.problem}` : "Bad Request: Mcp-Session-Id header is required";
+      sendReply(res, early, 400, errorResponse(null, INVALID_REQUEST, problem), {});
+      return;
+    }
     if (session === undefined) {
-      if (!initializing || intake.messages.length !== 1) {
+      if (intake.messages.length !== 1) {
         sendJsonRpcError(res, 400, INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required");
         return;
       }
-      session = this.#start(false);
+      session = this.#start("streamable");
     } else if (initializing) {
       sendJsonRpcError(res, 400, INVALID_REQUEST, "Invalid Request: Server already initialized");
       return;
@@ -148,13 +174,43 @@ export class StdioBridge {
       else res.writeHead(202, headers).end();
       return;
     }
-    const accept = req.headers.accept ?? "";
-    const sink = accept.includes("text/event-stream")
-      ? sseReplySink(this.#sinkHost(session), res, headers, requests.length, intake)
-      : jsonReplySink(this.#sinkHost(session), res, headers, requests.length, intake);
+    const sink = this.#replySink(session, req, res, headers, requests.length, intake);
     for (const id of plan.toolsListIds) session.watch.add(id, "tools/list");
     for (const id of plan.initializeIds) session.watch.add(id, "initialize");
     this.#forward(session, plan.forward, sink);
+  }
+
+  /** A stateless POST, decided like every other: what is forwarded goes to the shared process. */
+  #postStateless(req: IncomingMessage, res: ServerResponse, intake: Intake, early: EarlySseReply | undefined, arrived: number): void {
+    const { plan } = intake;
+    this.#core.observe("request", timedMethod(intake.messages), arrived);
+    const requests = plan.forward.filter((message) => message.kind === "request");
+    const notifications = plan.forward.filter((message) => message.kind === "notification");
+    if (requests.length === 0) {
+      if (notifications.length > 0) this.#forward(this.#sharedProcess(), notifications, undefined);
+      if (plan.answers.length > 0 || early !== undefined) sendReply(res, early, 200, mergeReplies(intake, []), {});
+      else res.writeHead(202).end();
+      return;
+    }
+    const shared = this.#sharedProcess();
+    shared.lastActivity = this.#core.now();
+    const sink = this.#replySink(shared, req, res, {}, requests.length, intake);
+    // A client that leaves takes its requests with it: the process is asked to stop them.
+    res.once("close", () => {
+      if (res.writableFinished) return;
+      for (const key of this.#sinkHost(shared).pendingKeysOf(sink)) {
+        this.#cancel(shared, key, "the client left");
+        // A cancelled request may never be answered: it no longer waits (nor keeps the process from idling).
+        this.#answerPending(shared, key, errorResponse(null, CONNECTION_CLOSED, "the client left"));
+      }
+    });
+    this.#forward(shared, plan.forward, sink);
+  }
+
+  #replySink(session: StdioSession, req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, requests: number, intake: Intake): Sink {
+    return (req.headers.accept ?? "").includes("text/event-stream")
+      ? sseReplySink(this.#sinkHost(session), res, headers, requests, intake)
+      : jsonReplySink(this.#sinkHost(session), res, headers, requests, intake);
   }
 
   async #get(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -195,7 +251,7 @@ export class StdioBridge {
 
   async openLegacyStream(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if ((await resolveIdentity(this.#core, req, res, "")) === undefined) return;
-    const session = this.#start(true);
+    const session = this.#start("legacy");
     res.writeHead(200, SSE_HEADERS);
     res.write(`event: endpoint\ndata: ${LEGACY_MESSAGES_PATH}?sessionId=${session.id}\n\n`);
     session.standing = standingStreamSink(res);
@@ -232,11 +288,19 @@ export class StdioBridge {
 
   // ---- sessions and routing ----
 
-  #start(legacy: boolean): StdioSession {
-    const session = new StdioSession(this, this.#upstream, this.#core, legacy);
+  #start(kind: "streamable" | "legacy"): StdioSession {
+    const session = new StdioSession(this, this.#upstream, this.#core, kind);
     this.#sessions.set(session.id, session);
     this.#core.logger.info({ sessionId: session.id, pid: session.process.pid }, "started an MCP server process for a session");
     return session;
+  }
+
+  #sharedProcess(): StdioSession {
+    if (this.#shared !== undefined && !this.#shared.ended) return this.#shared;
+    const shared = new StdioSession(this, this.#upstream, this.#core, "stateless");
+    this.#shared = shared;
+    this.#core.logger.info({ pid: shared.process.pid }, "started the MCP server process shared by stateless requests");
+    return shared;
   }
 
   #live(id: string): StdioSession | undefined {
@@ -247,14 +311,21 @@ export class StdioBridge {
   /** Writes the messages to the process (a batch as single lines: stdio servers rarely read arrays). */
   #forward(session: StdioSession, messages: readonly JsonRpcMessage[], sink: Sink | undefined): void {
     for (const message of messages) {
-      if (message.kind === "request" && sink !== undefined) {
-        const token = progressTokenOf(message.params);
+      const outbound = session.stateless ? toSharedProcess(message, () => `mcpw-${++this.#minted}`) : { value: message.value };
+      if (outbound === undefined) continue;
+      const upstreamId = message.kind === "request" ? (outbound.upstreamId ?? message.id) : undefined;
+      if (message.kind === "request" && upstreamId !== undefined && sink !== undefined) {
+        const clientToken = progressTokenOf(message.params);
+        const token = outbound.upstreamToken ?? clientToken;
         const progressToken = token === undefined ? undefined : idKey(token);
-        session.pending.set(idKey(message.id), { id: message.id, method: message.method, sentAt: performance.now(), sink, progressToken });
-        if (progressToken !== undefined) session.progress.set(progressToken, idKey(message.id));
+        const key = idKey(upstreamId);
+        session.pending.set(key, { id: message.id, upstreamId, clientToken, method: message.method, sentAt: performance.now(), sink, progressToken });
+        if (progressToken !== undefined) session.progress.set(progressToken, key);
+        // Every forwarded tools/list is filtered (plan-messages.ts); here under the process's id.
+        if (session.stateless && message.method === "tools/list") session.watch.add(upstreamId, "tools/list");
       }
-      if (!session.process.send(JSON.stringify(message.value)) && message.kind === "request") {
-        this.#answerPending(session, idKey(message.id), errorResponse(message.id, CONNECTION_CLOSED, "the MCP server process is not running"));
+      if (!session.process.send(JSON.stringify(outbound.value)) && message.kind === "request" && upstreamId !== undefined) {
+        this.#answerPending(session, idKey(upstreamId), errorResponse(message.id, CONNECTION_CLOSED, "the MCP server process is not running"));
       }
     }
   }
@@ -276,22 +347,16 @@ export class StdioBridge {
   }
 
   #route(session: StdioSession, text: string, value: unknown): void {
-    if (!isJsonObject(value)) return;
+    if (!isJsonObject(value)) {
+      if (session.stateless) this.#unowned.drop(this.#core.logger, "it is not a JSON-RPC message", text);
+      return;
+    }
     if (!Object.hasOwn(value, "method")) {
-      const id = value["id"];
-      const key = typeof id === "string" || typeof id === "number" ? idKey(id) : undefined;
-      const outcome = processServerMessage(text, sessionMessageContext(this.#core, session));
-      const pending = key === undefined ? undefined : session.pending.get(key);
-      if (pending !== undefined && key !== undefined) {
-        this.#core.observe("upstream", pending.method, pending.sentAt);
-        session.pending.delete(key);
-        if (pending.progressToken !== undefined) session.progress.delete(pending.progressToken);
-        if (pending.sink.open) {
-          pending.sink.deliver(outcome.text, pending.id);
-          return;
-        }
-      }
-      this.#deliverStanding(session, outcome.text);
+      this.#routeResponse(session, text, value);
+      return;
+    }
+    if (session.stateless) {
+      this.#routeShared(session, text, value);
       return;
     }
     if (value["method"] === "notifications/progress" && isJsonObject(value["params"])) {
@@ -304,6 +369,46 @@ export class StdioBridge {
       }
     }
     this.#deliverStanding(session, text);
+  }
+
+  #routeResponse(session: StdioSession, text: string, value: JsonObject): void {
+    const id = value["id"];
+    const key = typeof id === "string" || typeof id === "number" ? idKey(id) : undefined;
+    const pending = key === undefined ? undefined : session.pending.get(key);
+    if (session.stateless && pending === undefined) {
+      this.#unowned.drop(this.#core.logger, "a response no waiting request owns", text);
+      return;
+    }
+    const outcome = processServerMessage(text, sessionMessageContext(this.#core, session));
+    if (pending !== undefined && key !== undefined) {
+      this.#core.observe("upstream", pending.method, pending.sentAt);
+      session.pending.delete(key);
+      if (pending.progressToken !== undefined) session.progress.delete(pending.progressToken);
+      if (pending.sink.open) {
+        pending.sink.deliver(session.stateless ? restoreResponseId(outcome.text, pending.id) : outcome.text, pending.id);
+        return;
+      }
+    }
+    if (!session.stateless) this.#deliverStanding(session, outcome.text);
+  }
+
+  /** A request or notification of the shared process: to the client whose request it concerns. */
+  #routeShared(session: StdioSession, text: string, value: JsonObject): void {
+    const id = value["id"];
+    if (typeof id === "string" || typeof id === "number") {
+      this.#core.logger.info({ pid: session.process.pid, method: value["method"] }, "refused a request of the shared stateless MCP server process: stateless clients take none");
+      const reason = "stateless MCP clients take no server requests (sampling, elicitation, roots): the sidecar cannot ask one";
+      session.process.send(JSON.stringify(errorResponse(id, METHOD_NOT_FOUND, reason)));
+      return;
+    }
+    const owner = notificationOwner(value);
+    const key = owner.token !== undefined ? session.progress.get(idKey(owner.token)) : owner.requestId === undefined ? undefined : idKey(owner.requestId);
+    const pending = key === undefined ? undefined : session.pending.get(key);
+    if (pending?.sink.open !== true) {
+      this.#unowned.drop(this.#core.logger, "a notification no waiting request owns", text);
+      return;
+    }
+    pending.sink.deliver(restoreNotification(value, pending.clientToken, pending.id), undefined);
   }
 
   #deliverStanding(session: StdioSession, text: string): void {
@@ -339,13 +444,15 @@ export class StdioBridge {
     session.ended = true;
     session.gone.abort();
     this.#sessions.delete(session.id);
+    if (this.#shared === session) this.#shared = undefined;
     for (const sink of session.openSinks) sink.deliver("", undefined);
     session.standing?.deliver("", undefined);
   }
 
   async #end(session: StdioSession, why: string): Promise<void> {
-    if (!this.#sessions.has(session.id)) return session.process.reap();
+    if (session.ended) return session.process.reap();
     this.#sessions.delete(session.id);
+    if (this.#shared === session) this.#shared = undefined;
     for (const key of [...session.pending.keys()]) {
       const pending = session.pending.get(key);
       if (pending !== undefined) this.#answerPending(session, key, errorResponse(pending.id, CONNECTION_CLOSED, why));
@@ -369,13 +476,20 @@ export class StdioBridge {
     const pending = session.pending.get(key);
     if (pending === undefined) return;
     // The client is told; the server is asked to stop working on it.
-    session.process.send(JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: pending.id, reason: "the sidecar's upstream timeout expired" } }));
+    this.#cancel(session, key, "the sidecar's upstream timeout expired");
     this.#answerPending(session, key, errorResponse(pending.id, REQUEST_TIMEOUT, `the MCP server did not answer within ${Math.round(this.#core.upstreamTimeoutMs / 1000)} s`));
+  }
+
+  /** Asks the server to stop working on a request (its answer, if any, then goes nowhere). */
+  #cancel(session: StdioSession, key: string, reason: string): void {
+    const pending = session.pending.get(key);
+    if (pending === undefined) return;
+    session.process.send(JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: pending.upstreamId, reason } }));
   }
 
   #reapIdle(): void {
     const now = this.#core.now();
-    for (const session of this.#sessions.values()) {
+    for (const session of [...this.#sessions.values(), ...(this.#shared === undefined ? [] : [this.#shared])]) {
       const streaming = session.standing?.open === true && session.legacy;
       if (!streaming && session.pending.size === 0 && now - session.lastActivity > this.#core.sessionIdleTimeoutMs) {
         void this.#end(session, "the session was idle too long");
