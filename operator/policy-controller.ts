@@ -9,7 +9,7 @@ import type { OperatorMetrics } from "./metrics/operator-metrics.ts";
 import { errorText, type OperatorLogger } from "./operator-logger.ts";
 import { WorkQueue } from "./queue/work-queue.ts";
 import type { EventRecorder } from "./reconcile/event-recorder.ts";
-import { selectorMatches } from "./reconcile/label-selector.ts";
+import { labelSetKey, selectorMatches } from "./reconcile/label-selector.ts";
 import { NamespaceWatches, type NamespacedChange } from "./reconcile/namespace-watches.ts";
 import type { PolicyCatalog } from "./reconcile/policy-catalog.ts";
 import { reconcilePolicy, writtenSelector } from "./reconcile/reconcile-policy.ts";
@@ -47,6 +47,14 @@ export class PolicyController {
   /** Labels, phase and deletion of each pod (by uid), to tell an ack from a move. */
   readonly #podShapes = new Map<string, string>();
   readonly #statusWrittenAt = new Map<string, number>();
+  /**
+   * Policy and pod changes of this turn, per namespace, handled together right after it:
+   * a first list delivers every policy (or pod) of a namespace at once, and handling each
+   * alone walked the whole namespace each time (quadratic in time and in garbage).
+   */
+  readonly #pending = new Map<string, PendingNamespace>();
+  #watchedNamespacesChanged = false;
+  #flushScheduled = false;
   #resync: NodeJS.Timeout | undefined;
 
   constructor(options: PolicyControllerOptions) {
@@ -147,21 +155,16 @@ export class PolicyController {
     if (version === undefined) this.#versions.delete(key);
     else this.#versions.set(key, version);
 
-    const reconcile = new Set<string>();
-    const acceptedBefore = catalog.acceptance(namespace);
+    const pending = this.#pendingFor(namespace);
+    // Acceptance as it was before the first change of this turn, to tell whose changed.
+    pending.acceptedBefore ??= catalog.acceptance(namespace) ?? "unknown";
     catalog.invalidate(namespace, kind === "delete" ? policy.metadata?.uid : undefined);
-    if (previous === undefined || version === undefined) {
-      this.#namespaces.watchOnly(new Set(this.#options.policies.list().map((p) => p.metadata?.namespace ?? "")));
-    }
+    if (previous === undefined || version === undefined) this.#watchedNamespacesChanged = true;
+    const reconcile = pending.policies;
     reconcile.add(key);
     // Others whose status this moves: those whose acceptance changed (counters are one
-    // budget per namespace), and those sharing a pod with this policy (the pod's revision
-    // and identity conflicts changed).
-    if (acceptedBefore !== undefined) {
-      for (const [name, state] of catalog.acceptance(namespace, true) ?? []) if (acceptedBefore.get(name) !== state) reconcile.add(objectKey(namespace, name));
-    } else {
-      for (const other of this.#options.policies.list(namespace)) reconcile.add(keyOf(other)); // nothing to compare with: all of them
-    }
+    // budget per namespace: compared once the turn's changes are in), and those sharing a
+    // pod with this policy (the pod's revision and identity conflicts changed).
     const others = [...this.#selected].filter(([other]) => other !== key && other.startsWith(`${namespace}/`));
     if (others.length > 0) {
       // Pods it selected at its last reconcile, and pods its selector (as written) matches now.
@@ -185,9 +188,6 @@ export class PolicyController {
     }
     // Sidecars first: the push is what enforcement waits for; status can wait a turn.
     this.#options.stream.refresh([namespace]);
-    setImmediate(() => {
-      for (const queued of reconcile) this.#queue.add(queued);
-    });
   }
 
   #onNamespacedChange(change: NamespacedChange): void {
@@ -205,10 +205,56 @@ export class PolicyController {
       for (const [key, pods] of this.#selected) if (pods.has(name) && key.startsWith(`${namespace}/`)) this.#queue.add(key);
       return;
     }
-    for (const policy of this.#options.policies.list(namespace)) {
-      const key = keyOf(policy);
-      const selects = this.#options.catalog.evaluation(namespace, policy.metadata?.name ?? "")?.enforced?.spec.selector ?? writtenSelector(policy);
-      if (this.#selected.get(key)?.has(name) === true || selectorMatches(selects, pod.metadata?.labels)) this.#queue.add(key);
+    // Policies that selected it or select it now; pods sharing labels are matched once.
+    const pending = this.#pendingFor(namespace);
+    pending.pods.add(name);
+    const labels = pod.metadata?.labels ?? {};
+    pending.podLabels.set(labelSetKey(labels), labels);
+  }
+
+  #pendingFor(namespace: string): PendingNamespace {
+    let pending = this.#pending.get(namespace);
+    if (pending === undefined) {
+      pending = { acceptedBefore: undefined, policies: new Set(), pods: new Set(), podLabels: new Map() };
+      this.#pending.set(namespace, pending);
+    }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flushPending());
+    }
+    return pending;
+  }
+
+  #flushPending(): void {
+    this.#flushScheduled = false;
+    const { policies, catalog } = this.#options;
+    if (this.#watchedNamespacesChanged) {
+      this.#watchedNamespacesChanged = false;
+      this.#namespaces.watchOnly(new Set(policies.list().map((p) => p.metadata?.namespace ?? "")));
+    }
+    const pending = [...this.#pending];
+    this.#pending.clear();
+    for (const [namespace, changes] of pending) {
+      const reconcile = changes.policies;
+      if (changes.acceptedBefore === "unknown") {
+        for (const other of policies.list(namespace)) reconcile.add(keyOf(other)); // nothing to compare with: all of them
+      } else if (changes.acceptedBefore !== undefined) {
+        const acceptedBefore = changes.acceptedBefore;
+        for (const [name, state] of catalog.acceptance(namespace, true) ?? []) if (acceptedBefore.get(name) !== state) reconcile.add(objectKey(namespace, name));
+      }
+      if (changes.pods.size > 0) {
+        for (const policy of policies.list(namespace)) {
+          const key = keyOf(policy);
+          if (reconcile.has(key)) continue;
+          const selected = this.#selected.get(key);
+          const selects = catalog.evaluation(namespace, policy.metadata?.name ?? "")?.enforced?.spec.selector ?? writtenSelector(policy);
+          const moved =
+            (selected !== undefined && [...changes.pods].some((name) => selected.has(name))) ||
+            [...changes.podLabels.values()].some((labels) => selectorMatches(selects, labels));
+          if (moved) reconcile.add(key);
+        }
+      }
+      for (const key of reconcile) this.#queue.add(key);
     }
   }
 
@@ -227,4 +273,14 @@ export class PolicyController {
   #enqueueNamespace(namespace: string): void {
     for (const policy of this.#options.policies.list(namespace)) this.#queue.add(keyOf(policy));
   }
+}
+
+interface PendingNamespace {
+  /** Each policy's acceptance before the turn's first policy change; "unknown" when the namespace was not evaluated. */
+  acceptedBefore: Map<string, string> | "unknown" | undefined;
+  /** Policies to reconcile. */
+  readonly policies: Set<string>;
+  /** Pods whose labels, phase or deletion changed, and their label sets (by content). */
+  readonly pods: Set<string>;
+  readonly podLabels: Map<string, Readonly<Record<string, string>>>;
 }

@@ -41,3 +41,8 @@ export function serviceSelects(selector: Readonly<Record<string, string>> | unde
   const own = labels ?? {};
   return entries.every(([key, value]) => Object.hasOwn(own, key) && own[key] === value);
 }
+
+/** The same key for the same label set, whatever the order of its keys. */
+export function labelSetKey(labels: Readonly<Record<string, string>> | undefined): string {
+  return JSON.stringify(Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

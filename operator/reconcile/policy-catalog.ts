@@ -23,7 +23,7 @@ import type { ObjectStore } from "../cluster.ts";
 import type { McpPolicyObject } from "../kube-objects.ts";
 import { AcceptedReason } from "./conditions.ts";
 import { compareAge, counterConflicts } from "./counter-conflicts.ts";
-import { selectorMatches } from "./label-selector.ts";
+import { labelSetKey, selectorMatches } from "./label-selector.ts";
 
 /** Problems listed in a condition message; the rest are counted. */
 const MAX_LISTED_PROBLEMS = 10;
@@ -106,7 +106,7 @@ export class PolicyCatalog {
   /** The bundle for a pod with these labels in this namespace. */
   bundleFor(namespace: string, labels: Readonly<Record<string, string>> | undefined): PodBundle {
     const state = this.#state(namespace);
-    const labelsKey = JSON.stringify(Object.entries(labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const labelsKey = labelSetKey(labels);
     const known = state.byLabels.get(labelsKey);
     if (known !== undefined) return known;
     const selected = state.enforced.filter((policy) => selectorMatches(policy.spec.selector, labels));
