@@ -53,6 +53,10 @@ export async function reconcilePolicy(key: string, context: ReconcileContext): P
     return { done: true, selectedPods: [] };
   }
   if (!context.namespaceSynced(namespace)) return { done: false, retryInMs: 200, why: `pods and services of ${namespace} are not listed yet` };
+  // At most one status write per interval: until it ends, nothing could be written, so the
+  // pods are not walked for nothing (every ack of a burst requeues the policy).
+  const wait = context.statusWriteDelay?.(key) ?? 0;
+  if (wait > 0) return { done: false, retryInMs: wait, why: "status was written a moment ago" };
 
   const evaluation = context.catalog.evaluation(namespace, name);
   if (evaluation === undefined) return { done: false, retryInMs: 200, why: "the policy is not in the catalog yet" };
@@ -117,9 +121,6 @@ export async function reconcilePolicy(key: string, context: ReconcileContext): P
 
   const desired = desiredPolicyStatus({ generation, current: object.status, evaluation, pods: selected, identityConflict, now: context.now() });
   if (!statusEquals(object.status, desired)) {
-    // A burst of acks would otherwise be a burst of status writes: one per policy per interval.
-    const wait = context.statusWriteDelay?.(key) ?? 0;
-    if (wait > 0) return { done: false, retryInMs: wait, why: "status was written a moment ago" };
     await context.client.patchPolicyStatus(namespace, name, desired);
     context.onStatusWritten?.(key);
   }
