@@ -2,13 +2,18 @@
 // empty selector matches everything (as in NetworkPolicy and McpPolicy's `selector`).
 import type { LabelSelector } from "../../policy/index.ts";
 
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
 export function selectorMatches(selector: LabelSelector | undefined, labels: Readonly<Record<string, string>> | undefined): boolean {
   // No selector at all selects nothing; the CRD requires one, so this is a policy read
   // from somewhere else.
   if (selector === undefined) return false;
-  const own = labels ?? {};
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (!Object.hasOwn(own, key) || own[key] !== value) return false;
+  const own = labels ?? NO_LABELS;
+  // for...in, not Object.entries: this runs for every pod of every reconcile, and must not allocate.
+  const matchLabels = selector.matchLabels ?? NO_LABELS;
+  for (const key in matchLabels) {
+    if (!Object.hasOwn(matchLabels, key)) continue;
+    if (!Object.hasOwn(own, key) || own[key] !== matchLabels[key]) return false;
   }
   for (const requirement of selector.matchExpressions ?? []) {
     const has = Object.hasOwn(own, requirement.key);

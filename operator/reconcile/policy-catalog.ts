@@ -56,7 +56,8 @@ interface NamespaceState {
   readonly enforced: readonly McpPolicy[];
   /** Enforced versions that are not the current spec (the last accepted one instead). */
   readonly stale: ReadonlySet<McpPolicy>;
-  /** By label set, then by selection. */
+  /** By labels object (a cached pod's, unchanged until the pod is), by label set, then by selection. */
+  readonly byLabelsObject: WeakMap<object, PodBundle>;
   readonly byLabels: Map<string, PodBundle>;
   readonly bySelection: Map<string, PodBundle>;
 }
@@ -106,9 +107,14 @@ export class PolicyCatalog {
   /** The bundle for a pod with these labels in this namespace. */
   bundleFor(namespace: string, labels: Readonly<Record<string, string>> | undefined): PodBundle {
     const state = this.#state(namespace);
+    const same = labels === undefined ? undefined : state.byLabelsObject.get(labels);
+    if (same !== undefined) return same;
     const labelsKey = labelSetKey(labels);
     const known = state.byLabels.get(labelsKey);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      if (labels !== undefined) state.byLabelsObject.set(labels, known);
+      return known;
+    }
     const selected = state.enforced.filter((policy) => selectorMatches(policy.spec.selector, labels));
     const selectionKey = selected.map(versionKey).join(",");
     let bundle = state.bySelection.get(selectionKey);
@@ -117,6 +123,7 @@ export class PolicyCatalog {
       state.bySelection.set(selectionKey, bundle);
     }
     state.byLabels.set(labelsKey, bundle);
+    if (labels !== undefined) state.byLabelsObject.set(labels, bundle);
     return bundle;
   }
 
@@ -174,7 +181,7 @@ export class PolicyCatalog {
       .filter((policy): policy is McpPolicy => policy !== undefined)
       .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
     const stale = new Set([...evaluations.values()].filter((evaluation) => !evaluation.accepted && evaluation.enforced !== undefined).map((evaluation) => evaluation.enforced as McpPolicy));
-    return { evaluations, enforced, stale, byLabels: new Map(), bySelection: new Map() };
+    return { evaluations, enforced, stale, byLabelsObject: new WeakMap(), byLabels: new Map(), bySelection: new Map() };
   }
 
   #read(object: McpPolicyObject): ReadPolicyResult {
