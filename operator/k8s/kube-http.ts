@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import type { RequestOptions } from "node:https";
 import { HttpMethod, RequestContext, type KubeConfig } from "@kubernetes/client-node";
-import { fetch, type Dispatcher } from "undici";
+import { request as undiciRequest, type Dispatcher } from "undici";
 import { ApiError } from "../cluster.ts";
 
 export interface KubeRequest {
@@ -41,21 +41,23 @@ export class KubeHttp {
     const dispatcher = await this.#dispatcher(context.getDispatcher() as Dispatcher | undefined);
     const headers: Record<string, string> = { ...context.getHeaders(), accept: "application/json" };
     if (request.body !== undefined) headers["content-type"] = request.contentType ?? "application/json";
-    const response = await fetch(url, {
+    // undici's request(), not fetch(): fetch clones and tees every request and response,
+    // most of the operator's short-lived garbage under 1,000 acking sidecars.
+    const response = await undiciRequest(url, {
       method,
       headers,
       ...(dispatcher === undefined ? {} : { dispatcher }),
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
       signal: AbortSignal.timeout(request.timeoutMs ?? 30_000),
     });
-    const text = await response.text();
+    const text = await response.body.text();
     let body: unknown = text;
     try {
       body = text === "" ? undefined : JSON.parse(text);
     } catch {
       // not JSON (a proxy's error page): keep the text for the message
     }
-    return { status: response.status, body };
+    return { status: response.statusCode, body };
   }
 
   /** Closes the pooled connections. */
