@@ -95,6 +95,7 @@ describe("helm template: default values", () => {
     expect(args).toContain("--sidecar-image=mcp-warden/sidecar:0.1.0");
     expect(args.some((arg) => arg.startsWith("--sidecar-redis"))).toBe(false);
     expect(args).toContain("--approval-ttl=3600");
+    expect(at(container, "env")).toContainEqual({ name: "NODE_OPTIONS", value: "--max-old-space-size=256" });
     const pdb = findObject(objects, "PodDisruptionBudget");
     expect(at(pdb, "spec", "minAvailable")).toBe(1);
     expect(at(pdb, "spec", "selector", "matchLabels")).toEqual(at(operator, "spec", "selector", "matchLabels"));
@@ -281,6 +282,7 @@ describe("values.schema.json", () => {
     ["a sidecar port the injector does not use", { sidecar: { ports: { mcp: 8000 } } }, "/sidecar/ports/mcp"],
     ["a for: duration Prometheus cannot read", { monitoring: { rules: { for: { denialRateSpike: "5 minutes" } } } }, "/monitoring/rules/for/denialRateSpike"],
     ["a string where a boolean belongs", { monitoring: { enabled: "yes" } }, "/monitoring/enabled"],
+    ["an operator heap too small to run", { operator: { maxHeapMb: 16 } }, "/operator/maxHeapMb"],
     ["an approval TTL longer than the operator accepts", { approvals: { ttlSeconds: 90_000 } }, "/approvals/ttlSeconds"],
   ];
   it.each(cases)("rejects %s, naming the value", async (_what, values, named) => {
