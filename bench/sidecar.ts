@@ -25,14 +25,29 @@ export interface SidecarBenchOptions {
   saturationMs: number;
   warmupMs: number;
   concurrency: number;
+  /** Node flags for the sidecar process (e.g. --cpu-prof, --max-semi-space-size=…). */
+  sidecarNodeFlags: readonly string[];
 }
 
-export const DEFAULT_SIDECAR_BENCH: SidecarBenchOptions = { rate: 2000, scheduler: "spin", openMs: 10_000, saturationMs: 5_000, warmupMs: 3_000, concurrency: 32 };
+export const DEFAULT_SIDECAR_BENCH: SidecarBenchOptions = {
+  rate: 2000,
+  scheduler: "spin",
+  openMs: 10_000,
+  saturationMs: 5_000,
+  warmupMs: 3_000,
+  concurrency: 32,
+  sidecarNodeFlags: [],
+};
 
-/** MCPWARDEN_BENCH_SCHEDULER=timer when the machine has no core to spare for a spinning load generator. */
+/**
+ * MCPWARDEN_BENCH_SCHEDULER=timer when the machine has no core to spare for a spinning load
+ * generator; MCPWARDEN_BENCH_SIDECAR_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" for node
+ * flags on the sidecar process.
+ */
 export function sidecarBenchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SidecarBenchOptions {
   const scheduler = env["MCPWARDEN_BENCH_SCHEDULER"] === "timer" ? "timer" : "spin";
-  return { ...DEFAULT_SIDECAR_BENCH, scheduler };
+  const sidecarNodeFlags = (env["MCPWARDEN_BENCH_SIDECAR_FLAGS"] ?? "").split(/\s+/).filter((flag) => flag !== "");
+  return { ...DEFAULT_SIDECAR_BENCH, scheduler, sidecarNodeFlags };
 }
 
 interface TargetResult {
@@ -73,12 +88,21 @@ async function measure(target: string, url: string, options: SidecarBenchOptions
   return result;
 }
 
-async function startSidecar(policyFile: string, upstreamPort: number): Promise<{ process: JsonProcess; url: string; adminUrl: string }> {
-  const sidecar = startJsonProcess(
-    cliScript(),
-    ["sidecar", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--upstream", `http://127.0.0.1:${upstreamPort}/mcp`, "--policy", policyFile],
-    (line) => line["msg"] === "sidecar started",
-  );
+async function startSidecar(policyFile: string, upstreamPort: number, nodeFlags: readonly string[]): Promise<{ process: JsonProcess; url: string; adminUrl: string }> {
+  // The flags reach only the sidecar: NODE_OPTIONS is set for its spawn and restored at once.
+  const saved = process.env["NODE_OPTIONS"];
+  if (nodeFlags.length > 0) process.env["NODE_OPTIONS"] = [saved ?? "", ...nodeFlags].join(" ").trim();
+  let sidecar: JsonProcess;
+  try {
+    sidecar = startJsonProcess(
+      cliScript(),
+      ["sidecar", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--upstream", `http://127.0.0.1:${upstreamPort}/mcp`, "--policy", policyFile],
+      (line) => line["msg"] === "sidecar started",
+    );
+  } finally {
+    if (saved === undefined) delete process.env["NODE_OPTIONS"];
+    else process.env["NODE_OPTIONS"] = saved;
+  }
   const started = await sidecar.ready;
   const url = `http://${String(started["listen"])}/mcp`;
   const adminUrl = `http://${String(started["admin"])}`;
@@ -111,7 +135,7 @@ export async function runSidecarBench(options: SidecarBenchOptions = sidecarBenc
       ["(c) sidecar, allow-all", "allow-all.yaml", {}],
       [`(d) sidecar, ${realisticRuleCount()}-rule policy`, "realistic.json", { agents: 50 }],
     ] as const) {
-      const sidecar = await startSidecar(join(dir, file), upstreamPort);
+      const sidecar = await startSidecar(join(dir, file), upstreamPort, options.sidecarNodeFlags);
       processes.push(sidecar.process);
       results.push(await measure(target, sidecar.url, options, extra, sidecar.process.child.pid as number, true));
       await sidecar.process.stop();
