@@ -3,7 +3,7 @@
 // arguments written with other key order, spacing or number spelling digest alike.
 
 import canonicalize from "canonicalize";
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * Absent arguments mean `{}` (as in evaluateCall). RFC 8785 has no form for strings with
@@ -12,7 +12,8 @@ import { createHash } from "node:crypto";
  * contains, so the two kinds of input never share a digest.
  */
 export function argumentDigest(args: unknown): string {
-  return createHash("sha256").update(canonicalArguments(args)).digest("hex");
+  // One-shot: no Hash object per call (about half the cost of createHash().update().digest()).
+  return hash("sha256", canonicalArguments(args), "hex");
 }
 
 export function canonicalArguments(args: unknown): string {

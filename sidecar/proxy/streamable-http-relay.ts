@@ -228,7 +228,9 @@ export class StreamableHttpRelay {
     const outcome = processServerMessage(text, context, false);
     if (outcome.text === text && intake.plan.answers.length === 0 && early === undefined) {
       if (res.headersSent || res.destroyed) return;
-      res.writeHead(upstream.statusCode, { ...clientResponseHeaders(upstream.headers, false), "content-length": String(bytes.length) });
+      const headers = clientResponseHeaders(upstream.headers, false);
+      headers["content-length"] = String(bytes.length);
+      res.writeHead(upstream.statusCode, headers);
       res.end(bytes);
       return;
     }
