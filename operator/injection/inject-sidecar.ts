@@ -3,6 +3,7 @@
 // Whether a pod is opted in at all (namespace label inject=enabled, pod label
 // inject=true) is decided by the webhook's selectors; this function handles what
 // they cannot: opt-out, skipped namespaces, idempotence and refusals.
+import { sidecarNodeOptions } from "./sidecar-node-options.ts";
 import type { Container, Pod } from "../kube-objects.ts";
 import {
   ADMIN_PORT,
@@ -122,6 +123,7 @@ function sidecarContainer(config: InjectionConfig, upstreamUrl: string): Contain
       { name: "MCPWARDEN_CA_PEM", value: config.caPem },
       { name: "MCPWARDEN_POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: "MCPWARDEN_POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      { name: "NODE_OPTIONS", value: sidecarNodeOptions(config.resources.limits?.["memory"]) },
       ...(config.redis !== undefined && "secret" in config.redis ? [{ name: REDIS_URL_ENV, valueFrom: { secretKeyRef: { name: config.redis.secret.name, key: config.redis.secret.key } } }] : []),
     ],
     ports: [
