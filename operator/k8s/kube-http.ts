@@ -1,8 +1,8 @@
 // One authenticated HTTP request to the API server, with the credentials and TLS
-// settings of the kubeconfig (client-node's RequestContext does that part). client-node
-// builds a new dispatcher (a new TLS connection pool) for every request; KubeHttp keeps
-// one for as long as the TLS material stays the same, so requests reuse connections
-// (with 1,000 sidecars acking, new handshakes were most of the operator's CPU).
+// settings of the kubeconfig (client-node reads them). client-node builds a new dispatcher
+// (a new TLS connection pool) for every request; KubeHttp keeps one for as long as the
+// TLS material stays the same, so requests reuse connections (with 1,000 sidecars
+// acking, new handshakes were most of the operator's CPU).
 import { createHash } from "node:crypto";
 import type { RequestOptions } from "node:https";
 import { HttpMethod, RequestContext, type KubeConfig } from "@kubernetes/client-node";
@@ -36,10 +36,12 @@ export class KubeHttp {
     if (cluster === null) throw new Error("the kubeconfig has no current cluster");
     const url = new URL(cluster.server.replace(/\/$/, "") + path);
     for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
-    const context = new RequestContext(url.toString(), method);
-    await this.#config.applySecurityAuthentication(context);
-    const dispatcher = await this.#dispatcher(context.getDispatcher() as Dispatcher | undefined);
-    const headers: Record<string, string> = { ...context.getHeaders(), accept: "application/json" };
+    // One read of the kubeconfig's credentials per request (token files rotate): the
+    // headers come from it, and so does the key that says whether the pool still fits.
+    const options: RequestOptions = {};
+    await this.#config.applyToHTTPSOptions(options);
+    const dispatcher = await this.#dispatcher(options, url, method);
+    const headers: Record<string, string> = { ...authenticationHeaders(options), accept: "application/json" };
     if (request.body !== undefined) headers["content-type"] = request.contentType ?? "application/json";
     // undici's request(), not fetch(): fetch clones and tees every request and response,
     // most of the operator's short-lived garbage under 1,000 acking sidecars.
@@ -67,23 +69,23 @@ export class KubeHttp {
     await pool?.dispatcher?.close();
   }
 
-  /** The pooled dispatcher while the TLS material is unchanged; else `fresh` becomes the pool. */
-  async #dispatcher(fresh: Dispatcher | undefined): Promise<Dispatcher | undefined> {
-    const options: RequestOptions = {};
-    await this.#config.applyToHTTPSOptions(options);
+  /**
+   * The pooled dispatcher while the TLS material (and proxy) is unchanged; otherwise a new
+   * one, built by client-node (which knows proxies), becomes the pool.
+   */
+  async #dispatcher(options: RequestOptions, url: URL, method: HttpMethod): Promise<Dispatcher | undefined> {
     const tls = [options.ca, options.cert, options.key, options.pfx, options.passphrase, options.rejectUnauthorized, options.servername, this.#config.getCurrentCluster()?.proxyUrl];
     const hash = createHash("sha256");
     for (const part of tls.flat()) hash.update(part === undefined ? "\u0000" : typeof part === "string" || Buffer.isBuffer(part) ? part : JSON.stringify(part)).update("\u0001");
     const key = hash.digest("hex");
-    if (this.#pool?.key === key) {
-      void fresh?.close();
-      return this.#pool.dispatcher;
-    }
+    if (this.#pool?.key === key) return this.#pool.dispatcher;
+    const context = new RequestContext(url.toString(), method);
+    await this.#config.applySecurityAuthentication(context);
     const previous = this.#pool?.dispatcher;
-    this.#pool = { key, dispatcher: fresh };
+    this.#pool = { key, dispatcher: context.getDispatcher() as Dispatcher | undefined };
     // In-flight requests on the old pool finish; close() waits for them.
     void previous?.close();
-    return fresh;
+    return this.#pool.dispatcher;
   }
 
   /** Like request(), but a status outside 2xx throws an ApiError with the server's message. */
@@ -92,6 +94,17 @@ export class KubeHttp {
     if (response.status >= 200 && response.status < 300) return response.body;
     throw new ApiError(response.status, `${method} ${path}: HTTP ${response.status}: ${statusMessage(response.body)}`);
   }
+}
+
+/**
+ * The headers client-node's applySecurityAuthentication sets: Basic credentials of a
+ * user with a password, then the kubeconfig's headers (a bearer token), which win.
+ */
+function authenticationHeaders(options: RequestOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (typeof options.auth === "string") headers["authorization"] = `Basic ${Buffer.from(options.auth).toString("base64")}`;
+  for (const [name, value] of Object.entries(options.headers ?? {})) if (value !== undefined) headers[name.toLowerCase()] = String(value);
+  return headers;
 }
 
 export function statusMessage(body: unknown): string {
