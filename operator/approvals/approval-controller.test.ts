@@ -103,8 +103,9 @@ describe("ApprovalController verdicts", () => {
     store.put({ ...decided, status: { phase: "Approved", decidedBy: "bob", decidedAt: new Date(NOW).toISOString() } });
     expect(pushed).toEqual([[pod.uid, { name: "a", verdict: "approved", decidedBy: "bob", reason: "ok" }]]);
     expect(client.writesOf("approval-status").map((w) => w.body)).toEqual([{ phase: "Pending" }, { phase: "Approved", decidedBy: "bob", decidedAt: new Date(NOW).toISOString() }]);
-    expect(controller.eventsFor(pod.uid)).toEqual([{ name: "a", verdict: "approved", decidedBy: "bob", reason: "ok" }]);
-    expect(controller.eventsFor("uid-other")).toEqual([]);
+    expect(controller.eventsFor(pod)).toEqual([{ name: "a", verdict: "approved", decidedBy: "bob", reason: "ok" }]);
+    expect(controller.eventsFor({ ...pod, uid: "uid-other" })).toEqual([]);
+    expect(controller.eventsFor({ ...pod, namespace: "elsewhere" })).toEqual([]);
   });
 
   it("pushes expired at expiresAt without waiting for a write, and the leader marks it Expired", () => {

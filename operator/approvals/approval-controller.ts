@@ -14,7 +14,7 @@
 // says Expired stays expired even if a decision shows up late.
 
 import type { ClusterClient, WatchedStore } from "../cluster.ts";
-import { keyOf, type McpApprovalObject, type McpApprovalPhase, type McpApprovalStatus } from "../kube-objects.ts";
+import { keyOf, splitKey, type McpApprovalObject, type McpApprovalPhase, type McpApprovalStatus } from "../kube-objects.ts";
 import type { LeaderState } from "../leader/lease-leader-election.ts";
 import { errorText, type OperatorLogger } from "../operator-logger.ts";
 import type { ApprovalEvent } from "../stream/policy-stream-server.ts";
@@ -82,11 +82,11 @@ export class ApprovalController {
     this.#tracked.clear();
   }
 
-  /** The verdicts of this pod's approvals, for a stream that has just connected. */
-  eventsFor(podUid: string): ApprovalEvent[] {
+  /** The verdicts of this pod's approvals (they live in its namespace), for a stream that has just connected. */
+  eventsFor(pod: BoundPod): ApprovalEvent[] {
     const events: ApprovalEvent[] = [];
-    for (const approval of this.#options.approvals.list()) {
-      if (approval.metadata?.labels?.[APPROVAL_POD_UID_LABEL] !== podUid) continue;
+    for (const approval of this.#options.approvals.list(pod.namespace)) {
+      if (approval.metadata?.labels?.[APPROVAL_POD_UID_LABEL] !== pod.uid) continue;
       const verdict = verdictOf(approval, this.#now());
       if (verdict !== undefined) events.push(eventOf(approval, verdict));
     }
@@ -143,7 +143,7 @@ export class ApprovalController {
   }
 
   #observeAgain(key: string): void {
-    const [namespace = "", name = ""] = key.split("/");
+    const { namespace, name } = splitKey(key);
     const current = this.#options.approvals.get(namespace, name);
     if (current !== undefined) this.#observe(current);
   }

@@ -28,7 +28,7 @@ export interface ApprovalEvent {
 export interface StreamApprovals {
   file(pod: BoundPod, body: unknown): Promise<{ status: number; body: unknown }>;
   /** Verdicts to send a stream of this pod when it connects. */
-  eventsFor(podUid: string): ApprovalEvent[];
+  eventsFor(pod: BoundPod): ApprovalEvent[];
 }
 
 export interface PolicyStreamServerOptions {
@@ -152,19 +152,14 @@ export class PolicyStreamServer {
     this.#add(connection);
     response.on("close", () => this.#remove(connection));
     this.#sendBundle(connection, bundle);
-    for (const event of this.#options.approvals?.eventsFor(pod.uid) ?? []) this.#write(connection, approvalFrame(event));
+    for (const event of this.#options.approvals?.eventsFor(pod) ?? []) this.#write(connection, approvalFrame(event));
     this.#options.logger.debug({ pod: `${pod.namespace}/${pod.name}`, revision: bundle.revision }, "sidecar connected");
   }
 
   async #ack(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const pod = await this.#authenticate(request, response);
-    if (pod === undefined) return;
-    let body: unknown;
-    try {
-      body = JSON.parse(await readBody(request, MAX_ACK_BYTES));
-    } catch (error) {
-      return reply(response, 400, `the body must be JSON {"revision": "..."}: ${errorText(error)}`);
-    }
+    const read = await this.#authenticatedJson(request, response, MAX_ACK_BYTES, 'JSON {"revision": "..."}');
+    if (read === undefined) return;
+    const { pod, body } = read;
     const revision = typeof body === "object" && body !== null ? (body as { revision?: unknown }).revision : undefined;
     if (typeof revision !== "string" || !REVISION.test(revision)) return reply(response, 400, "revision must be the revision of a received bundle");
     try {
@@ -179,14 +174,9 @@ export class PolicyStreamServer {
   async #fileApproval(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const approvals = this.#options.approvals;
     if (approvals === undefined) return reply(response, 501, "this operator does not serve approvals");
-    const pod = await this.#authenticate(request, response);
-    if (pod === undefined) return;
-    let body: unknown;
-    try {
-      body = JSON.parse(await readBody(request, MAX_APPROVAL_BYTES));
-    } catch (error) {
-      return reply(response, 400, `the body must be a JSON approval request: ${errorText(error)}`);
-    }
+    const read = await this.#authenticatedJson(request, response, MAX_APPROVAL_BYTES, "a JSON approval request");
+    if (read === undefined) return;
+    const { pod, body } = read;
     let filed: { status: number; body: unknown };
     try {
       filed = await approvals.file(pod, body);
@@ -195,6 +185,18 @@ export class PolicyStreamServer {
       return reply(response, 503, `could not create the McpApproval: ${errorText(error)}`);
     }
     if (!response.headersSent) response.writeHead(filed.status, { "content-type": "application/json" }).end(JSON.stringify(filed.body));
+  }
+
+  /** The bound pod and the JSON body of a POST; undefined once refused (401/403/503, or 400 naming `expected`). */
+  async #authenticatedJson(request: IncomingMessage, response: ServerResponse, limit: number, expected: string): Promise<{ pod: BoundPod; body: unknown } | undefined> {
+    const pod = await this.#authenticate(request, response);
+    if (pod === undefined) return undefined;
+    try {
+      return { pod, body: JSON.parse(await readBody(request, limit)) };
+    } catch (error) {
+      reply(response, 400, `the body must be ${expected}: ${errorText(error)}`);
+      return undefined;
+    }
   }
 
   async #authenticate(request: IncomingMessage, response: ServerResponse): Promise<BoundPod | undefined> {
