@@ -18,6 +18,23 @@ export interface ApprovalAsk {
   readonly expiresAtMs: number;
 }
 
+/**
+ * What an ask says, as the McpApproval's spec names it (times as RFC 3339): the admin
+ * API lists approvals in this shape and the operator is asked in it.
+ */
+export function askFields(ask: ApprovalAsk): Record<string, string> {
+  return {
+    tool: ask.tool,
+    caller: ask.callerId,
+    policy: ask.policy,
+    rule: ask.rule,
+    argumentDigest: ask.argumentDigest,
+    preview: ask.preview,
+    requestedAt: new Date(ask.requestedAtMs).toISOString(),
+    expiresAt: new Date(ask.expiresAtMs).toISOString(),
+  };
+}
+
 export interface ApprovalVerdict {
   readonly phase: Exclude<ApprovalPhase, "Pending">;
   readonly reason?: string;

@@ -11,6 +11,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { LocalApproval, LocalApprovalDesk } from "./local-approval-desk.ts";
+import { askFields } from "./approval-desk.ts";
 
 export interface ApprovalsApiOptions {
   readonly desk: LocalApprovalDesk;
@@ -93,14 +94,7 @@ function describe(approval: LocalApproval): Record<string, unknown> {
   return {
     name: approval.name,
     phase: approval.phase,
-    tool: approval.tool,
-    caller: approval.callerId,
-    policy: approval.policy,
-    rule: approval.rule,
-    argumentDigest: approval.argumentDigest,
-    preview: approval.preview,
-    requestedAt: new Date(approval.requestedAtMs).toISOString(),
-    expiresAt: new Date(approval.expiresAtMs).toISOString(),
+    ...askFields(approval),
     ...(approval.verdict === undefined ? {} : { verdict: approval.verdict }),
     ...(approval.reason === undefined ? {} : { reason: approval.reason }),
     ...(approval.decidedBy === undefined ? {} : { decidedBy: approval.decidedBy }),

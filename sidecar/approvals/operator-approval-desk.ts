@@ -9,7 +9,7 @@
 // operator is reachable. The first verdict for an approval is the one that counts.
 
 import type { ApprovalEventData } from "../policy-source/operator-stream-source.ts";
-import { awaitVerdict, unrefTimer, type ApprovalAsk, type ApprovalDesk, type ApprovalVerdict, type VerdictWaiter } from "./approval-desk.ts";
+import { askFields, awaitVerdict, unrefTimer, type ApprovalAsk, type ApprovalDesk, type ApprovalVerdict, type VerdictWaiter } from "./approval-desk.ts";
 
 /** What the sidecar can say to the operator: OperatorStreamSource.post fits. */
 export type OperatorPost = (path: string, body: unknown) => Promise<{ status: number; text: string }>;
@@ -46,16 +46,7 @@ export class OperatorApprovalDesk implements ApprovalDesk {
     if (this.#entries.size >= MAX_OPERATOR_APPROVALS) throw new Error(`more than ${MAX_OPERATOR_APPROVALS} approvals are open in this sidecar`);
     let answer: { status: number; text: string };
     try {
-      answer = await this.#post("/v1/approvals", {
-        policy: ask.policy,
-        rule: ask.rule,
-        tool: ask.tool,
-        argumentDigest: ask.argumentDigest,
-        preview: ask.preview,
-        caller: ask.callerId,
-        requestedAt: new Date(ask.requestedAtMs).toISOString(),
-        expiresAt: new Date(ask.expiresAtMs).toISOString(),
-      });
+      answer = await this.#post("/v1/approvals", askFields(ask));
     } catch (error) {
       throw new Error(`the operator could not be reached: ${error instanceof Error ? error.message : String(error)}`);
     }
