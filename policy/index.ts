@@ -29,7 +29,7 @@ export {
 } from "./admit-call.ts";
 export { createPolicyBundle, readPolicyBundle, type PolicyBundle, type BundlePolicyRef, type ReadBundleResult } from "./bundle.ts";
 export { renderPolicyYaml } from "./render-policy-yaml.ts";
-export { labelKeyProblem, labelValueProblem, objectNameProblem, namespaceProblem } from "./kubernetes-names.ts";
+export { dnsLabelPrefix, labelKeyProblem, labelValueProblem, objectNameProblem, namespaceProblem } from "./kubernetes-names.ts";
 export { globMatches, MAX_TOOL_NAME_LENGTH, MAX_PATTERN_LENGTH } from "./glob.ts";
 export { MAX_CONDITION_LENGTH, MAX_COMPREHENSION_DEPTH } from "./cel-condition.ts";
 export { MAX_WINDOW_MS, MAX_APPROVAL_TIMEOUT_MS } from "./duration.ts";

@@ -40,3 +40,19 @@ export function labelValueProblem(value: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Text as the start of a DNS label, for generated names (`Deploy_Prod` → `deploy-prod`):
+ * lowercase, runs of other characters as one '-', at most `maxLength` characters, never
+ * starting or ending with '-'; `fallback` when nothing is left.
+ */
+export function dnsLabelPrefix(text: string, maxLength: number, fallback: string): string {
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, maxLength)
+      .replace(/-+$/, "") || fallback
+  );
+}

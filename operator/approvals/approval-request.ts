@@ -4,6 +4,7 @@
 // pod, in its own namespace. Every field is checked against the CRD's bounds here so a
 // bad ask gets a 400 naming the field instead of an API-server error.
 
+import { dnsLabelPrefix } from "../../policy/index.ts";
 import type { BoundPod } from "../stream/stream-authenticator.ts";
 import type { McpApprovalObject, McpApprovalSpec } from "../kube-objects.ts";
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../well-known.ts";
@@ -62,7 +63,7 @@ export function approvalObjectFor(pod: BoundPod, ask: ApprovalAskBody): McpAppro
     apiVersion: "mcpwarden.dev/v1alpha1",
     kind: "McpApproval",
     metadata: {
-      generateName: `${nameStem(ask.tool)}-`,
+      generateName: `${dnsLabelPrefix(ask.tool, 40, "call")}-`,
       namespace: pod.namespace,
       labels: { [APPROVAL_POD_UID_LABEL]: pod.uid, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
       ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: pod.name, uid: pod.uid }],
@@ -79,18 +80,6 @@ export function approvalObjectFor(pod: BoundPod, ask: ApprovalAskBody): McpAppro
       expiresAt: ask.expiresAt,
     },
   };
-}
-
-/** The tool as a DNS label prefix: `Deploy_Prod` → `deploy-prod`. */
-function nameStem(tool: string): string {
-  return (
-    tool
-      .toLowerCase()
-      .replace(/[^a-z0-9-]+/g, "-")
-      .replace(/^-+|-+$/g, "")
-      .slice(0, 40)
-      .replace(/-+$/, "") || "call"
-  );
 }
 
 function isRfc3339(value: string): boolean {

@@ -4,6 +4,7 @@
 // authenticated, never a name the client sends. Decided approvals are forgotten after a TTL.
 
 import { randomBytes } from "node:crypto";
+import { dnsLabelPrefix } from "../../policy/index.ts";
 import { awaitVerdict, unrefTimer, type ApprovalAsk, type ApprovalDesk, type ApprovalPhase, type ApprovalVerdict, type VerdictWaiter } from "./approval-desk.ts";
 
 export interface LocalApproval extends ApprovalAsk {
@@ -132,6 +133,5 @@ function verdictOf(approval: LocalApproval): ApprovalVerdict | undefined {
 
 /** `deploy-prod-3f9a1c2e`: the tool, as a DNS label, and 8 random hex digits. */
 export function approvalName(tool: string): string {
-  const stem = tool.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "call";
-  return `${stem}-${randomBytes(4).toString("hex")}`;
+  return `${dnsLabelPrefix(tool, 40, "call")}-${randomBytes(4).toString("hex")}`;
 }
