@@ -60,6 +60,10 @@ export class ClusterNamespace {
 ip link set lo up
 ip address add ${n.nodeAddress}/${n.linkPrefixLength} dev eth0
 ip link set eth0 up
+# Node processes (the API server calling webhooks) dial ClusterIPs; kube-proxy's OUTPUT
+# DNAT re-routes them, but the first lookup needs a route. No default route: nothing else
+# has a way out, and the host routes the range straight back.
+ip route add ${n.serviceCidr} dev eth0
 echo 1 > /proc/sys/net/ipv4/ip_forward
 # Sockets orphaned when everything is killed at once hold the namespace until they give up.
 echo 1 > /proc/sys/net/ipv4/tcp_orphan_retries

@@ -24,8 +24,11 @@ export interface LocalClusterOptions {
   nodeBinDir: string;
   /** Wiped at start: this run's certificates, etcd data, containerd and kubelet state, logs. */
   stateDir: string;
-  /** docker-archives to import into containerd before the kubelet starts. */
-  imageArchives: string[];
+  /**
+   * Builds (or finds) the docker-archives to import into containerd before the kubelet
+   * starts; called once the machine's cluster lock is held.
+   */
+  prepareImages: () => Promise<string[]>;
   sandboxImage: string;
   corednsImage: string;
   log: (line: string) => void;
@@ -63,6 +66,7 @@ export class LocalCluster {
       const problems = await restoreHost(previous);
       if (problems.length > 0) throw new Error(`could not clean up after the previous cluster: ${problems.join("; ")}`);
     }
+    const archives = await this.options.prepareImages();
     rmSync(stateDir, { recursive: true, force: true });
     const logDir = join(stateDir, "logs");
     mkdirSync(logDir, { recursive: true });
@@ -126,10 +130,8 @@ export class LocalCluster {
     log("starting containerd");
     component("containerd", "/usr/bin/containerd", ["--config", join(stateDir, "containerd.toml")]);
     await this.waitFor("containerd", () => existsSync(paths.containerdSocket), 30_000);
-    for (const archive of this.options.imageArchives) {
-      await this.ctr(paths.containerdSocket, ["images", "import", "--no-unpack=false", archive]);
-    }
-    log(`imported ${this.options.imageArchives.length} images`);
+    for (const archive of archives) await this.ctr(paths.containerdSocket, ["images", "import", archive]);
+    log(`imported ${archives.length} images`);
 
     const bin = (name: string): string => join(nodeBinDir, name);
     component("kube-controller-manager", bin("kube-controller-manager"), [
