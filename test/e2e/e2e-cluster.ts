@@ -25,8 +25,14 @@ export interface E2eCluster {
   repoRoot?: string;
 }
 
-/** Commands lines of processes the local cluster runs (for the host-state comparison). */
-export const clusterProcessPattern = /(^|\/)(kube-apiserver|etcd|kubelet|kube-proxy|kube-scheduler|kube-controller-manager|containerd|containerd-shim-runc-v2|coredns|pause|unshare|nsenter)( |$)/;
+/**
+ * Command lines of processes only the local cluster runs (for the host-state comparison):
+ * its node components, anything with its state folder in its arguments (etcd and
+ * kube-apiserver; the integration tests' own run elsewhere), the namespace holder, the
+ * nsenter launchers and the lock holder.
+ */
+export const clusterProcessPattern =
+  /\/cluster\/run\/|(^|\/)(kubelet|kube-proxy|kube-scheduler|kube-controller-manager|containerd|containerd-shim-runc-v2|coredns)( |$)|^nsenter --target|^unshare --pid|\/run\/mcp-warden\/cluster\.lock/;
 
 export function e2e(): E2eCluster {
   return inject("e2e");
@@ -105,6 +111,22 @@ export async function serviceUrl(namespace: string, service: string, port = 80):
     return `http://${ip}:${port}`;
   }
   return portForward(namespace, `service/${service}`, port);
+}
+
+/** The base URL of a pod's port, reachable from this process. */
+export async function podUrl(namespace: string, pod: string, port: number): Promise<string> {
+  if (e2e().mode === "local") {
+    const ip = (await kubectlOk(["-n", namespace, "get", "pod", pod, "-o", "jsonpath={.status.podIP}"])).trim();
+    return `http://${ip}:${port}`;
+  }
+  return portForward(namespace, `pod/${pod}`, port);
+}
+
+/** One sample of a Prometheus text exposition (`name{labels} value`), or undefined. */
+export async function metric(baseUrl: string, line: RegExp): Promise<number | undefined> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const found = text.split("\n").find((candidate) => line.test(candidate));
+  return found === undefined ? undefined : Number(found.trim().split(/\s+/).at(-1));
 }
 
 /** `kubectl port-forward` to a pod or Service (another cluster's addresses are not routable from here). */
