@@ -2,11 +2,12 @@
 // in parallel on 2 cores), and the figures in bench/results/latest.json. A benchmark, not
 // a test: it measures and reports, and fails only when a section cannot run.
 //
-// Run: node dist/bench/main.js [section...]   (sections: policy, ratelimit, sidecar, propagation)
+// Run: node dist/bench/main.js [section...]   (sections: policy, ratelimit, sidecar, propagation, cluster)
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
+import { runClusterBench } from "./cluster.ts";
 import { runPolicyBench } from "./policy.ts";
 import { runPropagationBench } from "./propagation.ts";
 import { runRateLimitBench } from "./ratelimit.ts";
@@ -17,6 +18,7 @@ const SECTIONS: Record<string, () => Promise<object>> = {
   ratelimit: runRateLimitBench,
   sidecar: () => runSidecarBench(),
   propagation: async () => runPropagationBench(),
+  cluster: runClusterBench,
 };
 
 const asked = process.argv.slice(2);

@@ -6,12 +6,13 @@
 //                            images IMAGE_PREFIX/IMAGE_TAG name
 //   MCPWARDEN_E2E=skip       nothing: every test is skipped and counted as such
 import type { TestProject } from "vitest/node";
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageRoot, packageVersion } from "../../cli/package-root.ts";
 import { controlPlaneBinDir } from "../harness/control-plane-bin.ts";
+import { startClusterProcess } from "../harness/cluster-process.ts";
 import { snapshotHost } from "../harness/host-state.ts";
 import { clusterNetwork } from "../harness/node-config.ts";
 import { defaultImagePrefix } from "../harness/cluster-images.ts";
@@ -47,44 +48,22 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
 
   const hostBefore = snapshotHost(clusterNetwork.cgroupName, clusterProcessPattern);
-  const infoFile = join(workDir, "cluster.json");
   const started = Date.now();
-  const cluster = startClusterProcess(infoFile, join(workDir, "cluster.log"));
+  const cluster = await startClusterProcess(workDir);
   const onSignal = (signal: NodeJS.Signals): void => {
-    cluster.stdin?.end();
+    cluster.child.stdin?.end();
     setTimeout(() => process.kill(process.pid, signal), 30_000).unref();
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (existsSync(infoFile)) {
-        clearInterval(timer);
-        resolve();
-      } else if (cluster.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`the local cluster did not start (exit ${cluster.exitCode}):\n${readFileSync(join(workDir, "cluster.log"), "utf8").slice(-6000)}`));
-      }
-    }, 250);
-  });
-  const info = JSON.parse(readFileSync(infoFile, "utf8")) as { kubeconfig: string; pid: number; logDir: string; images: Record<string, string>; namespaceInitPid: number };
+  const { info } = cluster;
   console.log(`[e2e] local cluster ready in ${Math.round((Date.now() - started) / 1000)} s (logs: ${info.logDir})`);
   project.provide("e2e", { mode: "local", kubeconfig: info.kubeconfig, ...tools, images: info.images, workDir, clusterPid: info.pid, logDir: info.logDir, hostBefore, repoRoot: packageRoot() });
   return async () => {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     // The last file may have stopped (or killed and replaced) the cluster already.
-    if (cluster.exitCode === null && cluster.signalCode === null) {
-      cluster.stdin?.end();
-      await new Promise((resolve) => cluster.once("exit", resolve));
-    }
+    await cluster.stop();
     if (!process.env.MCPWARDEN_KEEP_STATE) rmSync(workDir, { recursive: true, force: true });
   };
-}
-
-/** `cluster-main.js --e2e` in its own process group; its stdin is our pipe, so it stops when we end or die. */
-function startClusterProcess(infoFile: string, logFile: string): ChildProcess {
-  // The child writes its log itself, so its last words survive our end.
-  const log = openSync(logFile, "a");
-  return spawn(process.execPath, [join(packageRoot(), "dist", "test", "harness", "cluster-main.js"), "--e2e", infoFile], { stdio: ["pipe", log, log], detached: true });
 }

@@ -53,8 +53,10 @@ export class ClusterLock {
 
   static async acquire(): Promise<ClusterLock> {
     mkdirSync(runtimeDir, { recursive: true, mode: 0o755 });
+    // Its own process group: a terminal's Ctrl-C must not release the lock before we have stopped.
     const holder = spawn("flock", ["--nonblock", "--conflict-exit-code", "75", lockFile, "sh", "-c", "echo locked; exec cat >/dev/null"], {
       stdio: ["pipe", "pipe", "inherit"],
+      detached: true,
     });
     const outcome = await new Promise<"locked" | number>((resolve) => {
       holder.stdout?.once("data", () => resolve("locked"));
