@@ -2,9 +2,11 @@
 // start that logs nothing at warn or error level, no image ever pulled, and a `helm
 // upgrade` that rolls the replicas while pods keep being admitted.
 import { expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { Resolver } from "node:dns/promises";
 import { join } from "node:path";
-import { createNamespace, describeE2e, describeLocal, e2e, eventually, helmOk, kubectl, kubectlJson, kubectlOk } from "./e2e-cluster.ts";
+import { createNamespace, describeE2e, describeLocal, e2e, eventually, helmOk, kubectl, kubectlJson, kubectlOk, run } from "./e2e-cluster.ts";
+import { clusterNetwork } from "../harness/node-config.ts";
 
 const NS = "mcp-warden";
 
@@ -98,5 +100,24 @@ describeLocal("the local node", () => {
     expect(events.items.some((event) => event.reason === "Pulled")).toBe(true);
     // The kubelet did start containers from these images (the logs are the real ones).
     expect(containerd).toMatch(/StartContainer/);
+  });
+
+  it("keeps its traffic inside: no default route, no masquerade, CoreDNS answers for cluster.local only", async () => {
+    const inside = (command: string[]): Promise<{ code: number; stdout: string }> => run("nsenter", [`--target=${e2e().namespaceInitPid}`, "--net", "--mount", "--pid", "--", ...command]);
+    const routes = (await inside(["ip", "route", "show"])).stdout;
+    expect(routes).not.toMatch(/^default /m);
+    expect(routes).toContain(`${clusterNetwork.serviceCidr} dev eth0`);
+    // kube-proxy's one MASQUERADE is for packets it marked (hairpin and Service traffic from the host), never a blanket rule.
+    const nat = (await inside(["iptables-save", "-t", "nat"])).stdout.split("\n").filter((line) => /-j MASQUERADE/.test(line));
+    expect(nat.every((line) => /--mark|KUBE-POSTROUTING/.test(line)), nat.join("\n")).toBe(true);
+    const dns = new Resolver({ timeout: 3_000, tries: 1 });
+    dns.setServers([clusterNetwork.dnsServiceIp]);
+    expect(await dns.resolve4("kubernetes.default.svc.cluster.local")).toEqual([clusterNetwork.apiServiceIp]);
+    await expect(dns.resolve4("example.com")).rejects.toMatchObject({ code: "ESERVFAIL" });
+  });
+
+  it("runs no containerd of Debian's on the host: the package's unit is not enabled and nothing of the cluster ran before the suite", () => {
+    expect(existsSync("/etc/systemd/system/multi-user.target.wants/containerd.service")).toBe(false);
+    expect(e2e().hostBefore?.processes).toEqual([]);
   });
 });

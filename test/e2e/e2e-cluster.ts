@@ -21,6 +21,8 @@ export interface E2eCluster {
   /** local: the cluster's supervisor process (cluster-main.js --e2e) and its logs. */
   clusterPid?: number;
   logDir?: string;
+  /** local: the cluster namespaces' init, to `nsenter --target` it. */
+  namespaceInitPid?: number;
   hostBefore?: HostSnapshot;
   repoRoot?: string;
 }

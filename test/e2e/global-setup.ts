@@ -58,7 +58,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   process.once("SIGTERM", onSignal);
   const { info } = cluster;
   console.log(`[e2e] local cluster ready in ${Math.round((Date.now() - started) / 1000)} s (logs: ${info.logDir})`);
-  project.provide("e2e", { mode: "local", kubeconfig: info.kubeconfig, ...tools, images: info.images, workDir, clusterPid: info.pid, logDir: info.logDir, hostBefore, repoRoot: packageRoot() });
+  project.provide("e2e", { mode: "local", kubeconfig: info.kubeconfig, ...tools, images: info.images, workDir, clusterPid: info.pid, logDir: info.logDir, namespaceInitPid: info.namespaceInitPid, hostBefore, repoRoot: packageRoot() });
   return async () => {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -3,7 +3,7 @@
 // `--e2e FILE` (the end-to-end suite's global setup): the cluster and the images only,
 // its details written to FILE as JSON; it stops when its standard input closes.
 import { execFile } from "node:child_process";
-import { mkdirSync, rmSync, symlinkSync, copyFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parseArgs } from "node:util";
@@ -102,14 +102,15 @@ async function installDemo(cp: LocalClusterInfo, config: string): Promise<void> 
     const podIp = (await kubectl("-n", "demo", "get", "pods", "-l", "app.kubernetes.io/name=demo-server", "-o", "jsonpath={.items[0].status.podIP}")).stdout.trim();
     const home = process.env.HOME ?? "";
     const shown = (path: string): string => (home !== "" && path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path);
-    console.log(`[cluster] ready in ${Math.round((Date.now() - started) / 1000)} s: Kubernetes ${cp.server} on one node, mcp-warden ${packageVersion()} installed, the demo MCP server injected
+    const version = /^KUBERNETES_VERSION=(\S+)$/m.exec(readFileSync(join(root, "tools", "versions.env"), "utf8"))?.[1] ?? "";
+    console.log(`[cluster] ready in ${Math.round((Date.now() - started) / 1000)} s: Kubernetes ${version} at ${cp.server} on one node, mcp-warden ${packageVersion()} installed, the demo MCP server injected
 
   export KUBECONFIG=${shown(config)}
   export PATH=${shown(binDir)}:$PATH      # kubectl, helm and crictl built for this cluster
 
   kubectl get pods -A                       the demo server's pod runs 2/2: the server and the injected sidecar
   kubectl get mcpp -n demo -o wide          the demo policy: Accepted, Programmed, pods in sync
-  kubectl mcpwarden status -n demo          the same through the plugin (npx: bin kubectl-mcpwarden)
+  kubectl get mcpa -n demo                  approvals the demo policy holds calls for (reset_mock_data)
 
   MCP endpoint  http://${serviceIp}/mcp     (Service demo/demo-server → the sidecar; Streamable HTTP)
   metrics       http://${podIp}:9464/metrics   (the sidecar's admin port; also /healthz, /readyz)
