@@ -2,6 +2,8 @@
 // it uses. operator/k8s/ is the one module that talks to @kubernetes/client-node;
 // everything else sees these plain JSON shapes.
 
+import type { ApprovalRequestBody } from "../protocol/index.ts";
+
 export interface ObjectMeta {
   name?: string;
   generateName?: string;
@@ -110,16 +112,10 @@ export interface McpPolicyObject extends KubeObject {
 }
 
 /** What an McpApproval asks (crds/mcpwarden.dev_mcpapprovals.yaml); immutable once created. */
-export interface McpApprovalSpec {
+/** The sidecar's ask (its rule may be absent: "" on the wire), the pod it came from, and the decision. */
+export interface McpApprovalSpec extends Omit<ApprovalRequestBody, "rule"> {
   pod: string;
-  policy: string;
   rule?: string;
-  tool: string;
-  argumentDigest: string;
-  preview: string;
-  caller: string;
-  requestedAt: string;
-  expiresAt: string;
   decision?: { verdict: "approve" | "deny"; reason?: string; decidedBy?: string };
 }
 

@@ -17,7 +17,7 @@ import type { ClusterClient, WatchedStore } from "../cluster.ts";
 import { keyOf, splitKey, type McpApprovalObject, type McpApprovalPhase, type McpApprovalStatus } from "../kube-objects.ts";
 import type { LeaderState } from "../leader/lease-leader-election.ts";
 import { errorText, type OperatorLogger } from "../operator-logger.ts";
-import type { ApprovalEvent } from "../stream/policy-stream-server.ts";
+import type { ApprovalEvent, ApprovalFiledBody, StreamErrorBody } from "../../protocol/index.ts";
 import type { BoundPod } from "../stream/stream-authenticator.ts";
 import { APPROVAL_POD_UID_LABEL, approvalObjectFor, readApprovalAsk } from "./approval-request.ts";
 
@@ -37,7 +37,7 @@ export interface ApprovalControllerOptions {
 
 export interface FileResult {
   status: number;
-  body: { name: string; namespace: string } | { error: string };
+  body: ApprovalFiledBody | StreamErrorBody;
 }
 
 export const DEFAULT_APPROVAL_TTL_MS = 60 * 60_000;

@@ -1,6 +1,6 @@
 // What the injector needs to know about the sidecar it adds. The chart fills it in
 // through the operator's flags; the defaults suit a development cluster.
-import type { RateLimitFailureMode } from "../../sidecar/ratelimit/failover-store.ts";
+import type { RateLimitFailureMode } from "../../protocol/index.ts";
 
 export interface SidecarResources {
   requests?: Record<string, string>;

@@ -6,23 +6,12 @@
 // Every request carries the sidecar's projected token; a pod only ever receives its own
 // bundle and the verdicts on its own approvals.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ACK_PATH, APPROVAL_EVENT, APPROVALS_PATH, BUNDLE_EVENT, HEARTBEAT_INTERVAL_MS, STREAM_PATH, type AckBody, type ApprovalEvent } from "../../protocol/index.ts";
 import type { OperatorMetrics } from "../metrics/operator-metrics.ts";
 import { errorText, type OperatorLogger } from "../operator-logger.ts";
 import type { PodBundle } from "../reconcile/policy-catalog.ts";
 import type { AckRecorder } from "./ack-recorder.ts";
 import type { BoundPod, StreamAuthenticator } from "./stream-authenticator.ts";
-
-export const STREAM_PATH = "/v1/stream";
-export const ACK_PATH = "/v1/ack";
-export const APPROVALS_PATH = "/v1/approvals";
-
-/** The `approval` event: the verdict on one of the pod's approvals. */
-export interface ApprovalEvent {
-  name: string;
-  verdict: "approved" | "denied" | "expired";
-  reason?: string;
-  decidedBy?: string;
-}
 
 /** Where approvals are filed and their verdicts come from (operator/approvals/). */
 export interface StreamApprovals {
@@ -70,7 +59,7 @@ export class PolicyStreamServer {
 
   constructor(options: PolicyStreamServerOptions) {
     this.#options = options;
-    this.#heartbeat = setInterval(() => this.#sendHeartbeats(), options.heartbeatMs ?? 15_000);
+    this.#heartbeat = setInterval(() => this.#sendHeartbeats(), options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
     this.#heartbeat.unref();
   }
 
@@ -160,7 +149,7 @@ export class PolicyStreamServer {
     const read = await this.#authenticatedJson(request, response, MAX_ACK_BYTES, 'JSON {"revision": "..."}');
     if (read === undefined) return;
     const { pod, body } = read;
-    const revision = typeof body === "object" && body !== null ? (body as { revision?: unknown }).revision : undefined;
+    const revision = typeof body === "object" && body !== null ? (body as Partial<Record<keyof AckBody, unknown>>).revision : undefined;
     if (typeof revision !== "string" || !REVISION.test(revision)) return reply(response, 400, "revision must be the revision of a received bundle");
     try {
       await this.#options.acks.record(pod, revision);
@@ -247,7 +236,7 @@ export class PolicyStreamServer {
     connection.sentRevision = bundle.revision;
     let frame = this.#frames.get(bundle);
     if (frame === undefined) {
-      frame = Buffer.from(`event: bundle\ndata: ${bundle.json}\n\n`, "utf8");
+      frame = Buffer.from(`event: ${BUNDLE_EVENT}\ndata: ${bundle.json}\n\n`, "utf8");
       this.#frames.set(bundle, frame);
     }
     this.#write(connection, frame);
@@ -292,7 +281,7 @@ export class PolicyStreamServer {
 }
 
 function approvalFrame(event: ApprovalEvent): string {
-  return `event: approval\ndata: ${JSON.stringify(event)}\n\n`;
+  return `event: ${APPROVAL_EVENT}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
 function reply(response: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {

@@ -1,0 +1,3 @@
+export * from "./policy-stream.ts";
+export * from "./rate-limit-failure-modes.ts";
+export * from "./sidecar-injection.ts";
