@@ -3,8 +3,9 @@
 // forwarded, so the decision and the forwarded bytes cannot disagree.
 
 import { INVALID_REQUEST } from "./error-codes.ts";
+import type { JsonRpcId } from "./json-rpc-id.ts";
 
-export type JsonRpcId = string | number;
+export type { JsonRpcId };
 export type JsonObject = Record<string, unknown>;
 
 export interface JsonRpcRequest {
