@@ -77,7 +77,8 @@ export async function admitRateLimits(
 export function rateLimitedDecision(requests: readonly PolicyRateLimitRequest[], refusal: AdmitRefusal): Decision {
   const request = requests.find((candidate) => candidate.counter === refusal.counter) ?? requests[0];
   const retry = refusal.retryAfterSeconds;
-  let reason: string;
+  // What an invalid request says, and a cause this version does not know.
+  let reason = `rate limit ${refusal.counter} could not be applied; retry in ${retry}s`;
   switch (refusal.cause) {
     case "window_full":
       reason =
@@ -92,8 +93,10 @@ export function rateLimitedDecision(requests: readonly PolicyRateLimitRequest[],
     case "store_unavailable":
       reason = `the rate-limit store is unavailable; retry in ${retry}s`;
       break;
+    case "invalid_request":
+      break;
     default:
-      reason = `rate limit ${refusal.counter} could not be applied; retry in ${retry}s`;
+      refusal.cause satisfies never;
   }
   return {
     decision: "rate_limited",

@@ -149,7 +149,13 @@ function staticProblem(root: Expr): string | undefined {
         visit(comprehension.result, inner, depth);
         return;
       }
+      case "constExpr":
+      case undefined:
+        return;
       default:
+        // A kind of expression this check does not know (a newer @bufbuild/cel) is not let through unchecked.
+        kind satisfies never;
+        problems.push("an expression of a kind this version of mcp-warden does not check");
         return;
     }
   };

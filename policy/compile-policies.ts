@@ -8,7 +8,7 @@ import { CompileCache } from "./compile-cache.ts";
 import { compilePolicy, type CounterUse } from "./compile-policy.ts";
 import type { CompiledPolicy, DecisionTable, IdentityConflict } from "./decision-table.ts";
 import { describeIdentity, identityFingerprint } from "./identity-problems.ts";
-import { policyRef, type IdentitySpec, type McpPolicy } from "./model.ts";
+import { policyRef, type IdentitySpec, type McpPolicy, type PolicyMode } from "./model.ts";
 import type { PolicyProblem } from "./problems.ts";
 
 export type CompileResult = { ok: true; table: DecisionTable } | { ok: false; problems: PolicyProblem[] };
@@ -45,10 +45,23 @@ export function compilePolicies(policies: readonly McpPolicy[], cache: CompileCa
       policies: ordered,
       identity,
       identityConflicts: conflicts,
-      enforcing: compiledInOrder.filter((policy) => policy.mode === "enforce"),
-      audit: compiledInOrder.filter((policy) => policy.mode === "audit"),
+      enforcing: compiledInOrder.filter((policy) => enforces(policy.mode)),
+      audit: compiledInOrder.filter((policy) => !enforces(policy.mode)),
     },
   };
+}
+
+/** Whether a policy's decisions are enforced; a mode that slipped past the reader is (fail closed). */
+function enforces(mode: PolicyMode): boolean {
+  switch (mode) {
+    case "enforce":
+      return true;
+    case "audit":
+      return false;
+    default:
+      mode satisfies never;
+      return true;
+  }
 }
 
 /**

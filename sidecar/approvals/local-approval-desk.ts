@@ -83,7 +83,7 @@ export class LocalApprovalDesk implements ApprovalDesk {
     const decidedAtMs = this.#now();
     this.#settle(entry, {
       ...current,
-      phase: verdict === "approve" ? "Approved" : "Denied",
+      phase: decidedPhase(verdict),
       verdict,
       decidedBy,
       decidedAtMs,
@@ -118,6 +118,19 @@ export class LocalApprovalDesk implements ApprovalDesk {
     entry.timer = unrefTimer(() => this.#entries.delete(approval.name), this.#decidedTtlMs);
     const verdict = verdictOf(approval);
     if (verdict !== undefined) for (const waiter of [...entry.waiters]) waiter(verdict);
+  }
+}
+
+/** The phase a decision gives; a new verdict is a compile error here, and at run time a deny. */
+function decidedPhase(verdict: "approve" | "deny"): "Approved" | "Denied" {
+  switch (verdict) {
+    case "approve":
+      return "Approved";
+    case "deny":
+      return "Denied";
+    default:
+      verdict satisfies never;
+      return "Denied";
   }
 }
 

@@ -32,6 +32,7 @@ export function createIdentityResolver(options: IdentityResolverOptions = {}): I
         case "jwt":
           return fromJwt(verifier, spec, headers);
         default:
+          spec.source satisfies never;
           return refuse(invalidTokenChallenge("unknown identity source"), "the policy names an unknown identity source");
       }
     },
