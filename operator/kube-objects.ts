@@ -2,7 +2,7 @@
 // it uses. operator/k8s/ is the one module that talks to @kubernetes/client-node;
 // everything else sees these plain JSON shapes.
 
-import type { ApprovalRequestBody } from "../protocol/index.ts";
+import type { ApprovalPhase, ApprovalRequestBody, DecisionVerdict } from "../protocol/index.ts";
 
 export interface ObjectMeta {
   name?: string;
@@ -116,10 +116,10 @@ export interface McpPolicyObject extends KubeObject {
 export interface McpApprovalSpec extends Omit<ApprovalRequestBody, "rule"> {
   pod: string;
   rule?: string;
-  decision?: { verdict: "approve" | "deny"; reason?: string; decidedBy?: string };
+  decision?: { verdict: DecisionVerdict; reason?: string; decidedBy?: string };
 }
 
-export type McpApprovalPhase = "Pending" | "Approved" | "Denied" | "Expired";
+export type McpApprovalPhase = ApprovalPhase;
 
 export interface McpApprovalStatus {
   phase?: McpApprovalPhase;

@@ -14,10 +14,10 @@
 // says Expired stays expired even if a decision shows up late.
 
 import type { ClusterClient, WatchedStore } from "../cluster.ts";
-import { keyOf, splitKey, type McpApprovalObject, type McpApprovalPhase, type McpApprovalSpec, type McpApprovalStatus } from "../kube-objects.ts";
+import { keyOf, splitKey, type McpApprovalObject, type McpApprovalPhase, type McpApprovalStatus } from "../kube-objects.ts";
 import type { LeaderState } from "../leader/lease-leader-election.ts";
 import { errorText, type OperatorLogger } from "../operator-logger.ts";
-import type { ApprovalEvent, ApprovalFiledBody, ApprovalVerdictName, StreamErrorBody } from "../../protocol/index.ts";
+import { DECIDED_PHASE, type ApprovalEvent, type ApprovalFiledBody, type ApprovalVerdictName, type StreamErrorBody } from "../../protocol/index.ts";
 import type { BoundPod } from "../stream/stream-authenticator.ts";
 import { APPROVAL_POD_UID_LABEL, approvalObjectFor, readApprovalAsk } from "./approval-request.ts";
 
@@ -206,7 +206,7 @@ export function verdictOf(approval: McpApprovalObject, nowMs: number): Verdict |
   }
   if (decision !== undefined) {
     return {
-      phase: decidedPhase(decision.verdict),
+      phase: DECIDED_PHASE[decision.verdict],
       ...(decision.decidedBy === undefined ? {} : { decidedBy: decision.decidedBy }),
       ...(decision.reason === undefined ? {} : { reason: decision.reason }),
     };
@@ -224,19 +224,6 @@ function eventOf(approval: McpApprovalObject, verdict: Verdict): ApprovalEvent {
     ...(verdict.reason === undefined ? {} : { reason: verdict.reason }),
     ...(verdict.decidedBy === undefined ? {} : { decidedBy: verdict.decidedBy }),
   };
-}
-
-/** The phase a person's decision gives; anything else the types allow is a compile error, and at run time a deny. */
-function decidedPhase(verdict: NonNullable<McpApprovalSpec["decision"]>["verdict"]): "Approved" | "Denied" {
-  switch (verdict) {
-    case "approve":
-      return "Approved";
-    case "deny":
-      return "Denied";
-    default:
-      verdict satisfies never;
-      return "Denied";
-  }
 }
 
 /** The `approval` event's verdict for a final phase. */

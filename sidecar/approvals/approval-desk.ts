@@ -2,9 +2,9 @@
 // sees this interface: the standalone sidecar keeps approvals in memory (LocalApprovalDesk,
 // decided through the admin API); with the operator they become McpApproval objects.
 
-import type { ApprovalRequestBody } from "../../protocol/index.ts";
+import type { ApprovalPhase, ApprovalRequestBody } from "../../protocol/index.ts";
 
-export type ApprovalPhase = "Pending" | "Approved" | "Denied" | "Expired";
+export type { ApprovalPhase };
 
 /** What is asked: the McpApproval's spec, before a decision. */
 export interface ApprovalAsk {

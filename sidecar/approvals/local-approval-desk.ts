@@ -5,12 +5,13 @@
 
 import { randomBytes } from "node:crypto";
 import { dnsLabelPrefix } from "../../policy/index.ts";
+import { DECIDED_PHASE, type DecisionVerdict } from "../../protocol/index.ts";
 import { awaitVerdict, unrefTimer, type ApprovalAsk, type ApprovalDesk, type ApprovalPhase, type ApprovalVerdict, type VerdictWaiter } from "./approval-desk.ts";
 
 export interface LocalApproval extends ApprovalAsk {
   readonly name: string;
   readonly phase: ApprovalPhase;
-  readonly verdict?: "approve" | "deny";
+  readonly verdict?: DecisionVerdict;
   readonly reason?: string;
   readonly decidedBy?: string;
   readonly decidedAtMs?: number;
@@ -73,7 +74,7 @@ export class LocalApprovalDesk implements ApprovalDesk {
   }
 
   /** One decision per approval; `decidedBy` is who the caller of this method authenticated. */
-  decide(name: string, verdict: "approve" | "deny", decidedBy: string, reason?: string): DecideResult {
+  decide(name: string, verdict: DecisionVerdict, decidedBy: string, reason?: string): DecideResult {
     this.#expireDue();
     const entry = this.#entries.get(name);
     if (entry === undefined) return { ok: false, status: 404, message: `no approval named ${name}` };
@@ -83,7 +84,7 @@ export class LocalApprovalDesk implements ApprovalDesk {
     const decidedAtMs = this.#now();
     this.#settle(entry, {
       ...current,
-      phase: decidedPhase(verdict),
+      phase: DECIDED_PHASE[verdict],
       verdict,
       decidedBy,
       decidedAtMs,
@@ -118,19 +119,6 @@ export class LocalApprovalDesk implements ApprovalDesk {
     entry.timer = unrefTimer(() => this.#entries.delete(approval.name), this.#decidedTtlMs);
     const verdict = verdictOf(approval);
     if (verdict !== undefined) for (const waiter of [...entry.waiters]) waiter(verdict);
-  }
-}
-
-/** The phase a decision gives; a new verdict is a compile error here, and at run time a deny. */
-function decidedPhase(verdict: "approve" | "deny"): "Approved" | "Denied" {
-  switch (verdict) {
-    case "approve":
-      return "Approved";
-    case "deny":
-      return "Denied";
-    default:
-      verdict satisfies never;
-      return "Denied";
   }
 }
 
