@@ -8,13 +8,13 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { INTERNAL_ERROR } from "../jsonrpc/error-codes.ts";
-import { sendJsonRpcError } from "./http-replies.ts";
-import { LegacySseRelay } from "./legacy-sse-relay.ts";
+import { sendJsonRpcError } from "./replies/http-replies.ts";
+import { LegacySseRelay } from "./http-upstream/legacy-sse-relay.ts";
 import { isStdioUpstream, type McpProxyOptions } from "./options.ts";
 import { ProxyCore } from "./proxy-core.ts";
-import { StdioBridge } from "./stdio-bridge.ts";
-import { StreamableHttpRelay } from "./streamable-http-relay.ts";
-import { createUpstreamAgent } from "./upstream-http.ts";
+import { StdioBridge } from "./stdio-upstream/stdio-bridge.ts";
+import { StreamableHttpRelay } from "./http-upstream/streamable-http-relay.ts";
+import { createUpstreamAgent } from "./http-upstream/upstream-http.ts";
 
 export interface McpProxy {
   /** A node:http request listener. */

@@ -3,8 +3,8 @@
 // close() waits on.
 
 import type { DecisionTable } from "../../policy/index.ts";
-import type { ToolCallDeps } from "./decide-tool-call.ts";
-import { KnownTools } from "./known-tools.ts";
+import type { ToolCallDeps } from "./intake/decide-tool-call.ts";
+import { KnownTools } from "./replies/known-tools.ts";
 import {
   DEFAULT_SESSION_IDLE_TIMEOUT_MS,
   DEFAULT_SHUTDOWN_GRACE_MS,

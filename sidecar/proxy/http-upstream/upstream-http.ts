@@ -4,9 +4,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { Agent, type Dispatcher } from "undici";
-import { CONNECTION_CLOSED } from "../jsonrpc/error-codes.ts";
-import { sendJsonRpcError } from "./http-replies.ts";
-import type { ProxyLogger } from "./options.ts";
+import { CONNECTION_CLOSED } from "../../jsonrpc/error-codes.ts";
+import { sendJsonRpcError } from "../replies/http-replies.ts";
+import type { ProxyLogger } from "../options.ts";
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) and those the sidecar sets itself.
 const REQUEST_HEADERS_DROPPED = new Set([

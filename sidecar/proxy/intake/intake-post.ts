@@ -3,15 +3,15 @@
 // refusal here is answered at once and nothing reaches the upstream.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { CallIdentity } from "../../policy/index.ts";
-import { HEADER_MISMATCH, INTERNAL_ERROR, INVALID_REQUEST } from "../jsonrpc/error-codes.ts";
-import type { JsonRpcMessage } from "../jsonrpc/message.ts";
-import { parseMessagesFromBytes } from "../jsonrpc/parse-messages.ts";
+import type { CallIdentity } from "../../../policy/index.ts";
+import { HEADER_MISMATCH, INTERNAL_ERROR, INVALID_REQUEST } from "../../jsonrpc/error-codes.ts";
+import type { JsonRpcMessage } from "../../jsonrpc/message.ts";
+import { parseMessagesFromBytes } from "../../jsonrpc/parse-messages.ts";
 import type { ClientNotifier } from "./approval-progress.ts";
-import { sendJsonRpcError } from "./http-replies.ts";
+import { sendJsonRpcError } from "../replies/http-replies.ts";
 import { mcpHeaderMismatch } from "./mcp-headers.ts";
 import { planMessages, toolCallShapeProblem, type MessagePlan } from "./plan-messages.ts";
-import type { ProxyCore } from "./proxy-core.ts";
+import type { ProxyCore } from "../proxy-core.ts";
 import { readBody } from "./read-body.ts";
 
 /** JSON-RPC batches exist only in this protocol version (added in it, removed after it). */

@@ -8,17 +8,17 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Agent, Dispatcher } from "undici";
-import { CONNECTION_CLOSED, errorResponse, REQUEST_TIMEOUT } from "../jsonrpc/error-codes.ts";
-import { idKey, type JsonRpcId } from "../jsonrpc/message.ts";
-import { sendJsonRpcError, sseMessageEvent } from "./http-replies.ts";
-import { intakePost, resolveIdentity } from "./intake-post.ts";
-import type { HttpUpstream } from "./options.ts";
-import { serialiseForward, timedMethod } from "./plan-messages.ts";
-import type { ProxyCore } from "./proxy-core.ts";
-import { abortWhenClientLeaves } from "./client-leaves.ts";
-import { ResponseWatch } from "./response-watch.ts";
-import { processServerMessage, sessionMessageContext } from "./server-message.ts";
-import { SseParser, type SseEvent } from "./sse-parser.ts";
+import { CONNECTION_CLOSED, errorResponse, REQUEST_TIMEOUT } from "../../jsonrpc/error-codes.ts";
+import { idKey, type JsonRpcId } from "../../jsonrpc/message.ts";
+import { sendJsonRpcError, sseMessageEvent } from "../replies/http-replies.ts";
+import { intakePost, resolveIdentity } from "../intake/intake-post.ts";
+import type { HttpUpstream } from "../options.ts";
+import { serialiseForward, timedMethod } from "../intake/plan-messages.ts";
+import type { ProxyCore } from "../proxy-core.ts";
+import { abortWhenClientLeaves } from "../intake/client-leaves.ts";
+import { ResponseWatch } from "../replies/response-watch.ts";
+import { processServerMessage, sessionMessageContext } from "../replies/server-message.ts";
+import { SseParser, type SseEvent } from "../replies/sse-parser.ts";
 import { clientResponseHeaders, openUpstreamEventStream, readUpstreamBody, upstreamRequestHeaders } from "./upstream-http.ts";
 
 export const LEGACY_MESSAGES_PATH = "/messages";

@@ -3,7 +3,7 @@
 // unanswered. Bounded: at most MAX_SESSIONS, and a session unseen for the idle time is
 // forgotten (the upstream owns the session; forgetting only makes batches refused).
 
-import { ResponseWatch } from "./response-watch.ts";
+import { ResponseWatch } from "../replies/response-watch.ts";
 
 const MAX_SESSIONS = 50_000;
 

@@ -5,21 +5,21 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Agent, Dispatcher } from "undici";
-import { CONNECTION_CLOSED, errorResponse, REQUEST_TIMEOUT } from "../jsonrpc/error-codes.ts";
-import { idKey, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
-import { EarlySseReply, sendReply } from "./early-sse-reply.ts";
-import { resolveIdentity, intakePost, type Intake } from "./intake-post.ts";
-import { sendJsonRpcError, sseMessageEvent, writeWithBackpressure } from "./http-replies.ts";
-import { mergeReplies } from "./merge-replies.ts";
-import type { HttpUpstream } from "./options.ts";
-import { serialiseForward, timedMethod } from "./plan-messages.ts";
-import type { ProxyCore } from "./proxy-core.ts";
-import { abortWhenClientLeaves } from "./client-leaves.ts";
-import { hasLongLivedRequest } from "./long-lived-requests.ts";
-import { ResponseWatch } from "./response-watch.ts";
-import { processServerMessage, type ServerMessageContext } from "./server-message.ts";
+import { CONNECTION_CLOSED, errorResponse, REQUEST_TIMEOUT } from "../../jsonrpc/error-codes.ts";
+import { idKey, type JsonRpcId, type JsonRpcMessage } from "../../jsonrpc/message.ts";
+import { EarlySseReply, sendReply } from "../replies/early-sse-reply.ts";
+import { resolveIdentity, intakePost, type Intake } from "../intake/intake-post.ts";
+import { sendJsonRpcError, sseMessageEvent, writeWithBackpressure } from "../replies/http-replies.ts";
+import { mergeReplies } from "../replies/merge-replies.ts";
+import type { HttpUpstream } from "../options.ts";
+import { serialiseForward, timedMethod } from "../intake/plan-messages.ts";
+import type { ProxyCore } from "../proxy-core.ts";
+import { abortWhenClientLeaves } from "../intake/client-leaves.ts";
+import { hasLongLivedRequest } from "../replies/long-lived-requests.ts";
+import { ResponseWatch } from "../replies/response-watch.ts";
+import { processServerMessage, type ServerMessageContext } from "../replies/server-message.ts";
 import { SessionRegistry, type SessionState } from "./session-registry.ts";
-import { replaceEventData, SseParser } from "./sse-parser.ts";
+import { replaceEventData, SseParser } from "../replies/sse-parser.ts";
 import {
   clientResponseHeaders,
   headerValue,

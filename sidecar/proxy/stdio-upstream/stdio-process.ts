@@ -3,7 +3,7 @@
 // group so reaping it also ends whatever it started (an `npx` wrapper's child).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import type { ProxyLogger, StdioUpstream } from "./options.ts";
+import type { ProxyLogger, StdioUpstream } from "../options.ts";
 
 /** A server line longer than this is a protocol violation; the process is ended. */
 const MAX_LINE_BYTES = 64 * 1024 * 1024;

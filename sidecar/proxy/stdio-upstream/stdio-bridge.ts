@@ -18,22 +18,22 @@
 
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { CONNECTION_CLOSED, errorResponse, INVALID_REQUEST, METHOD_NOT_FOUND, REQUEST_TIMEOUT } from "../jsonrpc/error-codes.ts";
-import { idKey, isJsonObject, progressTokenOf, type JsonObject, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
-import { EarlySseReply, sendReply } from "./early-sse-reply.ts";
-import { SSE_HEADERS, sendJsonRpcError } from "./http-replies.ts";
-import { intakePost, resolveIdentity, type Intake } from "./intake-post.ts";
-import { LEGACY_MESSAGES_PATH } from "./legacy-sse-relay.ts";
-import { mergeReplies } from "./merge-replies.ts";
-import type { StdioUpstream } from "./options.ts";
-import type { ProxyCore } from "./proxy-core.ts";
-import { abortWhenClientLeaves } from "./client-leaves.ts";
-import { timedMethod } from "./plan-messages.ts";
-import { processServerMessage, sessionMessageContext } from "./server-message.ts";
+import { CONNECTION_CLOSED, errorResponse, INVALID_REQUEST, METHOD_NOT_FOUND, REQUEST_TIMEOUT } from "../../jsonrpc/error-codes.ts";
+import { idKey, isJsonObject, progressTokenOf, type JsonObject, type JsonRpcId, type JsonRpcMessage } from "../../jsonrpc/message.ts";
+import { EarlySseReply, sendReply } from "../replies/early-sse-reply.ts";
+import { SSE_HEADERS, sendJsonRpcError } from "../replies/http-replies.ts";
+import { intakePost, resolveIdentity, type Intake } from "../intake/intake-post.ts";
+import { LEGACY_MESSAGES_PATH } from "../http-upstream/legacy-sse-relay.ts";
+import { mergeReplies } from "../replies/merge-replies.ts";
+import type { StdioUpstream } from "../options.ts";
+import type { ProxyCore } from "../proxy-core.ts";
+import { abortWhenClientLeaves } from "../intake/client-leaves.ts";
+import { timedMethod } from "../intake/plan-messages.ts";
+import { processServerMessage, sessionMessageContext } from "../replies/server-message.ts";
 import { StdioProcess } from "./stdio-process.ts";
 import { notificationOwner, restoreNotification, restoreResponseId, statelessVerdict, toSharedProcess, UnownedMessages } from "./stdio-stateless.ts";
 import { jsonReplySink, sseReplySink, standingStreamSink, timedLegacySink, type Sink, type SinkHost } from "./stdio-sinks.ts";
-import { ResponseWatch } from "./response-watch.ts";
+import { ResponseWatch } from "../replies/response-watch.ts";
 
 const MAX_BACKLOG = 1_000;
 const SESSION_NOT_FOUND = -32001;

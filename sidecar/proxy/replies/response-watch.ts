@@ -3,7 +3,7 @@
 // watch lives as long as the request is unanswered, on the POST's stream and on the
 // session, since a resumed stream (Last-Event-ID) can deliver the answer on a GET.
 
-import { idKey, type JsonRpcId } from "../jsonrpc/message.ts";
+import { idKey, type JsonRpcId } from "../../jsonrpc/message.ts";
 
 export type WatchKind = "tools/list" | "initialize";
 

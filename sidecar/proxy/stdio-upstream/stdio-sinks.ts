@@ -4,12 +4,12 @@
 // request). A sink ends itself when its work is done.
 
 import type { ServerResponse } from "node:http";
-import { CONNECTION_CLOSED, errorResponse } from "../jsonrpc/error-codes.ts";
-import { idKey, type JsonRpcId } from "../jsonrpc/message.ts";
-import { SSE_HEADERS, sendJson, sseMessageEvent } from "./http-replies.ts";
-import type { Intake } from "./intake-post.ts";
-import { hasLongLivedRequest } from "./long-lived-requests.ts";
-import { mergeReplies } from "./merge-replies.ts";
+import { CONNECTION_CLOSED, errorResponse } from "../../jsonrpc/error-codes.ts";
+import { idKey, type JsonRpcId } from "../../jsonrpc/message.ts";
+import { SSE_HEADERS, sendJson, sseMessageEvent } from "../replies/http-replies.ts";
+import type { Intake } from "../intake/intake-post.ts";
+import { hasLongLivedRequest } from "../replies/long-lived-requests.ts";
+import { mergeReplies } from "../replies/merge-replies.ts";
 
 export interface Sink {
   readonly open: boolean;

@@ -2,8 +2,8 @@
 // client that already went away (a reply to nobody is dropped, never thrown).
 
 import type { ServerResponse } from "node:http";
-import { errorResponse } from "../jsonrpc/error-codes.ts";
-import type { JsonRpcId } from "../jsonrpc/message.ts";
+import { errorResponse } from "../../jsonrpc/error-codes.ts";
+import type { JsonRpcId } from "../../jsonrpc/message.ts";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) {
