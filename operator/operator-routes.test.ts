@@ -4,11 +4,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { answer, exchange } from "../test/support/http-exchange.ts";
-import { createApprovalWebhookHandler } from "./approvals/index.ts";
+import { createApprovalWebhookHandlers } from "./approvals/index.ts";
 import { createInjectionHandler, defaultInjectionConfig } from "./injection/index.ts";
 import { OperatorMetrics } from "./metrics/operator-metrics.ts";
 import { silentLogger } from "./operator-logger.ts";
-import { webhookAndStreamRoutes, webhookRoutes, type RequestHandler } from "./operator-routes.ts";
+import type { RequestHandler } from "./http-app.ts";
+import { webhookAndStreamRoutes, webhookRoutes } from "./operator-routes.ts";
 import { PolicyStreamServer } from "./stream/policy-stream-server.ts";
 
 const servers: Server[] = [];
@@ -31,7 +32,8 @@ async function serve(handler: RequestHandler): Promise<number> {
 function webhooks(): RequestHandler {
   const config = defaultInjectionConfig({ image: "mcp-warden:test", controlPlaneUrl: "https://mcp-warden.system.svc:9444", caPem: "-----BEGIN CERTIFICATE-----\n" });
   const metrics = new OperatorMetrics({ processMetrics: false });
-  return webhookRoutes({ inject: createInjectionHandler(config, metrics, silentLogger()), approvals: createApprovalWebhookHandler(() => "default", silentLogger()) });
+  const approvals = createApprovalWebhookHandlers(() => "default", silentLogger());
+  return webhookRoutes({ inject: createInjectionHandler(config, metrics, silentLogger()), mutateApproval: approvals.mutate, validateApproval: approvals.validate }, silentLogger());
 }
 
 function stream(): RequestHandler {

@@ -4,7 +4,7 @@
 // development, and says so.
 import { readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:https";
-import type { RequestHandler } from "./operator-routes.ts";
+import type { RequestHandler } from "./http-app.ts";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { errorText, type OperatorLogger } from "./operator-logger.ts";

@@ -205,6 +205,24 @@ describe("PolicyStreamServer routes", () => {
     }
   });
 
+  it("answers 500 JSON when a handler fails, and goes on serving", async () => {
+    const server = new PolicyStreamServer({
+      authenticator: { authenticate: () => Promise.reject(new Error("TokenReview broke")) },
+      bundleFor: () => undefined,
+      acks: { record: async () => undefined },
+      metrics: new OperatorMetrics({ processMetrics: false }),
+      logger: silentLogger(),
+    });
+    const http = createServer((req, res) => server.handle(req, res));
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => (server.close(), http.closeAllConnections(), http.close()));
+    const port = (http.address() as AddressInfo).port;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const failed = await answer(port, "/v1/stream", { headers: { authorization: "Bearer token-a" } });
+      expect([failed.status, failed.headers["content-type"], JSON.parse(failed.text)]).toEqual([500, "application/json", { error: "internal error" }]);
+    }
+  });
+
   it("ignores the query string", async () => {
     const { port, acks } = await setUp();
     const acked = await answer(port, "/v1/ack?from=test", { method: "POST", headers: { authorization: "Bearer token-a" }, body: JSON.stringify({ revision: "00ff00ff00ff00ff" }) });

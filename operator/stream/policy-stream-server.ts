@@ -7,6 +7,7 @@
 // bundle and the verdicts on its own approvals.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ACK_PATH, APPROVAL_EVENT, APPROVALS_PATH, BUNDLE_EVENT, HEARTBEAT_INTERVAL_MS, STREAM_PATH, type AckBody, type ApprovalEvent } from "../../protocol/index.ts";
+import { createRouter, originFormOnly, serveRoutes, type RequestHandler } from "../http-app.ts";
 import type { OperatorMetrics } from "../metrics/operator-metrics.ts";
 import { errorText, type OperatorLogger } from "../operator-logger.ts";
 import type { PodBundle } from "../reconcile/policy-catalog.ts";
@@ -47,6 +48,7 @@ interface Connection {
 
 export class PolicyStreamServer {
   readonly #options: PolicyStreamServerOptions;
+  readonly #routes: RequestHandler;
   readonly #byNamespace = new Map<string, Set<Connection>>();
   readonly #byPod = new Map<string, Set<Connection>>();
   readonly #heartbeat: NodeJS.Timeout;
@@ -61,6 +63,7 @@ export class PolicyStreamServer {
     this.#options = options;
     this.#heartbeat = setInterval(() => this.#sendHeartbeats(), options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
     this.#heartbeat.unref();
+    this.#routes = this.#createRoutes();
   }
 
   get connections(): number {
@@ -69,19 +72,23 @@ export class PolicyStreamServer {
 
   /** Routes a request; answers 404 for paths that are not the stream's. */
   handle(request: IncomingMessage, response: ServerResponse): void {
-    const path = (request.url ?? "").split("?")[0];
-    const route =
-      path === STREAM_PATH && request.method === "GET"
-        ? this.#stream(request, response)
-        : path === ACK_PATH && request.method === "POST"
-          ? this.#ack(request, response)
-          : path === APPROVALS_PATH && request.method === "POST"
-            ? this.#fileApproval(request, response)
-            : Promise.resolve(reply(response, path === STREAM_PATH || path === ACK_PATH || path === APPROVALS_PATH ? 405 : 404, "no such endpoint"));
-    route.catch((error: unknown) => {
-      this.#options.logger.error({ err: errorText(error), path }, "stream request failed");
-      if (!response.headersSent) reply(response, 500, "internal error");
-      else response.destroy();
+    this.#routes(request, response);
+  }
+
+  #createRoutes(): RequestHandler {
+    const noSuchEndpoint = (status: number): RequestHandler => (_request, response) => reply(response, status, "no such endpoint");
+    const router = createRouter();
+    router.use(originFormOnly);
+    // The router answers HEAD with a GET route; the stream is GET only.
+    router.head(STREAM_PATH, noSuchEndpoint(405));
+    router.get(STREAM_PATH, (request, response) => this.#stream(request, response));
+    router.post(ACK_PATH, (request, response) => this.#ack(request, response));
+    router.post(APPROVALS_PATH, (request, response) => this.#fileApproval(request, response));
+    router.all([STREAM_PATH, ACK_PATH, APPROVALS_PATH], noSuchEndpoint(405));
+    return serveRoutes(router, {
+      notFound: noSuchEndpoint(404),
+      failed: (error, request) => this.#options.logger.error({ err: errorText(error), path: (request.url ?? "").split("?")[0] }, "stream request failed"),
+      internalError: (_request, response) => reply(response, 500, "internal error"),
     });
   }
 
