@@ -4,9 +4,8 @@
 
 import { type Command, Option } from "commander";
 import { readFileSync, statSync } from "node:fs";
-import { CA_PEM_ENV, CONTROL_PLANE_ENV, TOKEN_AUDIENCE, TOKEN_FILE } from "../protocol/index.ts";
 import { isLogLevel, LOG_LEVELS } from "../sidecar/observability/sidecar-logger.ts";
-import { RATE_LIMIT_FAILURE_MODES, type RateLimitFailureMode } from "../sidecar/ratelimit/failover-store.ts";
+import { CA_PEM_ENV, CONTROL_PLANE_ENV, RATE_LIMIT_FAILURE_MODES, TOKEN_AUDIENCE, TOKEN_FILE, type RateLimitFailureMode } from "../protocol/index.ts";
 import type { ControlPlaneSourceOptions, HostPort, RunningSidecar, SidecarConfig, SidecarUpstream } from "../sidecar/start-sidecar.ts";
 import { splitShellWords } from "./sidecar-shell-words.ts";
 

@@ -4,7 +4,7 @@
 
 import type { ApprovalPhase, ApprovalRequestBody, DecisionVerdict } from "../protocol/index.ts";
 
-export interface ObjectMeta {
+interface ObjectMeta {
   name?: string;
   generateName?: string;
   namespace?: string;
@@ -18,7 +18,7 @@ export interface ObjectMeta {
   ownerReferences?: OwnerReference[];
 }
 
-export interface OwnerReference {
+interface OwnerReference {
   apiVersion: string;
   kind: string;
   name: string;
@@ -33,7 +33,7 @@ export interface KubeObject {
   metadata?: ObjectMeta;
 }
 
-export interface ContainerPort {
+interface ContainerPort {
   name?: string;
   containerPort: number;
   protocol?: string;
@@ -64,7 +64,7 @@ export interface Pod extends KubeObject {
   };
 }
 
-export interface ServicePort {
+interface ServicePort {
   name?: string;
   port: number;
   targetPort?: number | string;
@@ -93,7 +93,7 @@ export interface Condition {
   message: string;
 }
 
-export interface PolicyTargets {
+interface PolicyTargets {
   pods: number;
   inSync: number;
   unprotected: number;
@@ -113,7 +113,7 @@ export interface McpPolicyObject extends KubeObject {
 
 /** What an McpApproval asks (crds/mcpwarden.dev_mcpapprovals.yaml); immutable once created. */
 /** The sidecar's ask (its rule may be absent: "" on the wire), the pod it came from, and the decision. */
-export interface McpApprovalSpec extends Omit<ApprovalRequestBody, "rule"> {
+interface McpApprovalSpec extends Omit<ApprovalRequestBody, "rule"> {
   pod: string;
   rule?: string;
   decision?: { verdict: DecisionVerdict; reason?: string; decidedBy?: string };

@@ -14,7 +14,7 @@ import type { PolicyProblem } from "./problems.ts";
 export type CompileResult = { ok: true; table: DecisionTable } | { ok: false; problems: PolicyProblem[] };
 
 /** With no policy naming an identity every caller is one grant. */
-export const DEFAULT_IDENTITY: IdentitySpec = Object.freeze({ source: "none" });
+const DEFAULT_IDENTITY: IdentitySpec = Object.freeze({ source: "none" });
 
 /** `cache`: schemas and conditions this pass already compiled (readPolicyBundle's reads). */
 export function compilePolicies(policies: readonly McpPolicy[], cache: CompileCache = new CompileCache()): CompileResult {
@@ -100,7 +100,7 @@ function creationTime(policy: McpPolicy): number {
 }
 
 /** Oldest first by creationTimestamp (a policy without one counts as newest), then namespace/name. */
-export function compareAge(a: McpPolicy, b: McpPolicy): number {
+function compareAge(a: McpPolicy, b: McpPolicy): number {
   const difference = creationTime(a) - creationTime(b);
   if (difference < 0) return -1;
   if (difference > 0) return 1;
@@ -108,7 +108,7 @@ export function compareAge(a: McpPolicy, b: McpPolicy): number {
 }
 
 /** namespace/name order, by code unit (names are ASCII). */
-export function compareRef(a: McpPolicy, b: McpPolicy): number {
+function compareRef(a: McpPolicy, b: McpPolicy): number {
   const left = [a.metadata.namespace ?? "", a.metadata.name] as const;
   const right = [b.metadata.namespace ?? "", b.metadata.name] as const;
   for (let index = 0; index < 2; index++) {

@@ -15,13 +15,13 @@ import { policyRef, type DefaultAction, type LabelSelector, type McpPolicy, type
 import { entryPath, fieldPath, indexPath, quoteValue, type PolicyProblem } from "./problems.ts";
 
 /** A budget's log holds up to `max` timestamps per key, so `max` is bounded (as in the CRD). */
-export const MAX_LIMIT = 100_000;
-export const MAX_REASON_LENGTH = 1024;
-export const MAX_COUNTER_LENGTH = 128;
+const MAX_LIMIT = 100_000;
+const MAX_REASON_LENGTH = 1024;
+const MAX_COUNTER_LENGTH = 128;
 /** As in the CRD: list sizes bound the work a policy can make per call. */
-export const MAX_TOOL_RULES = 256;
-export const MAX_HIDE_ENTRIES = 256;
-export const MAX_LIMITS_PER_LIST = 16;
+const MAX_TOOL_RULES = 256;
+const MAX_HIDE_ENTRIES = 256;
+const MAX_LIMITS_PER_LIST = 16;
 
 /** Where a counter was first defined: later uses must agree (one counter, one budget). */
 export interface CounterUse {

@@ -30,7 +30,7 @@ interface LogLine {
 }
 
 /** One line for a log record, or undefined for records the demo does not show. */
-export function describeLogLine(line: LogLine, colour: boolean): string | undefined {
+function describeLogLine(line: LogLine, colour: boolean): string | undefined {
   const paint = (code: keyof typeof COLOURS, text: string): string => (colour ? `${COLOURS[code]}${text}${COLOURS.reset}` : text);
   const time = typeof line.time === "string" ? line.time.slice(11, 19) : "--:--:--";
   if (line.audit === "decision") {

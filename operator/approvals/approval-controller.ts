@@ -40,7 +40,7 @@ export interface FileResult {
   body: ApprovalFiledBody | StreamErrorBody;
 }
 
-export const DEFAULT_APPROVAL_TTL_MS = 60 * 60_000;
+const DEFAULT_APPROVAL_TTL_MS = 60 * 60_000;
 const DEFAULT_MAX_PENDING_PER_POD = 100;
 /** Retry of a failed status write or delete. */
 const RETRY_MS = 2_000;
@@ -197,7 +197,7 @@ interface Verdict {
 }
 
 /** A final status phase, else the decision, else expiry; undefined while pending. */
-export function verdictOf(approval: McpApprovalObject, nowMs: number): Verdict | undefined {
+function verdictOf(approval: McpApprovalObject, nowMs: number): Verdict | undefined {
   const decision = approval.spec?.decision;
   const phase = approval.status?.phase;
   if (phase === "Expired") return { phase };

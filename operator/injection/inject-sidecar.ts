@@ -22,11 +22,11 @@ import { upstreamPort } from "../reconcile/upstream-port.ts";
 import type { InjectionConfig, SidecarRedis } from "./injection-config.ts";
 
 /** Where the MCP endpoint lives on the upstream port (default /mcp). */
-export const UPSTREAM_PATH_ANNOTATION = "mcpwarden.dev/upstream-path";
+const UPSTREAM_PATH_ANNOTATION = "mcpwarden.dev/upstream-path";
 
-export const TOKEN_VOLUME = "mcp-warden-token";
-export const STATE_VOLUME = "mcp-warden-state";
-export const STATE_DIR = "/var/run/mcp-warden/state";
+const TOKEN_VOLUME = "mcp-warden-token";
+const STATE_VOLUME = "mcp-warden-state";
+const STATE_DIR = "/var/run/mcp-warden/state";
 
 export type InjectionResult = { action: "inject"; pod: Pod } | { action: "skip"; reason: string } | { action: "refuse"; message: string };
 

@@ -8,7 +8,7 @@ export interface SidecarResources {
 }
 
 /** A Secret key in the pod's own namespace; the kubelet reads it, the operator never does. */
-export interface SecretKeyRef {
+interface SecretKeyRef {
   name: string;
   key: string;
 }
@@ -38,7 +38,7 @@ export interface InjectionConfig {
   redis?: SidecarRedis;
 }
 
-export const DEFAULT_SIDECAR_RESOURCES: SidecarResources = {
+const DEFAULT_SIDECAR_RESOURCES: SidecarResources = {
   requests: { cpu: "50m", memory: "64Mi" },
   limits: { memory: "256Mi" },
 };

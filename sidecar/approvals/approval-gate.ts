@@ -46,8 +46,8 @@ export interface HeldCall {
   readonly callerId: string;
 }
 
-export const DEFAULT_APPROVAL_HOLD_MS = 50_000;
-export const DEFAULT_APPROVAL_PROGRESS_INTERVAL_MS = 5_000;
+const DEFAULT_APPROVAL_HOLD_MS = 50_000;
+const DEFAULT_APPROVAL_PROGRESS_INTERVAL_MS = 5_000;
 
 interface Remembered {
   readonly name: string;

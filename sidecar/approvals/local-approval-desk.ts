@@ -25,9 +25,9 @@ export interface LocalApprovalDeskOptions {
   readonly now?: () => number;
 }
 
-export const DEFAULT_DECIDED_TTL_MS = 60 * 60_000;
+const DEFAULT_DECIDED_TTL_MS = 60 * 60_000;
 /** A sidecar that is asked more than this at once refuses further asks (fail closed, bounded memory). */
-export const MAX_LOCAL_APPROVALS = 1000;
+const MAX_LOCAL_APPROVALS = 1000;
 
 interface Entry {
   approval: LocalApproval;
@@ -133,6 +133,6 @@ function verdictOf(approval: LocalApproval): ApprovalVerdict | undefined {
 }
 
 /** `deploy-prod-3f9a1c2e`: the tool, as a DNS label, and 8 random hex digits. */
-export function approvalName(tool: string): string {
+function approvalName(tool: string): string {
   return `${dnsLabelPrefix(tool, 40, "call")}-${randomBytes(4).toString("hex")}`;
 }

@@ -21,7 +21,7 @@ export interface OperatorApprovalDeskOptions {
 }
 
 /** More asks than this in flight in one sidecar are refused (bounded memory, fail closed). */
-export const MAX_OPERATOR_APPROVALS = 1000;
+const MAX_OPERATOR_APPROVALS = 1000;
 /** How long a verdict is remembered after the approval expires (late retries get an answer). */
 const REMEMBER_AFTER_EXPIRY_MS = 60_000;
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;

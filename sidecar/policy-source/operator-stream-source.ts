@@ -9,8 +9,8 @@ import { request as httpsRequest, Agent, type RequestOptions } from "node:https"
 import type { ClientRequest, IncomingMessage } from "node:http";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ArgumentSchemaCompiler, formatProblem, readPolicyBundle, type PolicyBundle } from "../../policy/index.ts";
-import { ACK_PATH, APPROVAL_EVENT, BUNDLE_EVENT, HEARTBEAT_INTERVAL_MS, STREAM_PATH, type AckBody, type ApprovalEvent } from "../../protocol/index.ts";
+import { ArgumentSchemaCompiler, formatProblem, readPolicyBundle } from "../../policy/index.ts";
+import { ACK_PATH, APPROVAL_EVENT, BUNDLE_EVENT, HEARTBEAT_INTERVAL_MS, STREAM_PATH, type AckBody, type ApprovalEvent, type BundleEvent } from "../../protocol/index.ts";
 import type { PolicySnapshot, PolicySource, PolicySourceListener } from "../contracts.ts";
 
 export const STATE_FILE = "policy-bundle.json";
@@ -217,7 +217,7 @@ export class OperatorStreamSource implements PolicySource {
     this.#ack(result.bundle.revision);
   }
 
-  #apply(bundle: PolicyBundle, table: PolicySnapshot["table"]): void {
+  #apply(bundle: BundleEvent, table: PolicySnapshot["table"]): void {
     const snapshot: PolicySnapshot = { table, revision: bundle.revision, policies: bundle.policies.map((ref) => `${ref.namespace}/${ref.name}`) };
     this.#revision = bundle.revision;
     this.#listener?.onSnapshot(snapshot);

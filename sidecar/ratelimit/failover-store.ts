@@ -13,9 +13,6 @@ import type { AdmitResult, RateLimitRequest, RateLimitStore } from "../../policy
 import { MemoryRateLimitStore } from "./memory-store.ts";
 import type { SharedStoreAttempt } from "./redis-store.ts";
 
-// The modes are part of the operator ↔ sidecar contract (the injector passes one on).
-export { RATE_LIMIT_FAILURE_MODES, type RateLimitFailureMode } from "../../protocol/index.ts";
-
 /** A store several replicas share and that can be out of reach (RedisRateLimitStore). */
 export interface SharedRateLimitStore {
   /** Never rejects; `reached: false` when the store did not answer. */
