@@ -12,7 +12,7 @@ import type { Pod } from "../kube-objects.ts";
 import { defaultInjectionConfig, type InjectionConfig } from "./injection-config.ts";
 import { injectSidecar } from "./inject-sidecar.ts";
 
-const goldenDir = fileURLToPath(new URL("../../test/golden/inject/", import.meta.url));
+const goldenDir = fileURLToPath(new URL("../../test/golden/inject", import.meta.url));
 const update = process.env.MCPWARDEN_UPDATE_GOLDEN === "1";
 
 const config = defaultInjectionConfig({

@@ -8,26 +8,27 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Agent, Dispatcher } from "undici";
-import { CONNECTION_CLOSED, errorResponse, REQUEST_TIMEOUT } from "../../jsonrpc/error-codes.ts";
+import { CONNECTION_CLOSED, errorResponse, INTERNAL_ERROR, REQUEST_TIMEOUT } from "../../jsonrpc/error-codes.ts";
 import { idKey, type JsonRpcId } from "../../jsonrpc/message.ts";
-import { sendJsonRpcError, sseMessageEvent } from "../replies/http-replies.ts";
-import { intakePost, resolveIdentity } from "../intake/intake-post.ts";
-import type { HttpUpstream } from "../options.ts";
-import { serialiseForward, timedMethod } from "../intake/plan-messages.ts";
-import type { ProxyCore } from "../proxy-core.ts";
 import { abortWhenClientLeaves } from "../intake/client-leaves.ts";
+import { resolveIdentity } from "../intake/intake-post.ts";
+import { serialiseForward } from "../intake/plan-messages.ts";
+import { receivePost } from "../intake/receive-post.ts";
+import { LEGACY_MESSAGES_PATH } from "../intake/request-target.ts";
+import type { ProxyCore } from "../proxy-core.ts";
+import { sendJsonRpcError, sseMessageEvent } from "../replies/http-replies.ts";
+import { relaySseEvents } from "../replies/relay-sse-events.ts";
 import { ResponseWatch } from "../replies/response-watch.ts";
 import { processServerMessage, sessionMessageContext } from "../replies/server-message.ts";
-import { SseParser, type SseEvent } from "../replies/sse-parser.ts";
-import { clientResponseHeaders, openUpstreamEventStream, readUpstreamBody, upstreamRequestHeaders } from "./upstream-http.ts";
-
-export const LEGACY_MESSAGES_PATH = "/messages";
+import type { UpstreamEndpoints, UpstreamTarget } from "./upstream-endpoints.ts";
+import { clientResponseHeaders, discard, openUpstreamEventStream, readUpstreamBody, upstreamRequestHeaders, type RelayContext } from "./upstream-http.ts";
+import { isRedirect, redirectMessage, type RedirectLog } from "./upstream-redirect.ts";
 
 interface LegacySession {
   readonly id: string;
   readonly res: ServerResponse;
   readonly upstreamBody: Dispatcher.ResponseData["body"];
-  readonly postUrl: URL;
+  readonly postTarget: UpstreamTarget;
   readonly watch: ResponseWatch;
   protocolVersion: string | undefined;
   /** Forwarded requests not yet answered on the stream, with their timeout timers. */
@@ -38,19 +39,17 @@ interface LegacySession {
 
 export class LegacySseRelay {
   readonly #core: ProxyCore;
-  readonly #upstream: HttpUpstream;
+  readonly #endpoints: UpstreamEndpoints;
   readonly #agent: Agent;
+  readonly #relay: RelayContext;
   readonly #sessions = new Map<string, LegacySession>();
 
-  constructor(core: ProxyCore, upstream: HttpUpstream, agent: Agent) {
+  constructor(core: ProxyCore, endpoints: UpstreamEndpoints, agent: Agent, redirects: RedirectLog) {
     this.#core = core;
-    this.#upstream = upstream;
+    this.#endpoints = endpoints;
     this.#agent = agent;
-  }
-
-  owns(url: string): boolean {
-    const id = new URL(url, "http://sidecar.invalid").searchParams.get("sessionId");
-    return id !== null && this.#sessions.has(id);
+    this.#relay = { logger: core.logger, redirects, idleTimeoutMs: core.upstreamTimeoutMs };
+    core.countSessions(() => this.#sessions.size);
   }
 
   closeAll(): void {
@@ -61,48 +60,73 @@ export class LegacySseRelay {
     this.#sessions.clear();
   }
 
-  async openStream(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async openStream(req: IncomingMessage, res: ServerResponse, search: string): Promise<void> {
     if ((await resolveIdentity(this.#core, req, res, "")) === undefined) return;
-    const sseUrl = new URL(this.#upstream.sseUrl ?? new URL("/sse", this.#upstream.url).href);
-    const incoming = new URL(req.url ?? "/sse", "http://sidecar.invalid");
-    for (const [name, value] of incoming.searchParams) sseUrl.searchParams.append(name, value);
+    // Every event stream is a session: it opens only when there is room for one.
+    if (!this.#core.sessionRoom()) {
+      this.#core.refuseSession(res, undefined, null);
+      return;
+    }
     const abort = abortWhenClientLeaves(res);
-    const upstream = await openUpstreamEventStream(this.#agent, { origin: sseUrl.origin, path: sseUrl.pathname + sseUrl.search }, req, res, {
+    const upstream = await openUpstreamEventStream(this.#agent, this.#endpoints.sse(search), req, res, {
       signal: abort.signal,
       headersTimeoutMs: this.#core.upstreamTimeoutMs,
-      logger: this.#core.logger,
+      context: this.#relay,
     });
     if (upstream === undefined) return;
     res.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers, false));
     res.flushHeaders();
-    const parser = new SseParser();
     let session: LegacySession | undefined;
-    try {
-      for await (const chunk of upstream.body) {
-        for (const event of parser.push(chunk as Buffer)) {
-          if (session === undefined && event.type === "endpoint" && event.data !== undefined) {
-            session = this.#startSession(event.data, sseUrl, res, upstream.body);
-            res.write(`event: endpoint\ndata: ${LEGACY_MESSAGES_PATH}?sessionId=${session.id}\n\n`);
-            continue;
+    const watches = (): ResponseWatch[] => (session === undefined ? [] : [session.watch]);
+    await relaySseEvents(upstream.body, res, {
+      inspectLimit: this.#core.limits.maxInspectedReplyBytes,
+      mustInspect: () => watches().some((watch) => watch.size > 0),
+      isWatched: (id) => watches().some((watch) => watch.has(id)),
+      onEvent: (event) => {
+        if (session === undefined && event.type === "endpoint" && event.data !== undefined) {
+          const postTarget = this.#endpoints.legacyMessages(event.data);
+          if (postTarget === undefined) {
+            // The server names another origin for its messages: never followed.
+            this.#core.logger.warn({ endpoint: event.data.slice(0, 200) }, "the upstream's legacy SSE endpoint names another origin; the stream is ended");
+            upstream.body.destroy();
+            return sseMessageEvent(JSON.stringify(errorResponse(null, INTERNAL_ERROR, "the MCP server named a message endpoint on another origin, which the sidecar does not follow")));
           }
-          this.#relayEvent(event, session, res);
+          session = this.#startSession(postTarget, res, upstream.body);
+          return `event: endpoint\ndata: ${LEGACY_MESSAGES_PATH}?sessionId=${session.id}\n\n`;
         }
-        if (res.destroyed) break;
-      }
-    } catch {
-      // The server went away (or the client did): answer what is pending, end the stream.
-    }
-    upstream.body.destroy();
+        if (session === undefined || event.type !== "message" || event.data === undefined || event.data === "") return undefined;
+        const outcome = processServerMessage(event.data, sessionMessageContext(this.#core, session));
+        for (const id of outcome.responseIds) this.#answered(session, id);
+        return outcome.text === event.data ? undefined : sseMessageEvent(outcome.text);
+      },
+      onStreamed: (messages) => {
+        if (session === undefined) return;
+        for (const message of messages) if (!message.hasMethod && message.id !== undefined) this.#answered(session, message.id);
+      },
+      onWithheld: (messages) => {
+        let out = "";
+        for (const message of messages) {
+          if (session === undefined || message.hasMethod || message.id === undefined) continue;
+          session.watch.take(message.id);
+          this.#answered(session, message.id);
+          const why = `the MCP server's reply exceeds --max-inspected-reply-bytes (${this.#core.limits.maxInspectedReplyBytes} bytes); the sidecar reads such a reply whole to check it, so it was not relayed`;
+          out += sseMessageEvent(JSON.stringify(errorResponse(message.id, INTERNAL_ERROR, why)));
+        }
+        return out;
+      },
+    });
+    // The server went away (or the client did): answer what is pending, end the stream.
+    discard(upstream.body);
     if (session !== undefined) this.#endSession(session, "the MCP server closed the event stream before answering");
     if (!res.writableEnded) res.end();
   }
 
-  #startSession(endpoint: string, sseUrl: URL, res: ServerResponse, upstreamBody: Dispatcher.ResponseData["body"]): LegacySession {
+  #startSession(postTarget: UpstreamTarget, res: ServerResponse, upstreamBody: Dispatcher.ResponseData["body"]): LegacySession {
     const session: LegacySession = {
       id: randomUUID(),
       res,
       upstreamBody,
-      postUrl: new URL(endpoint.trim(), sseUrl),
+      postTarget,
       watch: new ResponseWatch(),
       protocolVersion: undefined,
       pending: new Map(),
@@ -110,26 +134,20 @@ export class LegacySseRelay {
     };
     // Whoever ends the stream (the client, the server, close()), its calls held for approval
     // are not made.
-    res.once("close", () => session.gone.abort());
+    res.once("close", () => {
+      session.gone.abort();
+      this.#endSession(session, "the client closed the event stream");
+    });
     this.#sessions.set(session.id, session);
     return session;
   }
 
-  #relayEvent(event: SseEvent, session: LegacySession | undefined, res: ServerResponse): void {
-    if (session === undefined || event.type !== "message" || event.data === undefined || event.data === "") {
-      res.write(event.raw);
-      return;
-    }
-    const outcome = processServerMessage(event.data, sessionMessageContext(this.#core, session));
-    for (const id of outcome.responseIds) {
-      const entry = session.pending.get(idKey(id));
-      if (entry === undefined) continue;
-      clearTimeout(entry.timer);
-      session.pending.delete(idKey(id));
-    }
-    res.write(outcome.text === event.data ? event.raw : sseMessageEvent(outcome.text));
+  #answered(session: LegacySession, id: JsonRpcId): void {
+    const entry = session.pending.get(idKey(id));
+    if (entry === undefined) return;
+    clearTimeout(entry.timer);
+    session.pending.delete(idKey(id));
   }
-
 
   #endSession(session: LegacySession, why: string): void {
     if (this.#sessions.get(session.id) !== session) return;
@@ -148,9 +166,8 @@ export class LegacySseRelay {
     return true;
   }
 
-  async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const arrived = performance.now();
-    const id = new URL(req.url ?? "", "http://sidecar.invalid").searchParams.get("sessionId") ?? "";
+  async post(req: IncomingMessage, res: ServerResponse, search: string): Promise<void> {
+    const id = new URLSearchParams(search).get("sessionId") ?? "";
     const session = this.#sessions.get(id);
     if (session === undefined) {
       req.resume();
@@ -158,19 +175,17 @@ export class LegacySseRelay {
       return;
     }
     const notifier = { notify: (message: object): boolean => this.#inject(session, message) };
-    const intake = await intakePost(this.#core, req, res, { id: session.id, protocolVersion: session.protocolVersion, notifier, clientGone: session.gone.signal });
-    if (intake === undefined) return;
-    const { plan } = intake;
-    const method = timedMethod(intake.messages);
-    this.#core.observe("request", method, arrived);
+    const post = await receivePost(this.#core, req, res, { sessionId: session.id, protocolVersion: session.protocolVersion, progress: notifier, sessionGone: session.gone.signal });
+    if (post === undefined) return;
+    const { plan } = post.intake;
+    post.observed();
     for (const answer of plan.answers) this.#inject(session, answer.response);
     if (plan.forward.length === 0 || session.gone.signal.aborted) {
-      if (plan.forward.length > 0) this.#core.logger.info({ method }, "the client left while its POST was decided; nothing of it was forwarded");
+      if (plan.forward.length > 0) this.#core.logger.info({ method: post.method }, "the client left while its POST was decided; nothing of it was forwarded");
       res.writeHead(202).end("Accepted");
       return;
     }
-    for (const requestId of plan.toolsListIds) session.watch.add(requestId, "tools/list");
-    for (const requestId of plan.initializeIds) session.watch.add(requestId, "initialize");
+    post.watchAnswers(session.watch);
     for (const message of plan.forward) {
       if (message.kind !== "request") continue;
       const key = idKey(message.id);
@@ -187,11 +202,10 @@ export class LegacySseRelay {
     const forwarded = performance.now();
     try {
       upstream = await this.#agent.request({
-        origin: session.postUrl.origin,
-        path: session.postUrl.pathname + session.postUrl.search,
+        ...session.postTarget,
         method: "POST",
         headers: upstreamRequestHeaders(req.headers, { "content-type": "application/json" }),
-        body: serialiseForward(plan.forward, intake.batch),
+        body: serialiseForward(plan.forward, post.intake.batch),
         headersTimeout: this.#core.upstreamTimeoutMs,
         bodyTimeout: this.#core.upstreamTimeoutMs,
       });
@@ -201,15 +215,23 @@ export class LegacySseRelay {
       res.writeHead(202).end("Accepted");
       return;
     }
+    if (isRedirect(upstream.statusCode)) {
+      this.#relay.redirects.note(this.#core.logger, upstream.statusCode, upstream.headers["location"]);
+      discard(upstream.body);
+      this.#failForwarded(session, plan.forward, redirectMessage(upstream.statusCode));
+      sendJsonRpcError(res, 502, INTERNAL_ERROR, redirectMessage(upstream.statusCode));
+      return;
+    }
     if (upstream.statusCode >= 300) {
       // The server refused the message itself: nothing will answer it on the stream.
       this.#failForwarded(session, plan.forward, `the MCP server refused the message (HTTP ${upstream.statusCode})`);
     }
+    // The answers travel on the event stream; this reply is an acknowledgement.
     const body = await readUpstreamBody(upstream.body, 64 * 1024);
-    this.#core.observe("upstream", method, forwarded);
+    this.#core.observe("upstream", post.method, forwarded);
     if (res.headersSent || res.destroyed) return;
     res.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers, false));
-    res.end(body ?? "");
+    res.end(body.ok ? body.bytes : "");
   }
 
   #failForwarded(session: LegacySession, forward: readonly { kind: string; id?: JsonRpcId | null }[], why: string): void {

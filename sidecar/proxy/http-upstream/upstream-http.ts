@@ -1,12 +1,14 @@
 // The HTTP side of an HTTP upstream: one keep-alive undici Agent, the headers that cross
-// (end-to-end ones only), and relaying a response the sidecar does not need to read.
+// (end-to-end ones only), and replies the sidecar relays without reading: streamed with
+// backpressure, never held whole, a redirect never relayed.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { pipeline } from "node:stream/promises";
 import { Agent, type Dispatcher } from "undici";
-import { CONNECTION_CLOSED } from "../../jsonrpc/error-codes.ts";
-import { sendJsonRpcError } from "../replies/http-replies.ts";
+import { CONNECTION_CLOSED, INTERNAL_ERROR } from "../../jsonrpc/error-codes.ts";
+import { sendJsonRpcError, writeWithBackpressure } from "../replies/http-replies.ts";
 import type { ProxyLogger } from "../options.ts";
+import { isRedirect, redirectMessage, type RedirectLog } from "./upstream-redirect.ts";
+import type { UpstreamTarget } from "./upstream-endpoints.ts";
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) and those the sidecar sets itself.
 const REQUEST_HEADERS_DROPPED = new Set([
@@ -30,6 +32,14 @@ const RESPONSE_HEADERS_DROPPED = new Set(["connection", "keep-alive", "proxy-con
 
 export function createUpstreamAgent(): Agent {
   return new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
+}
+
+/** What relaying a reply needs to know. */
+export interface RelayContext {
+  readonly logger: ProxyLogger;
+  readonly redirects: RedirectLog;
+  /** The upstream may stay silent this long mid-body before the relay gives up. */
+  readonly idleTimeoutMs: number;
 }
 
 export function upstreamRequestHeaders(headers: IncomingHttpHeaders, overrides: Record<string, string> = {}): Record<string, string | string[]> {
@@ -65,36 +75,113 @@ export function mediaType(headers: Dispatcher.ResponseData["headers"]): string {
   return (headerValue(headers, "content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
 }
 
-/** The upstream's response as it is: status, headers, body streamed. */
-export async function relayUntouched(upstream: Dispatcher.ResponseData, res: ServerResponse): Promise<void> {
+/** A redirect answered for the client (502, a JSON-RPC error for `id`); true when `upstream` was one. */
+export function refuseRedirect(upstream: Dispatcher.ResponseData, res: ServerResponse, context: RelayContext, id: string | number | null = null): boolean {
+  if (!isRedirect(upstream.statusCode)) return false;
+  context.redirects.note(context.logger, upstream.statusCode, upstream.headers["location"]);
+  discard(upstream.body);
+  sendJsonRpcError(res, 502, INTERNAL_ERROR, redirectMessage(upstream.statusCode), id);
+  return true;
+}
+
+/** The upstream's response as it is: status, headers, body streamed. A redirect is refused instead. */
+export async function relayUntouched(upstream: Dispatcher.ResponseData, res: ServerResponse, context: RelayContext): Promise<void> {
   if (res.headersSent || res.destroyed) {
-    upstream.body.destroy();
+    discard(upstream.body);
     return;
   }
+  if (refuseRedirect(upstream, res, context)) return;
   res.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers, true));
-  try {
-    await pipeline(upstream.body, res);
-  } catch {
-    // Either side went away mid-body; the client sees a truncated response, as it would
-    // talking to the server directly. Nothing to decide here.
+  if (!(await streamBody(upstream.body, res, context.idleTimeoutMs))) {
+    // Either side went away mid-body, or the upstream stalled: the client sees a truncated
+    // response, as it would talking to the server directly. Nothing to decide here.
     if (!res.destroyed) res.destroy();
+    return;
+  }
+  res.end();
+}
+
+/**
+ * Copies a body to the client chunk by chunk, waiting for the client to drain (memory
+ * stays at a chunk or two whatever the size). `head`: chunks already read from it, sent
+ * first. `transform` may rewrite each chunk. False when the body failed, the client left,
+ * or the upstream stayed silent `idleTimeoutMs`.
+ */
+export async function streamBody(
+  body: Dispatcher.ResponseData["body"],
+  res: ServerResponse,
+  idleTimeoutMs: number,
+  options: { head?: readonly Buffer[]; rest?: AsyncIterator<unknown>; transform?: (chunk: Buffer) => Buffer } = {},
+): Promise<boolean> {
+  const transform = options.transform ?? ((chunk: Buffer) => chunk);
+  for (const chunk of options.head ?? []) await writeWithBackpressure(res, transform(chunk));
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => body.destroy(), idleTimeoutMs);
+    timer.unref();
+  };
+  arm();
+  const iterator = options.rest ?? body[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true) return true;
+      arm();
+      await writeWithBackpressure(res, transform(next.value as Buffer));
+      if (res.destroyed) {
+        discard(body);
+        return false;
+      }
+    }
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-/** The whole body, or undefined when it exceeds `maxBytes`, fails, or outlasts `signal`. */
-export async function readUpstreamBody(
+/**
+ * The first bytes of a body: all of it when it ends within `limit` (most replies), else
+ * what was read (just over the limit) and the iterator to read the rest from.
+ */
+export async function peekBody(
   body: Dispatcher.ResponseData["body"],
-  maxBytes: number,
-  declaredLength?: string | string[],
-): Promise<Buffer | undefined> {
+  limit: number,
+): Promise<{ readonly kind: "whole"; readonly bytes: Buffer } | { readonly kind: "more"; readonly head: Buffer[]; readonly rest: AsyncIterator<unknown> } | { readonly kind: "failed" }> {
+  const iterator = body[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true) return { kind: "whole", bytes: Buffer.concat(head, size) };
+      const chunk = next.value as Buffer;
+      head.push(chunk);
+      size += chunk.length;
+      if (size > limit) return { kind: "more", head, rest: iterator };
+    }
+  } catch {
+    return { kind: "failed" };
+  }
+}
+
+export type BodyRead = { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false; readonly reason: "too_large" | "failed" };
+
+/** The whole body, when it fits `maxBytes` (a reply the sidecar must read). */
+export async function readUpstreamBody(body: Dispatcher.ResponseData["body"], maxBytes: number, declaredLength?: string | string[]): Promise<BodyRead> {
+  const declared = typeof declaredLength === "string" ? Number(declaredLength) : Number.NaN;
+  if (Number.isSafeInteger(declared) && declared > maxBytes) {
+    discard(body);
+    return { ok: false, reason: "too_large" };
+  }
   // A declared length within the limit is read in one call, without an async iterator
   // (the common small JSON reply; undici fails the read if fewer bytes arrive).
-  const declared = typeof declaredLength === "string" ? Number(declaredLength) : Number.NaN;
-  if (Number.isSafeInteger(declared) && declared <= maxBytes) {
+  if (Number.isSafeInteger(declared)) {
     try {
-      return Buffer.from(await body.arrayBuffer());
+      return { ok: true, bytes: Buffer.from(await body.arrayBuffer()) };
     } catch {
-      return undefined;
+      return { ok: false, reason: "failed" };
     }
   }
   const chunks: Buffer[] = [];
@@ -104,28 +191,35 @@ export async function readUpstreamBody(
       const bytes = chunk as Buffer;
       size += bytes.length;
       if (size > maxBytes) {
-        body.destroy();
-        return undefined;
+        discard(body);
+        return { ok: false, reason: "too_large" };
       }
       chunks.push(bytes);
     }
   } catch {
-    return undefined;
+    return { ok: false, reason: "failed" };
   }
-  return Buffer.concat(chunks, size);
+  return { ok: true, bytes: Buffer.concat(chunks, size) };
+}
+
+/** Drops a body unread (destroyed unread, undici's body emits an abort error: heard here, not thrown). */
+export function discard(body: Dispatcher.ResponseData["body"]): void {
+  body.on("error", noop);
+  body.destroy();
 }
 
 /**
  * Opens an upstream GET event stream (Streamable HTTP's GET, the legacy /sse). Undefined
  * when the client's reply is already written: the upstream could not be reached (502 with
- * a JSON-RPC error) or answered with something other than an event stream (relayed as is).
+ * a JSON-RPC error), redirected (502), or answered with something other than an event
+ * stream (relayed as is).
  */
 export async function openUpstreamEventStream(
   agent: Agent,
-  target: { origin: string; path: string },
+  target: UpstreamTarget,
   req: IncomingMessage,
   res: ServerResponse,
-  options: { signal: AbortSignal; headersTimeoutMs: number; logger: ProxyLogger },
+  options: { signal: AbortSignal; headersTimeoutMs: number; context: RelayContext },
 ): Promise<Dispatcher.ResponseData | undefined> {
   let upstream: Dispatcher.ResponseData;
   try {
@@ -138,13 +232,15 @@ export async function openUpstreamEventStream(
       bodyTimeout: 0,
     });
   } catch (error) {
-    options.logger.warn({ err: error }, "the upstream could not be reached");
+    options.context.logger.warn({ err: error }, "the upstream could not be reached");
     sendJsonRpcError(res, 502, CONNECTION_CLOSED, "the MCP server could not be reached");
     return undefined;
   }
   if (upstream.statusCode >= 300 || mediaType(upstream.headers) !== "text/event-stream") {
-    await relayUntouched(upstream, res);
+    await relayUntouched(upstream, res, options.context);
     return undefined;
   }
   return upstream;
 }
+
+function noop(): void {}

@@ -38,7 +38,7 @@ export function sseMessageEvent(data: string): string {
 }
 
 /** Writes and resolves once the client can take more (backpressure), or at once if it is gone. */
-export function writeWithBackpressure(res: ServerResponse, text: string): Promise<void> | undefined {
+export function writeWithBackpressure(res: ServerResponse, text: string | Uint8Array): Promise<void> | undefined {
   if (res.destroyed || res.writableEnded) return undefined;
   if (res.write(text)) return undefined;
   return new Promise((resolve) => {

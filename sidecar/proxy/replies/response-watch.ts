@@ -25,6 +25,10 @@ export class ResponseWatch {
     this.#watched.set(idKey(id), kind);
   }
 
+  has(id: JsonRpcId): boolean {
+    return this.#watched.has(idKey(id));
+  }
+
   /** The kind of a watched id, removing it (a request is answered once). */
   take(id: unknown): WatchKind | undefined {
     if (typeof id !== "string" && typeof id !== "number") return undefined;
