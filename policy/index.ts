@@ -8,6 +8,7 @@ export { CompileCache } from "./compile-cache.ts";
 export { readPolicyText, policiesFromText } from "./read-policy-text.ts";
 export { compilePolicies, agreeOnIdentity } from "./compile-policies.ts";
 export { evaluateCall } from "./evaluate-call.ts";
+export { agentFacingDecision, TOOL_NOT_FOUND } from "./agent-facing-decision.ts";
 export { filterToolsList } from "./filter-tools-list.ts";
 export { admitCall, admitRateLimits, type RateLimitAdmitter } from "./admit-call.ts";
 export { createPolicyBundle, readPolicyBundle, type PolicyBundle } from "./bundle.ts";
