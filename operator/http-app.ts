@@ -1,17 +1,31 @@
-// Routing for the operator's HTTPS and admin servers: express's router (the `router`
-// package, which express 5 is built on and exports as express.Router) as a thin layer
+// Routing for the operator's HTTPS and admin servers: express's Router as a thin layer
 // that picks the handler for a path and method; the handlers are small and speak
-// node:http. Paths match exactly — case-sensitive, no trailing-slash leeway, query strings
-// ignored. Why the router and not the whole of express, and why the sidecar has neither:
+// node:http (no express request/response extensions, no body parsers: each endpoint reads
+// its own body with its own limit). Paths match exactly — case-sensitive, no
+// trailing-slash leeway, query strings ignored. Why the sidecar does not use express:
 // docs/adr/0007-http-routing.md.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import Router from "router";
+import express from "express";
 
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
-type Middleware = Router.RequestHandler;
+type Next = (error?: unknown) => void;
+type Middleware = (request: IncomingMessage, response: ServerResponse, next: Next) => void;
 
-export function createRouter(): Router.Router {
-  return new Router({ caseSensitive: true, strict: true });
+type RouteMethod = (path: string | string[], ...handlers: Middleware[]) => Router;
+
+/** express's Router as the route tables use it, in node:http terms. */
+export interface Router {
+  (request: IncomingMessage, response: ServerResponse, done: Next): void;
+  use(...handlers: Middleware[]): Router;
+  all: RouteMethod;
+  get: RouteMethod;
+  head: RouteMethod;
+  post: RouteMethod;
+}
+
+export function createRouter(): Router {
+  // express's Router is typed for express's request and response; it runs on node:http's.
+  return express.Router({ caseSensitive: true, strict: true }) as unknown as Router;
 }
 
 export interface RouterEnds {
@@ -23,7 +37,7 @@ export interface RouterEnds {
 }
 
 /** The router as a node:http request handler. */
-export function serveRoutes(router: Router.Router, ends: RouterEnds): RequestHandler {
+export function serveRoutes(router: Router, ends: RouterEnds): RequestHandler {
   return (request, response) =>
     router(request, response, (error) => {
       if (error === undefined || error === null || error === "router" || error === "route") return ends.notFound(request, response);
