@@ -4,8 +4,7 @@
 
 import type { RateLimitRequest, RateLimitScope } from "./ratelimit/types.ts";
 
-export const DECISION_KINDS = ["allow", "deny", "rate_limited", "invalid_arguments", "approval_required"] as const;
-export type DecisionKind = (typeof DECISION_KINDS)[number];
+export type DecisionKind = "allow" | "deny" | "rate_limited" | "invalid_arguments" | "approval_required";
 
 export interface Decision {
   readonly decision: DecisionKind;
@@ -27,7 +26,7 @@ export interface CallIdentity {
   readonly claims?: Readonly<Record<string, unknown>>;
 }
 
-export interface CallSession {
+interface CallSession {
   /** The MCP session id ("" for a sessionless request). */
   readonly id: string;
 }

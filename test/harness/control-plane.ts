@@ -56,7 +56,7 @@ export interface NodeControlPlane {
   serviceIp: string;
 }
 
-export const serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local";
+const serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local";
 
 export class ControlPlane {
   private etcd?: ManagedProcess;
