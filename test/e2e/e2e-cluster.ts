@@ -132,7 +132,7 @@ export async function metric(baseUrl: string, line: RegExp): Promise<number | un
 }
 
 /** `kubectl port-forward` to a pod or Service (another cluster's addresses are not routable from here). */
-export async function portForward(namespace: string, target: string, port: number): Promise<string> {
+async function portForward(namespace: string, target: string, port: number): Promise<string> {
   const cluster = e2e();
   const child = spawn(cluster.kubectl, [`--kubeconfig=${cluster.kubeconfig}`, "-n", namespace, "port-forward", target, `:${port}`], { stdio: ["ignore", "pipe", "pipe"] });
   forwards.push(child);

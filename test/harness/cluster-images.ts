@@ -7,7 +7,7 @@ import { join } from "node:path";
 
 /** The default IMAGE_PREFIX of `make images`, and of the chart's image repositories. */
 export const defaultImagePrefix = "localhost/mcp-warden";
-export const projectImages = ["operator", "sidecar", "demo-server"] as const;
+const projectImages = ["operator", "sidecar", "demo-server"] as const;
 
 export interface ClusterImages {
   pause: string;

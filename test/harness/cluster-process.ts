@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { packageRoot } from "../../cli/package-root.ts";
 import type { LocalClusterInfo } from "./local-cluster.ts";
 
-export interface ClusterProcessInfo extends LocalClusterInfo {
+interface ClusterProcessInfo extends LocalClusterInfo {
   /** The supervisor's pid (cluster-main.js). */
   pid: number;
   /** Image references by short name: operator, sidecar, demo-server (and redis with --e2e). */

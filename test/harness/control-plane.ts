@@ -46,7 +46,7 @@ export interface ControlPlaneOptions {
  * namespaces (fixed ports there), the ServiceAccount and NodeRestriction admission
  * plugins on, Node + RBAC authorization, and a client certificate for the kubelets.
  */
-export interface NodeControlPlane {
+interface NodeControlPlane {
   /** The command prefix that runs a process inside the cluster's namespaces. */
   launcher: string[];
   /** The API server's address there, reachable from the host; it listens on port 6443. */

@@ -8,13 +8,13 @@ import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-export const runtimeDir = "/run/mcp-warden";
+const runtimeDir = "/run/mcp-warden";
 const lockFile = join(runtimeDir, "cluster.lock");
 const recordFile = join(runtimeDir, "cluster.json");
 const cgroupMount = "/sys/fs/cgroup";
 
 /** Host-wide settings the kubelet (or anything else the node runs) may rewrite. */
-export const recordedSysctls = [
+const recordedSysctls = [
   "kernel/panic",
   "kernel/panic_on_oops",
   "kernel/keys/root_maxkeys",
