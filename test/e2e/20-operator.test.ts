@@ -5,7 +5,7 @@ import { expect, it } from "vitest";
 import { existsSync, readFileSync } from "node:fs";
 import { Resolver } from "node:dns/promises";
 import { join } from "node:path";
-import { createNamespace, describeE2e, describeLocal, e2e, eventually, helmOk, kubectl, kubectlJson, kubectlOk, run } from "./e2e-cluster.ts";
+import { createNamespace, describeE2e, describeLocal, e2e, eventually, helmOk, kubectl, kubectlJson, kubectlOk, run, upgradeRelease } from "./e2e-cluster.ts";
 import { clusterNetwork } from "../harness/node-config.ts";
 
 const NS = "mcp-warden";
@@ -81,7 +81,7 @@ describeE2e("the operator", () => {
     });
     expect(after).toHaveLength(2);
     // Back to the default for the files after this one.
-    await helmOk(["upgrade", "mcp-warden", "charts/mcp-warden", "-n", NS, "--reuse-values", "--set", "operator.logLevel=info", "--wait", "--timeout=5m"]);
+    await upgradeRelease(["operator.logLevel=info"]);
     await kubectlOk(["delete", "namespace", injected, "--wait=false"]);
   });
 });

@@ -4,7 +4,7 @@
 // header. Two callers, each calling through the Service on fresh connections that kube-proxy
 // spreads over the replicas, get exactly their own 10 calls a minute — not 10 per replica.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { callTool, createNamespace, describeE2e, e2e, eventually, helmOk, kubectlJson, kubectlOk, mcpClient, metric, podUrl, serviceUrl, stopPortForwards } from "./e2e-cluster.ts";
+import { callTool, createNamespace, describeE2e, e2e, eventually, kubectlJson, kubectlOk, mcpClient, metric, podUrl, serviceUrl, stopPortForwards, upgradeRelease } from "./e2e-cluster.ts";
 import { demoPolicy, demoSelector, deployDemoServer } from "./demo-workload.ts";
 
 const CALLS = 13;
@@ -54,8 +54,7 @@ describeE2e("rate limits shared in Redis across three replicas", () => {
     await kubectlOk(["apply", "-f", "-"], { input: redisManifests(cache) });
     await kubectlOk(["-n", cache, "rollout", "status", "deployment/redis", "--timeout=180s"]);
     // Sidecars injected from now on share budgets in this Redis.
-    await helmOk(["upgrade", "mcp-warden", "charts/mcp-warden", "-n", "mcp-warden", "--reuse-values", "--set", `sidecar.redis.url=redis://redis.${cache}.svc:6379`, "--wait", "--timeout=5m"]);
-    await kubectlOk(["-n", "mcp-warden", "rollout", "status", "deployment/mcp-warden-operator", "--timeout=180s"]);
+    await upgradeRelease([`sidecar.redis.url=redis://redis.${cache}.svc:6379`]);
     namespace = await createNamespace("e2e-redis");
     await deployDemoServer(namespace, { replicas: 3, args: ["--http", "0.0.0.0:8080", "--stateless"] });
     await kubectlOk(["apply", "-f", "-"], { input: demoPolicy(namespace, (spec) => (spec.identity = { source: "header", header: "x-agent-id" })) });
@@ -66,7 +65,7 @@ describeE2e("rate limits shared in Redis across three replicas", () => {
   });
   afterAll(async () => {
     stopPortForwards();
-    await helmOk(["upgrade", "mcp-warden", "charts/mcp-warden", "-n", "mcp-warden", "--reuse-values", "--set", "sidecar.redis.url=", "--wait", "--timeout=5m"]);
+    await upgradeRelease(["sidecar.redis.url="]);
   });
 
   it("gives each of two callers exactly their own budget, whichever replica answers", async () => {
@@ -74,13 +73,19 @@ describeE2e("rate limits shared in Redis across three replicas", () => {
     expect(pods).toHaveLength(3);
     for (const pod of pods) expect(pod.spec.initContainers?.find((c) => c.name === "mcp-warden")?.args).toContain(`--redis=redis://redis.${cache}.svc:6379`);
 
-    const url = `${await serviceUrl(namespace, "demo-server")}/mcp`;
+    // Locally through the Service: a new client is a new connection, and kube-proxy picks a
+    // replica for each. Another cluster's Service is reached through `kubectl port-forward`,
+    // which always picks one pod, so there the calls go to each replica's sidecar in turn.
+    const urls =
+      e2e().mode === "local"
+        ? [`${await serviceUrl(namespace, "demo-server")}/mcp`]
+        : await Promise.all(pods.map(async (pod) => `${await podUrl(namespace, pod.metadata.name, 9000)}/mcp`));
     const allowed: Record<string, number> = {};
+    let turn = 0;
     for (const caller of ["alice", "bob"]) {
       allowed[caller] = 0;
       for (let i = 0; i < CALLS; i++) {
-        // A new client is a new connection: kube-proxy picks a replica for each.
-        const { client, close } = await mcpClient(url, { "x-agent-id": caller });
+        const { client, close } = await mcpClient(urls[turn++ % urls.length] as string, { "x-agent-id": caller });
         try {
           const outcome = await callTool(client, "run_test_iteration", { scenario: caller });
           if (!outcome.isError) allowed[caller]++;

@@ -82,6 +82,20 @@ export async function helmOk(args: string[], timeoutMs = 600_000): Promise<strin
   return result.stdout;
 }
 
+/**
+ * `helm upgrade` of the shared release, then until only the new operator replicas are
+ * left: a replaced replica keeps answering webhooks (with its old flags) while it drains,
+ * so a pod created before it is gone may be injected with the old settings.
+ */
+export async function upgradeRelease(set: string[]): Promise<void> {
+  await helmOk(["upgrade", "mcp-warden", "charts/mcp-warden", "-n", "mcp-warden", "--reuse-values", ...set.flatMap((value) => ["--set", value]), "--wait", "--timeout=5m"]);
+  await kubectlOk(["-n", "mcp-warden", "rollout", "status", "deployment/mcp-warden-operator", "--timeout=180s"]);
+  await eventually("the replaced operator replicas to be gone", async () => {
+    const pods = await kubectlJson<{ items: { metadata: { deletionTimestamp?: string } }[] }>(["-n", "mcp-warden", "get", "pods", "-l", "app.kubernetes.io/component=operator"]);
+    return pods.items.every((pod) => pod.metadata.deletionTimestamp === undefined) ? true : undefined;
+  });
+}
+
 /** A new namespace with a unique name, labelled for injection unless told otherwise. */
 export async function createNamespace(prefix: string, labels: Record<string, string> = { "mcpwarden.dev/inject": "enabled" }): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString("hex")}`;

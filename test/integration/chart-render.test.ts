@@ -115,6 +115,7 @@ describe("helm template: default values", () => {
     expect(args).toContain("--sidecar-image=localhost/mcp-warden/sidecar:0.1.0");
     expect(args.some((arg) => arg.startsWith("--sidecar-redis"))).toBe(false);
     expect(args).toContain("--approval-ttl=3600");
+    expect(args).toContain("--shutdown-delay=5");
     expect(at(container, "env")).toContainEqual({ name: "NODE_OPTIONS", value: "--max-old-space-size=256" });
     const pdb = findObject(objects, "PodDisruptionBudget");
     expect(at(pdb, "spec", "minAvailable")).toBe(1);
