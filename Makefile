@@ -31,6 +31,10 @@ build: $(DEPS_STAMP) ## compile TypeScript to dist/
 	@chmod +x dist/cli/main.js dist/cli/kubectl-mcpwarden.js
 	@touch $(BUILD_STAMP)
 
+.PHONY: dist
+dist: $(DEPS_STAMP) ## what ships: the esbuild bundle, the npm package (dist/mcp-warden-VERSION.tgz), single executables (dist/sea/)
+	@node tools/build-dist.ts
+
 .PHONY: typecheck
 typecheck: $(DEPS_STAMP) ## type-check everything, tests included
 	@tsc -p tsconfig.json --noEmit

@@ -15,4 +15,10 @@ export default tseslint.config(
       "no-constant-condition": ["error", { checkLoops: false }],
     },
   },
+  {
+    // The package's command shims: CommonJS in syntax every Node.js parses (packaging/bin/require-node.cjs).
+    files: ["packaging/**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable" } },
+    rules: { "@typescript-eslint/no-require-imports": "off", "no-var": "off" },
+  },
 );

@@ -10,7 +10,7 @@ import { createOperatorLogger, errorText } from "../operator/operator-logger.ts"
 import type { OperatorConfig, RunningOperator } from "../operator/run-operator.ts";
 import type { SidecarResources } from "../operator/injection/index.ts";
 import { RATE_LIMIT_FAILURE_MODES } from "../sidecar/ratelimit/failover-store.ts";
-import { packageVersion } from "./package-root.ts";
+import { buildInfo } from "./build-info.ts";
 import { sidecarRedisFromFlags, type SidecarRedisFlags } from "./operator-redis-flags.ts";
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
@@ -126,6 +126,8 @@ export function registerOperatorCommand(program: Command): void {
       const redis = sidecarRedisFromFlags(flags);
       if (!redis.ok) return command.error(`error: ${redis.message}`, { exitCode: 2 });
       const logger = createOperatorLogger(flags.logLevel);
+      const build = buildInfo();
+      logger.info({ ...build }, `mcp-warden operator ${build.version} starting`);
       let running: RunningOperator;
       try {
         // Loaded here, not at start-up: every other command (the sidecar above all) would
@@ -149,7 +151,7 @@ export function registerOperatorCommand(program: Command): void {
           controlPlaneUrl: flags.controlPlaneUrl,
           controlPlaneCaFile: flags.controlPlaneCaFile,
           injection: {
-            image: flags.sidecarImage ?? `mcp-warden:${packageVersion()}`,
+            image: flags.sidecarImage ?? `mcp-warden:${build.version}`,
             imagePullPolicy: flags.sidecarImagePullPolicy,
             logLevel: flags.sidecarLogLevel,
             ...(flags.sidecarResources === undefined ? {} : { resources: flags.sidecarResources }),

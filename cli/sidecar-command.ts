@@ -8,6 +8,7 @@ import { isLogLevel, LOG_LEVELS } from "../sidecar/observability/sidecar-logger.
 import { RATE_LIMIT_FAILURE_MODES, type RateLimitFailureMode } from "../sidecar/ratelimit/failover-store.ts";
 import type { ControlPlaneSourceOptions, HostPort, RunningSidecar, SidecarConfig, SidecarUpstream } from "../sidecar/start-sidecar.ts";
 import { splitShellWords } from "./sidecar-shell-words.ts";
+import { buildInfo } from "./build-info.ts";
 
 export interface SidecarFlags {
   listen: string;
@@ -201,7 +202,7 @@ export function registerSidecarCommand(program: Command, start: StartSidecar = s
       const config = (read as { ok: true; config: SidecarConfig }).config;
       let running: RunningSidecar;
       try {
-        running = await start(config);
+        running = await start({ ...config, build: buildInfo() });
       } catch (error) {
         proc.stderr(`mcp-warden sidecar: ${error instanceof Error ? error.message : String(error)}`);
         return proc.exit(1);
