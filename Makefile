@@ -60,7 +60,7 @@ test-unit: $(DEPS_STAMP) ## unit tests
 	@vitest run --config vitest.unit.config.ts $(call VITEST_REPORT,unit)
 
 .PHONY: test-integration
-test-integration: build control-plane system-packages ## integration tests against a real control plane
+test-integration: build dist control-plane system-packages ## integration tests against a real control plane
 	@mkdir -p $(RESULTS)
 	@MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" vitest run --config vitest.integration.config.ts $(call VITEST_REPORT,integration)
 
