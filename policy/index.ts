@@ -19,6 +19,7 @@ export { policyProblems, MAX_LIMIT, MAX_TOOL_RULES, MAX_HIDE_ENTRIES, MAX_LIMITS
 export { compilePolicies, agreeOnIdentity, compareAge, DEFAULT_IDENTITY, type CompileResult } from "./compile-policies.ts";
 export { evaluateCall } from "./evaluate-call.ts";
 export { filterToolsList } from "./filter-tools-list.ts";
+export { matchedRules, policyRules, type RuleRef } from "./rule-coverage.ts";
 export {
   admitCall,
   admitRateLimits,
