@@ -50,9 +50,25 @@ const header = "apiVersion: mcpwarden.dev/v1alpha1\nkind: McpPolicy\n";
 
 describe("mcp-warden policy validate", () => {
   it("accepts the example policies", async () => {
-    const files = ["mockloop.policylayer.json", "mockloop.yaml", "mock-mcp.policylayer.json", "mock-mcp.yaml"].map(example);
+    const files = ["mock-mcp.policylayer.json", "mock-mcp.yaml"].map(example);
     const result = await run("validate", ...files);
     expect(result).toEqual({ code: 0, stdout: files.map((path) => `${path}: ok (1 policy)`), stderr: [] });
+  });
+
+  it("warns, without failing, where per-grant limits have no identity source (every caller shares one budget)", async () => {
+    const result = await run("validate", example("mockloop.yaml"));
+    expect(result.code).toBe(0);
+    expect(result.stdout).toEqual([`${example("mockloop.yaml")}: ok (1 policy)`]);
+    expect(result.stderr).toEqual([
+      `${example("mockloop.yaml")}: warning: agents/mockloop: per-grant limits (tools["run_test_iteration"].limits[0]) have no identity source, so every caller is one grant and all callers share one budget; ` +
+        "name the caller with spec.identity (source: header, jwt or session) for a budget per caller, or write scope: global to say the budget is shared",
+    ]);
+    const named = file("named.yaml", `${header}metadata: {name: named}\nspec:\n  identity: {source: header, header: x-agent-id}\n  tools:\n    run: {limits: [{counter: runs, window: minute, max: 10}]}\n`);
+    const global = file("global.yaml", `${header}metadata: {name: global}\nspec:\n  tools:\n    run: {limits: [{counter: runs, window: minute, max: 10, scope: global}]}\n`);
+    expect((await run("validate", named)).stderr).toEqual([]);
+    expect((await run("validate", global)).stderr).toEqual([]);
+    // Another file of the same pod naming the caller counts.
+    expect((await run("validate", example("mockloop.yaml"), named)).stderr.filter((line) => line.includes("per-grant"))).toEqual([]);
   });
 
   it("exits 1 listing every problem in every file, including problems across files", async () => {
@@ -113,6 +129,12 @@ describe("mcp-warden policy import", () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toEqual(["note: no --selector, so the policy selects every pod in its namespace"]);
     expect(load(result.stdout.join("\n"))).toMatchObject({ metadata: { name: "mock" }, spec: { selector: {}, tools: { list_runs: {} } } });
+  });
+
+  it("says how to get per-agent budgets when the document has per-grant limits", async () => {
+    const result = await run("import", example("mockloop.policylayer.json"), "--selector", "app=mockloop");
+    expect(result.code).toBe(0);
+    expect(result.stderr).toEqual([expect.stringMatching(/^note: PolicyLayer tracks limits per agent session; .*add spec\.identity — \{source: header, header: x-agent-id\}/)]);
   });
 
   it("exits 2 for bad flags and 1 for a document with problems", async () => {

@@ -9,6 +9,9 @@ import { basename } from "node:path";
 import {
   compilePolicies,
   formatProblem,
+  grantScopedLimits,
+  PER_AGENT_BUDGETS_NOTE,
+  sharedGrantBudget,
   labelKeyProblem,
   labelValueProblem,
   namespaceProblem,
@@ -57,7 +60,7 @@ export function registerPolicyCommand(program: Command, io: PolicyCommandIo = pr
       const loaded = loadPolicyFiles(files, io);
       for (const problem of loaded.problems) io.stderr(problem);
       // The readable policies are also checked together (counters, identity), so one run lists everything.
-      const table = compileLoaded(loaded, io);
+      const table = compileLoaded(loaded, io, true);
       if (loaded.problems.length > 0 || table === undefined) return io.setExitCode(1);
       for (const file of files) {
         const count = loaded.countByFile.get(file) ?? 0;
@@ -91,6 +94,7 @@ export function registerPolicyCommand(program: Command, io: PolicyCommandIo = pr
       }
       if (!document.result.ok) return failWith(document.result.problems.map((problem) => `${file}: ${formatProblem(problem)}`), io);
       if (options.selector === undefined) io.stderr(`note: no --selector, so the policy selects every pod in its namespace`);
+      if (grantScopedLimits(document.result.policy).length > 0) io.stderr(`note: ${PER_AGENT_BUDGETS_NOTE}`);
       io.stdout(`# Imported from the PolicyLayer document ${basename(file)} by mcp-warden policy import.`);
       io.stdout(renderPolicyYaml(document.result.policy).trimEnd());
     });
@@ -145,7 +149,7 @@ function loadPolicyFiles(files: readonly string[], io: PolicyCommandIo): LoadedP
 }
 
 /** Compiles all loaded policies together (counters and identity span files); problems are printed. */
-function compileLoaded(loaded: LoadedPolicies, io: PolicyCommandIo): DecisionTable | undefined {
+function compileLoaded(loaded: LoadedPolicies, io: PolicyCommandIo, warnSharedBudgets = false): DecisionTable | undefined {
   const compiled = compilePolicies(loaded.policies);
   const fileOf = (ref: string | undefined): string => {
     const policy = loaded.policies.find((candidate) => policyRef(candidate) === ref);
@@ -156,6 +160,12 @@ function compileLoaded(loaded: LoadedPolicies, io: PolicyCommandIo): DecisionTab
     return undefined;
   }
   for (const conflict of compiled.table.identityConflicts) io.stderr(`${fileOf(conflict.policy)}: warning: spec.identity: ${conflict.message}`);
+  if (warnSharedBudgets) {
+    for (const policy of loaded.policies) {
+      const shared = sharedGrantBudget(policy, compiled.table.identity);
+      if (shared !== undefined) io.stderr(`${loaded.fileOf.get(policy) ?? "(policies)"}: warning: ${policyRef(policy)}: ${shared}`);
+    }
+  }
   return compiled.table;
 }
 

@@ -20,6 +20,7 @@ export { compilePolicies, agreeOnIdentity, compareAge, DEFAULT_IDENTITY, type Co
 export { evaluateCall } from "./evaluate-call.ts";
 export { filterToolsList } from "./filter-tools-list.ts";
 export { matchedRules, policyRules, type RuleRef } from "./rule-coverage.ts";
+export { grantScopedLimits, sharedGrantBudget, PER_AGENT_BUDGETS_NOTE } from "./grant-identity.ts";
 export {
   admitCall,
   admitRateLimits,
