@@ -3,6 +3,7 @@
 //   approve NS/NAME [--reason TEXT]         sets spec.decision; the API server records who
 //   deny NS/NAME [--reason TEXT]
 //   status [-n NS | -A] [-o json|yaml]      policies: Accepted, Programmed, pods, in sync, unprotected
+//   analyze [-n NS | -A] [-o json]          what is wrong and how to fix it (codes MW001...; exit 1 on errors)
 // It drives kubectl itself ($MCPWARDEN_KUBECTL, else `kubectl` on PATH), so the user's
 // kubeconfig, context and credentials plugins apply unchanged, and RBAC and the admission
 // webhooks decide what a person may do, not this program.
@@ -11,6 +12,7 @@ import { execFile } from "node:child_process";
 import { Command, CommanderError, Option } from "commander";
 import { table, renderApprovals, OUTPUT_FORMATS, type ApprovalRow, type OutputFormat } from "./approval-table.ts";
 import { dump } from "js-yaml";
+import type { Finding } from "./analyze-cluster.ts";
 import { exitQuietlyWhenStdoutCloses } from "./closed-stdout.ts";
 
 interface ScopeFlags {
@@ -147,7 +149,42 @@ export function buildPlugin(): Command {
       })}\n`,
     );
   });
+  program
+    .command("analyze")
+    .description("find what is wrong with mcp-warden in a namespace (-n) or the cluster (-A) and say how to fix it; exit 1 on errors")
+    .option("-n, --namespace <namespace>", "this namespace (default: the context's)")
+    .option("-A, --all-namespaces", "every namespace")
+    .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
+    .action(async (flags: { namespace?: string; allNamespaces?: boolean; output: "text" | "json" }) => {
+      const namespace = flags.allNamespaces === true ? undefined : (flags.namespace ?? (await contextNamespace()));
+      const scope: ScopeFlags = namespace === undefined ? { allNamespaces: true, output: "json" } : { namespace, output: "json" };
+      const listed = await listItems("pods,services,mcppolicies.mcpwarden.dev", scope);
+      if (listed === undefined) return;
+      // Namespace labels say where injection is on; a user who may not read namespaces still gets the rest.
+      const namespaces = await kubectl(["get", namespace === undefined ? "namespaces" : `namespace/${namespace}`, "-o", "json"]);
+      if (namespaces.code !== 0) process.stderr.write(`warning: cannot read namespaces, so namespace-wide injection is not checked: ${namespaces.stderr.trim()}\n`);
+      const namespaceObjects = namespaces.code !== 0 ? [] : ((parsed: Json) => (Array.isArray(parsed["items"]) ? (parsed["items"] as Json[]) : [parsed]))(JSON.parse(namespaces.stdout) as Json);
+      const ofKind = <T>(kind: string): T[] => listed.filter((item) => item["kind"] === kind) as T[];
+      // Loaded here: it brings the policy compiler, which the other commands do not need.
+      const { analyzeCluster } = await import("./analyze-cluster.ts");
+      const findings = analyzeCluster({ namespaces: namespaceObjects, pods: ofKind("Pod"), services: ofKind("Service"), policies: ofKind("McpPolicy") });
+      const where = namespace === undefined ? "the cluster" : `namespace ${namespace}`;
+      if (flags.output === "json") process.stdout.write(`${JSON.stringify({ findings }, null, 2)}\n`);
+      else process.stdout.write(findings.length === 0 ? `No problems found in ${where}.\n` : `${findings.map(renderFinding).join("\n")}\n`);
+      if (findings.some((finding) => finding.severity === "Error")) process.exitCode = 1;
+    });
   return program;
+}
+
+/** The current context's namespace, as kubectl would use it. */
+async function contextNamespace(): Promise<string> {
+  const result = await kubectl(["config", "view", "--minify", "-o", "jsonpath={..namespace}"]);
+  return result.code === 0 && result.stdout.trim() !== "" ? result.stdout.trim() : "default";
+}
+
+function renderFinding(finding: Finding): string {
+  const { kind, namespace, name } = finding.object;
+  return `${finding.severity} [${finding.code}] (${kind} ${namespace === "" ? name : `${namespace}/${name}`}) ${finding.message}\n    fix: ${finding.fix}`;
 }
 
 /** Runs the plugin's command line; exit codes: 0, 1 for a failure, 2 for bad usage. */

@@ -1,7 +1,7 @@
 // Reconciles one McpPolicy (leader only): reads the caches, computes the status, the
 // owned NetworkPolicy and the events it should have, and writes only what differs,
 // status last. A thrown error makes the work queue retry the key with backoff.
-import { agreeOnIdentity, grantScopedLimits, sharedGrantBudget, type IdentityConflict, type IdentitySpec, type LabelSelector, type McpPolicy } from "../../policy/index.ts";
+import type { IdentityConflict, LabelSelector } from "../../policy/index.ts";
 import type { ClusterClient, ObjectStore } from "../cluster.ts";
 import { splitKey, type McpPolicyObject, type NetworkPolicy, type Pod, type Service } from "../kube-objects.ts";
 import type { OperatorMetrics } from "../metrics/operator-metrics.ts";
@@ -91,7 +91,7 @@ export async function reconcilePolicy(key: string, context: ReconcileContext): P
       note: evaluation.message,
     });
   }
-  const sharedBudget = evaluation.enforced === undefined ? undefined : sharedGrantBudgetOn(evaluation.enforced, pods, namespace, context);
+  const sharedBudget = evaluation.enforced === undefined ? undefined : context.catalog.sharedGrantBudget(namespace, evaluation.enforced, pods.map((pod) => pod.metadata?.labels));
   if (sharedBudget !== undefined) {
     await context.events.record(`${eventKey}/shared-budget`, { regarding, type: "Warning", reason: EventReason.NoIdentitySource, action: "Validate", note: sharedBudget });
   }
@@ -134,28 +134,6 @@ export async function reconcilePolicy(key: string, context: ReconcileContext): P
     }
   }
   return { done: true, selectedPods: selected.map((pod) => pod.name) };
-}
-
-/**
- * Why the policy's per-grant limits are one budget for every caller, when they are: the
- * identity that counts is the one each selected pod's policies agree on (the policy's
- * own when it selects no pod yet).
- */
-function sharedGrantBudgetOn(policy: McpPolicy, pods: readonly Pod[], namespace: string, context: ReconcileContext): string | undefined {
-  if (grantScopedLimits(policy).length === 0) return undefined;
-  const identities: IdentitySpec[] = pods.length === 0 ? [agreeOnIdentity([policy]).identity] : [];
-  const seen = new Set<unknown>();
-  for (const pod of pods) {
-    const bundle = context.catalog.bundleFor(namespace, pod.metadata?.labels);
-    if (seen.has(bundle)) continue;
-    seen.add(bundle);
-    identities.push(agreeOnIdentity(context.catalog.policiesFor(namespace, pod.metadata?.labels)).identity);
-  }
-  for (const identity of identities) {
-    const shared = sharedGrantBudget(policy, identity);
-    if (shared !== undefined) return shared;
-  }
-  return undefined;
 }
 
 /** The selector as written, for a policy that was never accepted. */
