@@ -44,7 +44,7 @@ for (const [name, run] of Object.entries(SECTIONS)) {
 
 // bench/results/ in the checkout, from source or from dist/bench/.
 const here = fileURLToPath(new URL(".", import.meta.url));
-const resultsDir = here.includes("/dist/bench/") ? fileURLToPath(new URL("../../bench/results/", import.meta.url)) : fileURLToPath(new URL("./results/", import.meta.url));
+const resultsDir = here.includes("/dist/bench/") ? fileURLToPath(new URL("../../bench/results", import.meta.url)) : fileURLToPath(new URL("./results", import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(`${resultsDir}latest.json`, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`[bench] results written to bench/results/latest.json`);

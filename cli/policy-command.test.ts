@@ -9,7 +9,7 @@ import { rmSync } from "node:fs";
 import { processIo, registerPolicyCommand } from "./policy-command.ts";
 import { readMcpPolicy } from "../policy/index.ts";
 
-const examples = fileURLToPath(new URL("../examples/policies/", import.meta.url));
+const examples = fileURLToPath(new URL("../examples/policies", import.meta.url));
 const example = (file: string) => join(examples, file);
 const scratch = mkdtempSync(join(tmpdir(), "mcp-warden-policy-cli-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -16,6 +16,7 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY cli cli
 COPY policy policy
+COPY protocol protocol
 COPY sidecar sidecar
 COPY operator operator
 RUN npx tsc -p tsconfig.build.json
@@ -34,6 +35,7 @@ COPY package.json ./
 COPY --from=production-dependencies /src/node_modules node_modules
 COPY --from=build /src/dist/cli dist/cli
 COPY --from=build /src/dist/policy dist/policy
+COPY --from=build /src/dist/protocol dist/protocol
 COPY --from=build /src/dist/sidecar dist/sidecar
 COPY --from=build /src/dist/operator dist/operator
 # Numeric, so the kubelet can enforce runAsNonRoot without reading /etc/passwd; the same

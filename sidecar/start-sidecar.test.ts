@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { PassThrough } from "node:stream";
 import { portInUse } from "../test/harness/free-port.ts";
 import { createSidecarLogger } from "./observability/sidecar-logger.ts";
@@ -22,8 +23,7 @@ spec:
 const standInProxy: McpProxyFactory = (parts) => {
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  return {
-    handler(req, res) {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
       inFlight++;
       res.on("close", () => {
         if (--inFlight === 0) drained?.();
@@ -34,7 +34,10 @@ const standInProxy: McpProxyFactory = (parts) => {
       const answer = (): void => void res.end(JSON.stringify({ revision: parts.snapshot()?.revision ?? null }));
       if (req.url === "/slow") setTimeout(answer, 300);
       else answer();
-    },
+  };
+  return {
+    handler,
+    createServer: () => createServer(handler),
     close: () => new Promise<void>((resolve) => (inFlight === 0 ? resolve() : (drained = resolve))),
   };
 };

@@ -4,7 +4,7 @@
 // finish (bounded), then release everything.
 
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { RateLimitAdmitter } from "../policy/index.ts";
@@ -22,7 +22,8 @@ import { FilePolicySource } from "./policy-source/index.ts";
 import { OperatorStreamSource, type OperatorStreamSourceOptions } from "./policy-source/operator-stream-source.ts";
 import type { RateLimitFailureMode } from "./ratelimit/failover-store.ts";
 import { setUpRateLimits } from "./start-sidecar-rate-limits.ts";
-import { createMcpProxy } from "./proxy/index.ts";
+import type { SidecarTunableValues } from "../protocol/sidecar-tunables.ts";
+import { createMcpProxy, type McpProxyOptions } from "./proxy/index.ts";
 
 export interface HostPort {
   host: string;
@@ -58,11 +59,17 @@ export interface SidecarConfig {
   adminTokenFile?: string;
   /** What was built (cli/build-info.ts), logged at start. */
   build?: { readonly version: string; readonly commit: string; readonly mcpProtocolVersions: readonly string[] };
+  /** Caps and timeouts (`--max-request-bytes`, `--upstream-timeout`, …); unset ones take their defaults. */
+  tunables?: SidecarTunableValues;
+  /** Paths besides the MCP endpoints that are forwarded (`--forward-path`), normalised. */
+  forwardPaths?: readonly string[];
 }
 
 /** What the sidecar needs from the MCP proxy (sidecar/proxy/). */
 export interface McpProxyHandle {
   handler(req: IncomingMessage, res: ServerResponse): void;
+  /** The client-facing HTTP server (connection cap and timeouts in place). */
+  createServer(): Server;
   close(): Promise<void>;
 }
 
@@ -78,6 +85,8 @@ export interface McpProxyParts {
   logger: Logger;
   /** Holds calls that need approval; undefined: they are refused. */
   approvals?: ApprovalGate;
+  tunables: SidecarTunableValues;
+  forwardPaths: readonly string[];
 }
 
 export type McpProxyFactory = (parts: McpProxyParts) => McpProxyHandle;
@@ -112,6 +121,8 @@ export const createSidecarProxy: McpProxyFactory = (parts) => {
     shutdownGraceMs: parts.shutdownGraceMs,
     logger: parts.logger,
     ...(parts.approvals === undefined ? {} : { approvals: parts.approvals }),
+    ...proxyTunables(parts.tunables),
+    forwardPaths: parts.forwardPaths,
   });
   parts.metrics.tools.useUpstreamTools(() => proxy.upstreamTools());
   return proxy;
@@ -185,12 +196,14 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
       shutdownGraceMs,
       logger,
       ...(approvals === undefined ? {} : { approvals }),
+      tunables: config.tunables ?? {},
+      forwardPaths: config.forwardPaths ?? [],
     });
     let proxyClosed: Promise<void> | undefined;
     const closeProxy = (): Promise<void> => (proxyClosed ??= proxy.close());
     cleanups.push(closeProxy);
 
-    const server = createServer((req, res) => proxy.handler(req, res));
+    const server = proxy.createServer();
     const listen = await listenOn(server, config.listen);
     cleanups.push(() => closeServer(server));
 
@@ -243,6 +256,23 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
     await flushLogs(logger);
     throw error;
   }
+}
+
+/** The tunables as the proxy's options (unset ones keep the proxy's defaults). */
+function proxyTunables(values: SidecarTunableValues): Pick<McpProxyOptions, "limits" | "clientTimeouts" | "upstreamTimeoutMs" | "sessionIdleTimeoutMs"> {
+  return {
+    limits: {
+      maxBodyBytes: values.maxRequestBytes,
+      maxInspectedReplyBytes: values.maxInspectedReplyBytes,
+      maxStdioLineBytes: values.maxStdioLineBytes,
+      maxPendingServerMessageBytes: values.maxPendingServerMessageBytes,
+      maxConnections: values.maxConnections,
+      maxSessions: values.maxSessions,
+    },
+    clientTimeouts: { headerTimeoutMs: values.headerTimeout, bodyTimeoutMs: values.bodyTimeout },
+    upstreamTimeoutMs: values.upstreamTimeout,
+    sessionIdleTimeoutMs: values.sessionIdleTimeout,
+  };
 }
 
 function listenOn(server: Server, address: HostPort): Promise<HostPort> {

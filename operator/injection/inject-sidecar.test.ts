@@ -13,7 +13,7 @@ import type { RunningSidecar, SidecarConfig } from "../../sidecar/start-sidecar.
 import { defaultInjectionConfig, type InjectionConfig } from "./injection-config.ts";
 import { injectSidecar } from "./inject-sidecar.ts";
 
-const goldenDir = fileURLToPath(new URL("../../test/golden/inject/", import.meta.url));
+const goldenDir = fileURLToPath(new URL("../../test/golden/inject", import.meta.url));
 const update = process.env.MCPWARDEN_UPDATE_GOLDEN === "1";
 
 const config = defaultInjectionConfig({

@@ -4,6 +4,7 @@ import type { RateLimitAdmitter } from "../../policy/index.ts";
 import { DEFAULT_MAX_DEPTH } from "../jsonrpc/strict-json.ts";
 import type { DecisionObserver, IdentityResolver, PolicySnapshot } from "../contracts.ts";
 import type { ApprovalGate } from "../approvals/approval-gate.ts";
+import { SIDECAR_TUNABLES } from "../../protocol/sidecar-tunables.ts";
 
 /** An MCP server reached over HTTP: Streamable HTTP at `url`, the legacy SSE transport at `sseUrl`. */
 export interface HttpUpstream {
@@ -29,13 +30,32 @@ export interface ProxyLogger {
   error(object: object, message: string): void;
 }
 
+/**
+ * What the sidecar holds in memory, and how many clients and sessions it serves: every
+ * cap bounds one thing and fails only the request that exceeds it (protocol/sidecar-tunables.ts
+ * has the defaults and what each bounds).
+ */
 export interface McpProxyLimits {
-  /** Largest request body; default 4 MiB. */
+  /** Largest request body (`--max-request-bytes`). */
   readonly maxBodyBytes?: number;
   /** Deepest nesting of a message; default 64. */
   readonly maxDepth?: number;
-  /** Largest JSON (not SSE) upstream reply held to be checked; default 64 MiB. */
-  readonly maxUpstreamJsonBytes?: number;
+  /** Largest reply read whole to be rewritten (`--max-inspected-reply-bytes`); every other reply streams. */
+  readonly maxInspectedReplyBytes?: number;
+  /** Largest line a stdio server may write (`--max-stdio-line-bytes`). */
+  readonly maxStdioLineBytes?: number;
+  /** Server messages held for a stdio client that is not reading (`--max-pending-server-message-bytes`). */
+  readonly maxPendingServerMessageBytes?: number;
+  /** Concurrent client connections (`--max-connections`). */
+  readonly maxConnections?: number;
+  /** Live MCP sessions (`--max-sessions`). */
+  readonly maxSessions?: number;
+}
+
+/** How long clients may take to send a request (`--header-timeout`, `--body-timeout`). */
+export interface ClientTimeouts {
+  readonly headerTimeoutMs?: number;
+  readonly bodyTimeoutMs?: number;
 }
 
 /** Where the proxy reports its timings (SidecarMetrics fits). `method` is a JSON-RPC method. */
@@ -48,6 +68,12 @@ export interface ProxyTimings {
 
 export interface McpProxyOptions {
   readonly upstream: HttpUpstream | StdioUpstream;
+  /**
+   * Paths besides the MCP endpoints that are forwarded to an HTTP upstream (`--forward-path`),
+   * normalised; each matches whole path segments. A JSON-RPC body sent there is decided
+   * exactly as on the MCP endpoint.
+   */
+  readonly forwardPaths?: readonly string[];
   /** undefined: no policy yet (not ready), and every tools/call is refused. */
   snapshot(): PolicySnapshot | undefined;
   readonly identity: IdentityResolver;
@@ -64,6 +90,7 @@ export interface McpProxyOptions {
   readonly upstreamTimeoutMs?: number;
   /** A stdio session unused this long is ended and its process reaped. Default 30 min. */
   readonly sessionIdleTimeoutMs?: number;
+  readonly clientTimeouts?: ClientTimeouts;
   /** close(): how long in-flight requests may take to finish. Default 10 s. */
   readonly shutdownGraceMs?: number;
   /** Put argument values in decision records (`--log-arguments`). */
@@ -74,22 +101,21 @@ export interface McpProxyOptions {
   readonly approvals?: ApprovalGate;
 }
 
-export interface ResolvedLimits {
-  readonly maxBodyBytes: number;
-  readonly maxDepth: number;
-  readonly maxUpstreamJsonBytes: number;
-}
+export type ResolvedLimits = { readonly [key in keyof McpProxyLimits]-?: number };
 
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
-export const DEFAULT_UPSTREAM_TIMEOUT_MS = 120_000;
-export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60_000;
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = SIDECAR_TUNABLES.upstreamTimeout.defaultValue;
+export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = SIDECAR_TUNABLES.sessionIdleTimeout.defaultValue;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export function resolveLimits(limits: McpProxyLimits | undefined): ResolvedLimits {
   return {
-    maxBodyBytes: positive(limits?.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, "maxBodyBytes"),
+    maxBodyBytes: positive(limits?.maxBodyBytes, SIDECAR_TUNABLES.maxRequestBytes.defaultValue, "maxBodyBytes"),
     maxDepth: positive(limits?.maxDepth, DEFAULT_MAX_DEPTH, "maxDepth"),
-    maxUpstreamJsonBytes: positive(limits?.maxUpstreamJsonBytes, 64 * 1024 * 1024, "maxUpstreamJsonBytes"),
+    maxInspectedReplyBytes: positive(limits?.maxInspectedReplyBytes, SIDECAR_TUNABLES.maxInspectedReplyBytes.defaultValue, "maxInspectedReplyBytes"),
+    maxStdioLineBytes: positive(limits?.maxStdioLineBytes, SIDECAR_TUNABLES.maxStdioLineBytes.defaultValue, "maxStdioLineBytes"),
+    maxPendingServerMessageBytes: positive(limits?.maxPendingServerMessageBytes, SIDECAR_TUNABLES.maxPendingServerMessageBytes.defaultValue, "maxPendingServerMessageBytes"),
+    maxConnections: positive(limits?.maxConnections, SIDECAR_TUNABLES.maxConnections.defaultValue, "maxConnections"),
+    maxSessions: positive(limits?.maxSessions, SIDECAR_TUNABLES.maxSessions.defaultValue, "maxSessions"),
   };
 }
 

@@ -1,10 +1,14 @@
 // What every transport of the proxy shares: the options resolved once, the decision
-// dependencies, the tools the upstream listed, and the in-flight request count that
-// close() waits on.
+// dependencies, the tools the upstream listed, the count of live sessions under
+// --max-sessions, and the in-flight request count that close() waits on.
 
+import type { ServerResponse } from "node:http";
 import type { DecisionTable } from "../../policy/index.ts";
-import type { ToolCallDeps } from "./decide-tool-call.ts";
-import { KnownTools } from "./known-tools.ts";
+import { INTERNAL_ERROR, errorResponse } from "../jsonrpc/error-codes.ts";
+import type { JsonRpcId } from "../jsonrpc/message.ts";
+import type { ToolCallDeps } from "./intake/decide-tool-call.ts";
+import { sendReply, type EarlySseReply } from "./replies/early-sse-reply.ts";
+import { KnownTools } from "./replies/known-tools.ts";
 import {
   DEFAULT_SESSION_IDLE_TIMEOUT_MS,
   DEFAULT_SHUTDOWN_GRACE_MS,
@@ -18,6 +22,9 @@ import {
   type ResolvedLimits,
 } from "./options.ts";
 
+/** What a client refused a session is told to wait: long enough for a burst to pass. */
+const SESSION_RETRY_AFTER_SECONDS = 30;
+
 export class ProxyCore {
   readonly options: McpProxyOptions;
   readonly limits: ResolvedLimits;
@@ -30,6 +37,7 @@ export class ProxyCore {
   readonly shutdownGraceMs: number;
   readonly timings: ProxyTimings | undefined;
   closing = false;
+  readonly #sessionCounts: (() => number)[] = [];
   #inFlight = 0;
   #idleWaiters: (() => void)[] = [];
 
@@ -61,6 +69,25 @@ export class ProxyCore {
       this.logger.error({ err: error }, "the policy snapshot could not be read; refusing tool calls");
       return undefined;
     }
+  }
+
+  /** Adds a transport's count of live sessions to what --max-sessions bounds. */
+  countSessions(count: () => number): void {
+    this.#sessionCounts.push(count);
+  }
+
+  /** Whether another session may start (idle ones are forgotten or reaped first, by their owners). */
+  sessionRoom(): boolean {
+    let live = 0;
+    for (const count of this.#sessionCounts) live += count();
+    return live < this.limits.maxSessions;
+  }
+
+  /** The answer to an initialize when the sessions are all taken: 503 with Retry-After. */
+  refuseSession(res: ServerResponse, early: EarlySseReply | undefined, id: JsonRpcId | null): void {
+    this.logger.warn({ maxSessions: this.limits.maxSessions }, "refused a new MCP session: the sidecar serves its maximum (--max-sessions)");
+    const message = `Service Unavailable: the sidecar serves its maximum of ${this.limits.maxSessions} MCP sessions (--max-sessions); idle sessions expire after ${Math.round(this.sessionIdleTimeoutMs / 1000)} s`;
+    sendReply(res, early, 503, errorResponse(id, INTERNAL_ERROR, message), { "retry-after": String(SESSION_RETRY_AFTER_SECONDS) });
   }
 
   /** Reports a duration measured from `startedAt` (performance.now()); a failing sink is ignored. */

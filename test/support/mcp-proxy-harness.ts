@@ -5,7 +5,7 @@
 // held for approval share: a desk decided by hand, and what a stdio server received.
 
 import { existsSync, readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { compilePolicies, policiesFromText } from "../../policy/index.ts";
@@ -99,7 +99,7 @@ export async function startProxy(
     observer,
     ...extra,
   });
-  const server: Server = createServer(proxy.handler);
+  const server: Server = proxy.createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -3,15 +3,15 @@
 // refusal here is answered at once and nothing reaches the upstream.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { CallIdentity } from "../../policy/index.ts";
-import { HEADER_MISMATCH, INTERNAL_ERROR, INVALID_REQUEST } from "../jsonrpc/error-codes.ts";
-import type { JsonRpcMessage } from "../jsonrpc/message.ts";
-import { parseMessagesFromBytes } from "../jsonrpc/parse-messages.ts";
+import type { CallIdentity } from "../../../policy/index.ts";
+import { HEADER_MISMATCH, INTERNAL_ERROR, INVALID_REQUEST } from "../../jsonrpc/error-codes.ts";
+import type { JsonRpcMessage } from "../../jsonrpc/message.ts";
+import { parseMessagesFromBytes } from "../../jsonrpc/parse-messages.ts";
 import type { ClientNotifier } from "./approval-progress.ts";
-import { sendJsonRpcError } from "./http-replies.ts";
+import { sendJsonRpcError } from "../replies/http-replies.ts";
 import { mcpHeaderMismatch } from "./mcp-headers.ts";
 import { planMessages, toolCallShapeProblem, type MessagePlan } from "./plan-messages.ts";
-import type { ProxyCore } from "./proxy-core.ts";
+import type { ProxyCore } from "../proxy-core.ts";
 import { readBody } from "./read-body.ts";
 
 /** JSON-RPC batches exist only in this protocol version (added in it, removed after it). */
@@ -34,9 +34,13 @@ export interface Intake {
   readonly plan: MessagePlan;
 }
 
-export async function intakePost(core: ProxyCore, req: IncomingMessage, res: ServerResponse, session: PostSession): Promise<Intake | undefined> {
+/**
+ * `body`: already read and recognised as JSON-RPC (a forwarded path, whatever its content
+ * type); otherwise the body is read here and must be declared JSON.
+ */
+export async function intakePost(core: ProxyCore, req: IncomingMessage, res: ServerResponse, session: PostSession, body?: Buffer): Promise<Intake | undefined> {
   const contentType = req.headers["content-type"];
-  if (!isJsonContentType(contentType)) {
+  if (body === undefined && !isJsonContentType(contentType)) {
     sendJsonRpcError(res, 415, INVALID_REQUEST, "Unsupported Media Type: Content-Type must be application/json (UTF-8)");
     return undefined;
   }
@@ -53,16 +57,9 @@ export async function intakePost(core: ProxyCore, req: IncomingMessage, res: Ser
     req.resume();
     return undefined;
   }
-  const body = await readBody(req, core.limits.maxBodyBytes);
-  if (!body.ok) {
-    if (body.reason === "too_large") {
-      sendJsonRpcError(res, 413, INVALID_REQUEST, `Payload Too Large: the body exceeds ${core.limits.maxBodyBytes} bytes`);
-    } else if (!res.destroyed) {
-      res.destroy();
-    }
-    return undefined;
-  }
-  const parsed = parseMessagesFromBytes(body.bytes, core.limits.maxDepth);
+  const bytes = body ?? (await readRequestBody(core, req, res));
+  if (bytes === undefined) return undefined;
+  const parsed = parseMessagesFromBytes(bytes, core.limits.maxDepth);
   if (!parsed.ok) {
     sendJsonRpcError(res, 400, parsed.code, parsed.problem, parsed.id);
     return undefined;
@@ -91,6 +88,18 @@ export async function intakePost(core: ProxyCore, req: IncomingMessage, res: Ser
   }
   const plan = await planMessages(messages, { table: core.table(), identity, sessionId: session.id, notifier: session.notifier, clientGone: session.clientGone }, core.toolCallDeps);
   return { batch, messages, plan };
+}
+
+/** The request body within --max-request-bytes; undefined after answering 413 (or when the client left). */
+export async function readRequestBody(core: ProxyCore, req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+  const body = await readBody(req, core.limits.maxBodyBytes);
+  if (body.ok) return body.bytes;
+  if (body.reason === "too_large") {
+    sendJsonRpcError(res, 413, INVALID_REQUEST, `Payload Too Large: the body exceeds ${core.limits.maxBodyBytes} bytes (--max-request-bytes)`);
+  } else if (!res.destroyed) {
+    res.destroy();
+  }
+  return undefined;
 }
 
 /**

@@ -4,7 +4,7 @@
 // the header and the server (which reads the body) would be told two different things.
 // Mcp-Name values outside the header character set arrive as =?base64?<utf-8>?=.
 
-import type { JsonRpcMessage } from "../jsonrpc/message.ts";
+import type { JsonRpcMessage } from "../../jsonrpc/message.ts";
 
 const BASE64_PREFIX = "=?base64?";
 const BASE64_SUFFIX = "?=";

@@ -13,8 +13,8 @@
 // given back under the client's.
 
 import type { IncomingHttpHeaders } from "node:http";
-import { isJsonObject, type JsonObject, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
-import type { ProxyLogger } from "./options.ts";
+import { isJsonObject, type JsonObject, type JsonRpcId, type JsonRpcMessage } from "../../jsonrpc/message.ts";
+import type { ProxyLogger } from "../options.ts";
 
 export const STATELESS_PROTOCOL_VERSION = "2026-07-28";
 const META_PROTOCOL_VERSION = "io.modelcontextprotocol/protocolVersion";

@@ -2,8 +2,8 @@
 // client that already went away (a reply to nobody is dropped, never thrown).
 
 import type { ServerResponse } from "node:http";
-import { errorResponse } from "../jsonrpc/error-codes.ts";
-import type { JsonRpcId } from "../jsonrpc/message.ts";
+import { errorResponse } from "../../jsonrpc/error-codes.ts";
+import type { JsonRpcId } from "../../jsonrpc/message.ts";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) {
@@ -38,7 +38,7 @@ export function sseMessageEvent(data: string): string {
 }
 
 /** Writes and resolves once the client can take more (backpressure), or at once if it is gone. */
-export function writeWithBackpressure(res: ServerResponse, text: string): Promise<void> | undefined {
+export function writeWithBackpressure(res: ServerResponse, text: string | Uint8Array): Promise<void> | undefined {
   if (res.destroyed || res.writableEnded) return undefined;
   if (res.write(text)) return undefined;
   return new Promise((resolve) => {

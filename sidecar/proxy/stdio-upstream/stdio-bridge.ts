@@ -18,22 +18,22 @@
 
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { CONNECTION_CLOSED, errorResponse, INVALID_REQUEST, METHOD_NOT_FOUND, REQUEST_TIMEOUT } from "../jsonrpc/error-codes.ts";
-import { idKey, isJsonObject, progressTokenOf, type JsonObject, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
-import { EarlySseReply, sendReply } from "./early-sse-reply.ts";
-import { SSE_HEADERS, sendJsonRpcError } from "./http-replies.ts";
-import { intakePost, resolveIdentity, type Intake } from "./intake-post.ts";
-import { LEGACY_MESSAGES_PATH } from "./legacy-sse-relay.ts";
-import { mergeReplies } from "./merge-replies.ts";
-import type { StdioUpstream } from "./options.ts";
-import type { ProxyCore } from "./proxy-core.ts";
-import { abortWhenClientLeaves } from "./client-leaves.ts";
-import { timedMethod } from "./plan-messages.ts";
-import { processServerMessage, sessionMessageContext } from "./server-message.ts";
+import { CONNECTION_CLOSED, errorResponse, INTERNAL_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, REQUEST_TIMEOUT } from "../../jsonrpc/error-codes.ts";
+import { idKey, isJsonObject, progressTokenOf, type JsonObject, type JsonRpcId, type JsonRpcMessage } from "../../jsonrpc/message.ts";
+import { resolveIdentity, type Intake } from "../intake/intake-post.ts";
+import { receivePost, type ReceivedPost } from "../intake/receive-post.ts";
+import { LEGACY_MESSAGES_PATH } from "../intake/request-target.ts";
+import type { StdioUpstream } from "../options.ts";
+import type { ProxyCore } from "../proxy-core.ts";
+import { sendReply } from "../replies/early-sse-reply.ts";
+import { SSE_HEADERS, sendJsonRpcError } from "../replies/http-replies.ts";
+import type { ScannedMessage } from "../replies/json-message-scanner.ts";
+import { mergeReplies } from "../replies/merge-replies.ts";
+import { processServerMessage, sessionMessageContext } from "../replies/server-message.ts";
 import { StdioProcess } from "./stdio-process.ts";
 import { notificationOwner, restoreNotification, restoreResponseId, statelessVerdict, toSharedProcess, UnownedMessages } from "./stdio-stateless.ts";
 import { jsonReplySink, sseReplySink, standingStreamSink, timedLegacySink, type Sink, type SinkHost } from "./stdio-sinks.ts";
-import { ResponseWatch } from "./response-watch.ts";
+import { ResponseWatch } from "../replies/response-watch.ts";
 
 const MAX_BACKLOG = 1_000;
 const SESSION_NOT_FOUND = -32001;
@@ -59,6 +59,7 @@ class StdioSession {
   readonly progress = new Map<string, string>();
   readonly openSinks = new Set<Sink>();
   readonly backlog: string[] = [];
+  backlogBytes = 0;
   readonly legacy: boolean;
   /** The shared process of stateless requests, not a session: no client may name it. */
   readonly stateless: boolean;
@@ -73,7 +74,11 @@ class StdioSession {
     this.legacy = kind === "legacy";
     this.stateless = kind === "stateless";
     this.lastActivity = core.now();
-    this.process = new StdioProcess(upstream, { onLine: (line) => bridge.onLine(this, line), onExit: (why) => bridge.onExit(this, why) }, core.logger, this.id);
+    this.process = new StdioProcess(
+      upstream,
+      { onLine: (line) => bridge.onLine(this, line), onOversizedLine: (messages) => bridge.onOversizedLine(this, messages), onExit: (why) => bridge.onExit(this, why) },
+      { logger: core.logger, sessionId: this.id, maxLineBytes: core.limits.maxStdioLineBytes },
+    );
   }
 }
 
@@ -92,6 +97,8 @@ export class StdioBridge {
     this.#upstream = upstream;
     this.#idleTimer = setInterval(() => this.#reapIdle(), Math.min(60_000, Math.max(1_000, core.sessionIdleTimeoutMs / 4)));
     this.#idleTimer.unref();
+    // Every session is a server process: they count against --max-sessions (the shared one does not).
+    core.countSessions(() => this.#sessions.size);
   }
 
   sessions(): { id: string; pid: number | undefined }[] {
@@ -121,7 +128,6 @@ export class StdioBridge {
   }
 
   async #post(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const arrived = performance.now();
     const sessionId = headerOnce(req.headers["mcp-session-id"]);
     let session = sessionId === undefined ? undefined : this.#live(sessionId);
     if (sessionId !== undefined && session === undefined) {
@@ -129,22 +135,25 @@ export class StdioBridge {
       sendJsonRpcError(res, 404, SESSION_NOT_FOUND, "Session not found");
       return;
     }
-    // A call held for approval may turn the reply into an event stream, to carry progress.
-    const notifier = EarlySseReply.offer(req.headers.accept, res, session === undefined ? {} : { "mcp-session-id": session.id });
     // A call held for approval is not made once its client left or its session ended.
-    const clientGone = abortWhenClientLeaves(res, session?.gone.signal).signal;
-    const intake = await intakePost(this.#core, req, res, { id: sessionId ?? "", protocolVersion: session?.protocolVersion, notifier, clientGone });
-    if (intake === undefined) return;
+    const post = await receivePost(this.#core, req, res, {
+      sessionId: sessionId ?? "",
+      protocolVersion: session?.protocolVersion,
+      progress: "reply",
+      replyHeaders: session === undefined ? {} : { "mcp-session-id": session.id },
+      ...(session === undefined ? {} : { sessionGone: session.gone.signal }),
+    });
+    if (post === undefined) return;
+    const { intake, early } = post;
     // The client left (when only its session ended, what is forwarded is answered "not running").
     if (res.destroyed) {
       if (intake.plan.forward.length > 0) this.#core.logger.info({ sessionId }, "the client left while its POST was decided; nothing of it was forwarded");
       return;
     }
-    const early = notifier?.opened === true ? notifier : undefined;
     const initializing = intake.plan.initializeIds.length > 0;
     if (session === undefined && !initializing) {
       const verdict = statelessVerdict(req.headers, intake.messages);
-      if (verdict.kind === "stateless") return this.#postStateless(req, res, intake, early, arrived);
+      if (verdict.kind === "stateless") return this.#postStateless(req, res, post);
       const problem = verdict.kind === "invalid" ? `Invalid Request: ${verdict.problem}` : "Bad Request: Mcp-Session-Id header is required";
       sendReply(res, early, 400, errorResponse(null, INVALID_REQUEST, problem), {});
       return;
@@ -152,6 +161,11 @@ export class StdioBridge {
     if (session === undefined) {
       if (intake.messages.length !== 1) {
         sendJsonRpcError(res, 400, INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required");
+        return;
+      }
+      if (!this.#core.sessionRoom()) {
+        post.observed();
+        this.#core.refuseSession(res, early, intake.plan.initializeIds[0] ?? null);
         return;
       }
       session = this.#start("streamable");
@@ -162,7 +176,7 @@ export class StdioBridge {
     session.lastActivity = this.#core.now();
     const headers = { "mcp-session-id": session.id };
     const { plan } = intake;
-    this.#core.observe("request", timedMethod(intake.messages), arrived);
+    post.observed();
     if (plan.forward.length === 0) {
       sendReply(res, early, 200, mergeReplies(intake, []), headers);
       return;
@@ -175,15 +189,15 @@ export class StdioBridge {
       return;
     }
     const sink = this.#replySink(session, req, res, headers, requests.length, intake);
-    for (const id of plan.toolsListIds) session.watch.add(id, "tools/list");
-    for (const id of plan.initializeIds) session.watch.add(id, "initialize");
+    post.watchAnswers(session.watch);
     this.#forward(session, plan.forward, sink);
   }
 
   /** A stateless POST, decided like every other: what is forwarded goes to the shared process. */
-  #postStateless(req: IncomingMessage, res: ServerResponse, intake: Intake, early: EarlySseReply | undefined, arrived: number): void {
+  #postStateless(req: IncomingMessage, res: ServerResponse, post: ReceivedPost): void {
+    const { intake, early } = post;
     const { plan } = intake;
-    this.#core.observe("request", timedMethod(intake.messages), arrived);
+    post.observed();
     const requests = plan.forward.filter((message) => message.kind === "request");
     const notifications = plan.forward.filter((message) => message.kind === "notification");
     if (requests.length === 0) {
@@ -231,8 +245,9 @@ export class StdioBridge {
     }
     res.writeHead(200, { ...SSE_HEADERS, "mcp-session-id": session.id });
     res.flushHeaders();
-    session.standing = standingStreamSink(res);
+    session.standing = standingStreamSink(res, this.#core.limits.maxPendingServerMessageBytes);
     for (const text of session.backlog.splice(0)) session.standing.deliver(text, undefined);
+    session.backlogBytes = 0;
   }
 
   async #delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -251,16 +266,21 @@ export class StdioBridge {
 
   async openLegacyStream(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if ((await resolveIdentity(this.#core, req, res, "")) === undefined) return;
+    // The stream is the session, and its server process: it opens only when there is room.
+    if (!this.#core.sessionRoom()) {
+      this.#core.refuseSession(res, undefined, null);
+      return;
+    }
     const session = this.#start("legacy");
     res.writeHead(200, SSE_HEADERS);
     res.write(`event: endpoint\ndata: ${LEGACY_MESSAGES_PATH}?sessionId=${session.id}\n\n`);
-    session.standing = standingStreamSink(res);
+    session.standing = standingStreamSink(res, this.#core.limits.maxPendingServerMessageBytes);
     // The stream is the session: when the client leaves, the server process goes.
     res.once("close", () => void this.#end(session, "the client closed the event stream"));
   }
 
-  async legacyPost(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const id = new URL(req.url ?? "", "http://sidecar.invalid").searchParams.get("sessionId") ?? "";
+  async legacyPost(req: IncomingMessage, res: ServerResponse, search: string): Promise<void> {
+    const id = new URLSearchParams(search).get("sessionId") ?? "";
     const session = this.#live(id);
     if (session === undefined || !session.legacy) {
       req.resume();
@@ -275,13 +295,14 @@ export class StdioBridge {
         return true;
       },
     };
-    const intake = await intakePost(this.#core, req, res, { id: session.id, protocolVersion: session.protocolVersion, notifier, clientGone: session.gone.signal });
-    if (intake === undefined) return;
+    const post = await receivePost(this.#core, req, res, { sessionId: session.id, protocolVersion: session.protocolVersion, progress: notifier, sessionGone: session.gone.signal });
+    if (post === undefined) return;
+    post.observed();
+    const { intake } = post;
     session.lastActivity = this.#core.now();
     const standing = session.standing;
     for (const answer of intake.plan.answers) standing?.deliver(JSON.stringify(answer.response), undefined);
-    for (const requestId of intake.plan.toolsListIds) session.watch.add(requestId, "tools/list");
-    for (const requestId of intake.plan.initializeIds) session.watch.add(requestId, "initialize");
+    post.watchAnswers(session.watch);
     if (intake.plan.forward.length > 0 && standing !== undefined && !session.ended) this.#forward(session, intake.plan.forward, timedLegacySink(this.#sinkHost(session), standing));
     res.writeHead(202).end("Accepted");
   }
@@ -422,8 +443,36 @@ export class StdioBridge {
       fallback.deliver(text, undefined);
       return;
     }
-    if (session.backlog.length >= MAX_BACKLOG) session.backlog.shift();
+    // Held for the next GET stream, within --max-pending-server-message-bytes: the oldest go first.
+    const cap = this.#core.limits.maxPendingServerMessageBytes;
+    if (text.length > cap) {
+      this.#core.logger.warn({ sessionId: session.id, bytes: text.length }, "dropped a server message larger than --max-pending-server-message-bytes that no client stream could take");
+      return;
+    }
+    while (session.backlog.length > 0 && (session.backlog.length >= MAX_BACKLOG || session.backlogBytes + text.length > cap)) {
+      session.backlogBytes -= (session.backlog.shift() as string).length;
+      this.#core.logger.warn({ sessionId: session.id }, "dropped the oldest server message held for a client that has no stream open (--max-pending-server-message-bytes)");
+    }
     session.backlog.push(text);
+    session.backlogBytes += text.length;
+  }
+
+  /**
+   * A line over --max-stdio-line-bytes: never held, its ids read as it passed. The requests
+   * it answered get an error naming the cap; the process keeps serving.
+   */
+  onOversizedLine(session: StdioSession, messages: readonly ScannedMessage[]): void {
+    const why = `the MCP server's reply exceeds --max-stdio-line-bytes (${this.#core.limits.maxStdioLineBytes} bytes), so the sidecar did not relay it`;
+    let answered = 0;
+    for (const message of messages) {
+      if (message.hasMethod || message.id === undefined) continue;
+      const key = idKey(message.id);
+      const pending = session.pending.get(key);
+      if (pending === undefined) continue;
+      answered++;
+      this.#answerPending(session, key, errorResponse(pending.id, INTERNAL_ERROR, why));
+    }
+    this.#core.logger.warn({ sessionId: session.id, pid: session.process.pid, answered }, "the MCP server wrote a line over --max-stdio-line-bytes; it was dropped");
   }
 
 
@@ -466,6 +515,7 @@ export class StdioBridge {
   #sinkHost(session: StdioSession): SinkHost {
     return {
       timeoutMs: this.#core.upstreamTimeoutMs,
+      maxBufferedBytes: this.#core.limits.maxPendingServerMessageBytes,
       openSinks: session.openSinks,
       pendingKeysOf: (sink) => [...session.pending].filter(([, pending]) => pending.sink === sink).map(([key]) => key),
       timeOut: (key) => this.#timeOut(session, key),

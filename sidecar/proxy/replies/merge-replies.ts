@@ -1,8 +1,8 @@
 // The reply to a POST the sidecar answered in part or whole: its own answers merged with
 // the server's replies, in the request's order.
 
-import { idKey } from "../jsonrpc/message.ts";
-import type { Intake } from "./intake-post.ts";
+import { idKey } from "../../jsonrpc/message.ts";
+import type { Intake } from "../intake/intake-post.ts";
 
 /**
  * The reply to the client: the sidecar's answers and the server's replies, in request

@@ -3,29 +3,40 @@
 // group so reaping it also ends whatever it started (an `npx` wrapper's child).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import type { ProxyLogger, StdioUpstream } from "./options.ts";
+import type { ProxyLogger, StdioUpstream } from "../options.ts";
+import { JsonMessageScanner, type ScannedMessage } from "../replies/json-message-scanner.ts";
 
-/** A server line longer than this is a protocol violation; the process is ended. */
-const MAX_LINE_BYTES = 64 * 1024 * 1024;
 const STDERR_LINE_LIMIT = 2_000;
 const TERM_AFTER_MS = 2_000;
 const KILL_AFTER_MS = 2_000;
 
 export interface StdioProcessEvents {
   onLine(line: string): void;
+  /** A line over the cap was dropped as it arrived; these are the messages it held. */
+  onOversizedLine(messages: readonly ScannedMessage[]): void;
   onExit(description: string): void;
+}
+
+export interface StdioProcessOptions {
+  readonly logger: ProxyLogger;
+  readonly sessionId: string;
+  /** A longer line is not held: it is dropped as it arrives (--max-stdio-line-bytes). */
+  readonly maxLineBytes: number;
 }
 
 export class StdioProcess {
   readonly #child: ChildProcess;
-  readonly #logger: ProxyLogger;
   #exited = false;
   #exitWaiters: (() => void)[] = [];
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  readonly #maxLineBytes: number;
+  /** Reads the ids of a line over the cap while it is dropped; undefined: no such line under way. */
+  #oversized: JsonMessageScanner | undefined;
 
-  constructor(upstream: StdioUpstream, events: StdioProcessEvents, logger: ProxyLogger, sessionId: string) {
-    this.#logger = logger;
+  constructor(upstream: StdioUpstream, events: StdioProcessEvents, options: StdioProcessOptions) {
+    const { logger, sessionId } = options;
+    this.#maxLineBytes = options.maxLineBytes;
     this.#child = spawn(upstream.command, [...upstream.args], {
       cwd: upstream.cwd,
       env: { ...process.env, ...upstream.env },
@@ -104,24 +115,33 @@ export class StdioProcess {
     let start = 0;
     for (;;) {
       const newline = chunk.indexOf(0x0a, start);
-      if (newline < 0) break;
-      const part = chunk.subarray(start, newline);
+      const part = chunk.subarray(start, newline < 0 ? chunk.length : newline);
+      if (this.#oversized !== undefined) {
+        this.#oversized.push(part);
+      } else if (this.#pendingBytes + part.length > this.#maxLineBytes) {
+        // Over the cap: from here the line is only scanned for its ids, never held.
+        this.#oversized = new JsonMessageScanner();
+        for (const held of this.#pending) this.#oversized.push(held);
+        this.#oversized.push(part);
+        this.#pending = [];
+        this.#pendingBytes = 0;
+      } else if (newline < 0) {
+        this.#pending.push(part);
+        this.#pendingBytes += part.length;
+      }
+      if (newline < 0) return;
+      start = newline + 1;
+      if (this.#oversized !== undefined) {
+        const messages = this.#oversized.messages;
+        this.#oversized = undefined;
+        events.onOversizedLine(messages);
+        continue;
+      }
       const line = this.#pending.length === 0 ? part : Buffer.concat([...this.#pending, part]);
       this.#pending = [];
       this.#pendingBytes = 0;
-      start = newline + 1;
       const text = line.toString("utf8").replace(/\r$/, "");
       if (text.trim() !== "") events.onLine(text);
-    }
-    if (start < chunk.length) {
-      this.#pending.push(chunk.subarray(start));
-      this.#pendingBytes += chunk.length - start;
-      if (this.#pendingBytes > MAX_LINE_BYTES) {
-        this.#logger.error({ pid: this.#child.pid }, "the MCP server wrote a line over 64 MiB; ending it");
-        this.#pending = [];
-        this.#pendingBytes = 0;
-        this.#signal("SIGKILL");
-      }
     }
   }
 }

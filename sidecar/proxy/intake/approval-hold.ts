@@ -5,8 +5,8 @@
 // call still waits (approval-progress.ts); `clientGone` ends the hold when the client that
 // made the call is gone (the call is then not made).
 
-import type { CallEvaluation, Decision, ToolCall } from "../../policy/index.ts";
-import type { ApprovalGate, WaitingListener } from "../approvals/approval-gate.ts";
+import type { CallEvaluation, Decision, ToolCall } from "../../../policy/index.ts";
+import type { ApprovalGate, WaitingListener } from "../../approvals/approval-gate.ts";
 
 export async function holdForApproval(evaluation: CallEvaluation, call: ToolCall, argumentDigest: string, gate: ApprovalGate | undefined, waiting?: WaitingListener, clientGone?: AbortSignal): Promise<Decision> {
   const asked = evaluation.decision;

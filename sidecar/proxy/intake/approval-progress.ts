@@ -4,8 +4,8 @@
 // answer (the transport's ClientNotifier). It tells the agent what it waits for, and it
 // keeps an SDK client's request timeout alive (resetTimeoutOnProgress).
 
-import type { WaitingListener } from "../approvals/approval-gate.ts";
-import type { JsonRpcId } from "../jsonrpc/message.ts";
+import type { WaitingListener } from "../../approvals/approval-gate.ts";
+import type { JsonRpcId } from "../../jsonrpc/message.ts";
 
 /** How a transport reaches the client while a request of its is being decided. */
 export interface ClientNotifier {

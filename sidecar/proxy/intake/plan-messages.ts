@@ -2,8 +2,8 @@
 // rate-limit budget in that order): what is forwarded, and what the sidecar answers
 // itself. The forwarded messages are the parsed objects, serialised later: one parse.
 
-import { INTERNAL_ERROR, INVALID_REQUEST, errorResponse } from "../jsonrpc/error-codes.ts";
-import { isJsonObject, progressTokenOf, type JsonRpcId, type JsonRpcMessage } from "../jsonrpc/message.ts";
+import { INTERNAL_ERROR, INVALID_REQUEST, errorResponse } from "../../jsonrpc/error-codes.ts";
+import { isJsonObject, progressTokenOf, type JsonRpcId, type JsonRpcMessage } from "../../jsonrpc/message.ts";
 import { decideToolCall, type ToolCallContext, type ToolCallDeps } from "./decide-tool-call.ts";
 import { refusalResponse } from "./refusal.ts";
 

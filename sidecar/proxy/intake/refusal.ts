@@ -2,8 +2,8 @@
 // and what the agent sees"): a normal CallToolResult with isError, so the model reads the
 // reason as tool output and can adapt, plus the decision in _meta for programs.
 
-import type { Decision } from "../../policy/index.ts";
-import type { JsonRpcId } from "../jsonrpc/message.ts";
+import type { Decision } from "../../../policy/index.ts";
+import type { JsonRpcId } from "../../jsonrpc/message.ts";
 
 export const DECISION_META_KEY = "mcpwarden.dev/decision";
 

@@ -9,9 +9,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startProxy, type ProxyUnderTest } from "../../test/support/mcp-proxy-harness.ts";
+import { startProxy, type ProxyUnderTest } from "../../../test/support/mcp-proxy-harness.ts";
 
-const FEATURE_STDIO = fileURLToPath(new URL("../../test/support/mcp-feature-server-stdio.ts", import.meta.url));
+const FEATURE_STDIO = fileURLToPath(new URL("../../../test/support/mcp-feature-server-stdio.ts", import.meta.url));
 
 function alive(pid: number): boolean {
   try {

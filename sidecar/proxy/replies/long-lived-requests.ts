@@ -3,7 +3,7 @@
 // notifications until the client closes it. The upstream timeout (a server that stopped
 // answering) must not end those.
 
-import type { JsonRpcMessage } from "../jsonrpc/message.ts";
+import type { JsonRpcMessage } from "../../jsonrpc/message.ts";
 
 const LONG_LIVED_METHODS: ReadonlySet<string> = new Set(["subscriptions/listen"]);
 

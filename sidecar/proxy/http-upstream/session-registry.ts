@@ -1,9 +1,10 @@
 // What the sidecar remembers about each MCP session it has seen initialized through it:
 // the negotiated protocol version (batches depend on it) and the watched requests still
-// unanswered. Bounded: at most MAX_SESSIONS, and a session unseen for the idle time is
-// forgotten (the upstream owns the session; forgetting only makes batches refused).
+// unanswered. A session unseen for the idle time is forgotten (the upstream owns the
+// session; forgetting only makes batches refused), which frees its place under
+// --max-sessions. MAX_SESSIONS bounds the table even when initializes race past that cap.
 
-import { ResponseWatch } from "./response-watch.ts";
+import { ResponseWatch } from "../replies/response-watch.ts";
 
 const MAX_SESSIONS = 50_000;
 
@@ -28,6 +29,12 @@ export class SessionRegistry {
   }
 
   get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Sessions not idle too long (idle ones are forgotten first). */
+  liveCount(): number {
+    this.#sweep(this.#now());
     return this.#sessions.size;
   }
 

@@ -3,7 +3,7 @@
 // watch lives as long as the request is unanswered, on the POST's stream and on the
 // session, since a resumed stream (Last-Event-ID) can deliver the answer on a GET.
 
-import { idKey, type JsonRpcId } from "../jsonrpc/message.ts";
+import { idKey, type JsonRpcId } from "../../jsonrpc/message.ts";
 
 export type WatchKind = "tools/list" | "initialize";
 
@@ -23,6 +23,10 @@ export class ResponseWatch {
       if (oldest.done !== true) this.#watched.delete(oldest.value);
     }
     this.#watched.set(idKey(id), kind);
+  }
+
+  has(id: JsonRpcId): boolean {
+    return this.#watched.has(idKey(id));
   }
 
   /** The kind of a watched id, removing it (a request is answered once). */

@@ -5,7 +5,7 @@
 // once it is open, everything else the POST is answered with goes on it as events.
 
 import type { ServerResponse } from "node:http";
-import type { ClientNotifier } from "./approval-progress.ts";
+import type { ClientNotifier } from "../intake/approval-progress.ts";
 import { SSE_HEADERS, sendJson, sseMessageEvent } from "./http-replies.ts";
 
 export class EarlySseReply implements ClientNotifier {

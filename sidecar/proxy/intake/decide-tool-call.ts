@@ -11,16 +11,16 @@ import {
   type DecisionTable,
   type RateLimitAdmitter,
   type ToolCall,
-} from "../../policy/index.ts";
-import type { DecisionObserver, DecisionRecord } from "../contracts.ts";
+} from "../../../policy/index.ts";
+import type { DecisionObserver, DecisionRecord } from "../../contracts.ts";
 // One digest for audit lines, decision records and approvals (a library JCS).
-import { argumentDigest } from "../observability/argument-digest.ts";
-import type { ApprovalGate } from "../approvals/approval-gate.ts";
-import type { JsonRpcId } from "../jsonrpc/message.ts";
+import { argumentDigest } from "../../observability/argument-digest.ts";
+import type { ApprovalGate } from "../../approvals/approval-gate.ts";
+import type { JsonRpcId } from "../../jsonrpc/message.ts";
 import { holdForApproval } from "./approval-hold.ts";
 import { approvalProgress, type ClientNotifier } from "./approval-progress.ts";
-import type { KnownTools } from "./known-tools.ts";
-import type { ProxyLogger } from "./options.ts";
+import type { KnownTools } from "../replies/known-tools.ts";
+import type { ProxyLogger } from "../options.ts";
 
 export interface ToolCallContext {
   /** undefined: no policy loaded yet. */

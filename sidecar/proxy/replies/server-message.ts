@@ -3,10 +3,10 @@
 // is filtered by the policy, and an initialize result is read for the negotiated
 // protocol version. Every tools/list page is filtered, whatever stream brings it.
 
-import { filterToolsList, type DecisionTable } from "../../policy/index.ts";
-import { INTERNAL_ERROR, errorResponse } from "../jsonrpc/error-codes.ts";
-import { isJsonObject, type JsonObject, type JsonRpcId } from "../jsonrpc/message.ts";
-import { parseStrictJson } from "../jsonrpc/strict-json.ts";
+import { filterToolsList, type DecisionTable } from "../../../policy/index.ts";
+import { INTERNAL_ERROR, errorResponse } from "../../jsonrpc/error-codes.ts";
+import { isJsonObject, type JsonObject, type JsonRpcId } from "../../jsonrpc/message.ts";
+import { parseStrictJson } from "../../jsonrpc/strict-json.ts";
 import type { KnownTools } from "./known-tools.ts";
 import type { ResponseWatch } from "./response-watch.ts";
 

@@ -4,12 +4,12 @@
 // request). A sink ends itself when its work is done.
 
 import type { ServerResponse } from "node:http";
-import { CONNECTION_CLOSED, errorResponse } from "../jsonrpc/error-codes.ts";
-import { idKey, type JsonRpcId } from "../jsonrpc/message.ts";
-import { SSE_HEADERS, sendJson, sseMessageEvent } from "./http-replies.ts";
-import type { Intake } from "./intake-post.ts";
-import { hasLongLivedRequest } from "./long-lived-requests.ts";
-import { mergeReplies } from "./merge-replies.ts";
+import { CONNECTION_CLOSED, errorResponse } from "../../jsonrpc/error-codes.ts";
+import { idKey, type JsonRpcId } from "../../jsonrpc/message.ts";
+import { SSE_HEADERS, sendJson, sseMessageEvent } from "../replies/http-replies.ts";
+import type { Intake } from "../intake/intake-post.ts";
+import { hasLongLivedRequest } from "../replies/long-lived-requests.ts";
+import { mergeReplies } from "../replies/merge-replies.ts";
 
 export interface Sink {
   readonly open: boolean;
@@ -20,6 +20,8 @@ export interface Sink {
 /** What a sink needs from its session. */
 export interface SinkHost {
   readonly timeoutMs: number;
+  /** A client stream holding more unsent bytes than this is not reading: it is ended. */
+  readonly maxBufferedBytes: number;
   /** Sinks with work in flight, as fallbacks for messages no request claims. */
   readonly openSinks: Set<Sink>;
   /** Unanswered requests delivered to `sink`, by id key. */
@@ -29,10 +31,17 @@ export interface SinkHost {
 }
 
 /**
- * A standing stream (GET, legacy). Writes ignore backpressure: a stdio server is one
- * client's, and what it writes must reach that client in order or not at all.
+ * Writes an event to a client stream. A stdio server's output is read as it comes (one
+ * process may serve several streams), so a client that does not read is not waited for:
+ * past `maxBufferedBytes` unsent, its stream is ended (in order or not at all).
  */
-export function standingStreamSink(res: ServerResponse): Sink {
+function writeEvent(res: ServerResponse, text: string, maxBufferedBytes: number): void {
+  res.write(sseMessageEvent(text));
+  if (res.writableLength > maxBufferedBytes) res.destroy();
+}
+
+/** A standing stream (GET, legacy). */
+export function standingStreamSink(res: ServerResponse, maxBufferedBytes: number): Sink {
   let open = true;
   res.once("close", () => {
     open = false;
@@ -48,7 +57,7 @@ export function standingStreamSink(res: ServerResponse): Sink {
         res.end();
         return;
       }
-      res.write(sseMessageEvent(text));
+      writeEvent(res, text, maxBufferedBytes);
     },
   };
   return sink;
@@ -115,7 +124,7 @@ export function sseReplySink(host: SinkHost, res: ServerResponse, headers: Recor
         res.end();
         return;
       }
-      res.write(sseMessageEvent(text));
+      writeEvent(res, text, host.maxBufferedBytes);
       arm();
       if (answered !== undefined && --remaining === 0) {
         close();
