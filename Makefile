@@ -105,6 +105,13 @@ images: ## build the operator and sidecar images with docker or podman (IMAGE_PR
 	  "$$engine" build -f "images/$$component.Dockerfile" -t "$(IMAGE_PREFIX)/$$component:$(IMAGE_TAG)" .; \
 	done
 
+CHART_VERSION = $(shell node -p 'require("./package.json").version')
+
+.PHONY: chart
+chart: control-plane ## package the Helm chart, versioned as package.json, into dist/charts/mcp-warden-VERSION.tgz
+	@mkdir -p dist/charts
+	@"$$(tools/build-control-plane.sh)/helm" package charts/mcp-warden --version "$(CHART_VERSION)" --app-version "$(CHART_VERSION)" --destination dist/charts
+
 .PHONY: chart-crds
 chart-crds: $(DEPS_STAMP) ## regenerate the Helm chart's CRD templates from crds/
 	@node tools/generate-chart-crds.ts
