@@ -173,7 +173,7 @@ describe("mcp-warden policy test", () => {
       decision: "rate_limited",
       policy: "agents/mockloop",
       rule: 'tools["run_test_iteration"].limits[0]',
-      reason: "rate limit run_test_iteration_rate reached: at most 10 calls per minute per grant; retry in 50s",
+      reason: "rate limit run_test_iteration_rate reached: at most 10 calls per minute per grant",
       retryAfterSeconds: 50,
     });
     expect(decisions[12]).toEqual({ decision: "deny", policy: "agents/mockloop", rule: "default", reason: "this tool is not allowed (default: deny)" });

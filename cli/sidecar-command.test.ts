@@ -28,6 +28,29 @@ describe("sidecarConfigFromFlags", () => {
         shutdownGraceMs: 10_000,
         approvalHoldMs: 50_000,
         approvalDecidedTtlMs: 3_600_000,
+        tunables: {},
+        forwardPaths: [],
+      },
+    });
+  });
+
+  it("reads the caps, timeouts and forwarded paths", () => {
+    const read = sidecarConfigFromFlags({
+      ...defaults,
+      upstream: "http://127.0.0.1:8080/mcp",
+      maxRequestBytes: "512Ki",
+      maxInspectedReplyBytes: "8Mi",
+      maxConnections: "64",
+      sessionIdleTimeout: "10m",
+      upstreamTimeout: "90s",
+      headerTimeout: "500ms",
+      forwardPath: ["/api/", "/health"],
+    });
+    expect(read).toMatchObject({
+      ok: true,
+      config: {
+        tunables: { maxRequestBytes: 512 * 1024, maxInspectedReplyBytes: 8 * 1024 * 1024, maxConnections: 64, sessionIdleTimeout: 600_000, upstreamTimeout: 90_000, headerTimeout: 500 },
+        forwardPaths: ["/api", "/health"],
       },
     });
   });
@@ -54,6 +77,16 @@ describe("sidecarConfigFromFlags", () => {
     [{ upstream: "http://a/mcp", approvalHold: "0" }, "--approval-hold must be a number of seconds above 0"],
     [{ upstream: "http://a/mcp", approvalTtl: "1h" }, "--approval-ttl must be a whole number of seconds"],
     [{ upstream: "http://a/mcp", adminTokenFile: "/nonexistent/token" }, "--admin-token-file /nonexistent/token: cannot be read"],
+    [{ upstream: "http://a/mcp", maxSessions: "0" }, '--max-sessions must be a whole number from 1 to 1000000, got "0"'],
+    [{ upstream: "http://a/mcp", maxConnections: "-5" }, '--max-connections must be a whole number from 1 to 1000000, got "-5"'],
+    [{ upstream: "http://a/mcp", maxRequestBytes: "4MB" }, '--max-request-bytes must be a size above 0 such as 4Mi'],
+    [{ upstream: "http://a/mcp", maxStdioLineBytes: "0Mi" }, "--max-stdio-line-bytes must be a size above 0"],
+    [{ upstream: "http://a/mcp", upstreamTimeout: "0s" }, '--upstream-timeout must be a duration above 0 such as 500ms, 30s, 10m or 2h, at most 168h, got "0s"'],
+    [{ upstream: "http://a/mcp", bodyTimeout: "30" }, "--body-timeout must be a duration above 0"],
+    [{ upstream: "http://a/mcp", sessionIdleTimeout: "soon" }, "--session-idle-timeout must be a duration above 0"],
+    [{ upstream: "http://a/mcp", forwardPath: ["api"] }, '--forward-path "api" must be an absolute path such as /api'],
+    [{ upstream: "http://a/mcp", forwardPath: ["/a/%2e%2e/b"] }, "--forward-path \"/a/%2e%2e/b\": encoded dot segments are refused"],
+    [{ upstreamCommand: "node server.js", forwardPath: ["/api"] }, "--forward-path needs --upstream URL"],
   ])("refuses %j", (flags, message) => {
     const read = sidecarConfigFromFlags({ ...defaults, ...flags });
     expect(read.ok).toBe(false);

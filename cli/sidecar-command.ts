@@ -7,6 +7,8 @@ import { readFileSync, statSync } from "node:fs";
 import { isLogLevel, LOG_LEVELS } from "../sidecar/observability/sidecar-logger.ts";
 import { RATE_LIMIT_FAILURE_MODES, type RateLimitFailureMode } from "../sidecar/ratelimit/failover-store.ts";
 import type { ControlPlaneSourceOptions, HostPort, RunningSidecar, SidecarConfig, SidecarUpstream } from "../sidecar/start-sidecar.ts";
+import { FORWARD_PATH_FLAG, readTunable, SIDECAR_TUNABLE_NAMES, SIDECAR_TUNABLES, writeTunable, type SidecarTunableName } from "../protocol/sidecar-tunables.ts";
+import { normaliseForwardPrefix } from "../sidecar/proxy/intake/request-target.ts";
 import { splitShellWords } from "./sidecar-shell-words.ts";
 import { buildInfo } from "./build-info.ts";
 
@@ -28,6 +30,9 @@ export interface SidecarFlags {
   approvalHold: string;
   approvalTtl: string;
   adminTokenFile?: string;
+  forwardPath?: string[];
+  /** The caps and timeouts, by flag name without dashes (commander's camelCase). */
+  [tunable: string]: unknown;
 }
 
 export type SidecarFlagsRead = { ok: true; config: SidecarConfig } | { ok: false; message: string };
@@ -101,9 +106,29 @@ export function sidecarConfigFromFlags(flags: SidecarFlags): SidecarFlagsRead {
     if (token === "") return { ok: false, message: `--admin-token-file ${flags.adminTokenFile}: is empty` };
   }
 
+  const tunables: { -readonly [name in SidecarTunableName]?: number } = {};
+  for (const name of SIDECAR_TUNABLE_NAMES) {
+    const written = flags[name];
+    if (written === undefined) continue;
+    const read = readTunable(SIDECAR_TUNABLES[name], String(written));
+    if (!read.ok) return read;
+    tunables[name] = read.value;
+  }
+  const forwardPaths: string[] = [];
+  for (const written of flags.forwardPath ?? []) {
+    const read = normaliseForwardPrefix(written);
+    if (!read.ok) return { ok: false, message: `${FORWARD_PATH_FLAG} ${read.message}` };
+    forwardPaths.push(read.prefix);
+  }
+  if (forwardPaths.length > 0 && "command" in upstream) {
+    return { ok: false, message: `${FORWARD_PATH_FLAG} needs --upstream URL: a stdio server (--upstream-command) has no other paths to forward` };
+  }
+
   return {
     ok: true,
     config: {
+      tunables,
+      forwardPaths,
       listen: listen.value,
       admin: admin.value,
       upstream,
@@ -174,7 +199,7 @@ const realProcess: SidecarProcess = {
 };
 
 export function registerSidecarCommand(program: Command, start: StartSidecar = startSidecar, proc: SidecarProcess = realProcess): void {
-  program
+  const command = program
     .command("sidecar")
     .description("run the policy proxy in front of one MCP server, with policies from files")
     // A bad flag is exactly one line (issue 4): a sidecar's log is read by machines.
@@ -196,6 +221,17 @@ export function registerSidecarCommand(program: Command, start: StartSidecar = s
     .option("--approval-hold <seconds>", "how long a call that needs approval waits before the agent is told to retry", "50")
     .option("--approval-ttl <seconds>", "how long decided approvals stay listed", "3600")
     .option("--admin-token-file <file>", "with --policy: the admin API decides approvals only for this bearer token (default: loopback callers only)")
+    .option(
+      `${FORWARD_PATH_FLAG} <prefix>`,
+      "forward this path (whole segments: /api matches /api and /api/x) besides the MCP endpoints; JSON-RPC sent there is still decided (repeatable)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    );
+  for (const name of SIDECAR_TUNABLE_NAMES) {
+    const tunable = SIDECAR_TUNABLES[name];
+    const placeholder = tunable.kind === "bytes" ? "<size>" : tunable.kind === "count" ? "<n>" : "<duration>";
+    command.option(`${tunable.flag} ${placeholder}`, `${tunable.description} (default ${writeTunable(tunable, tunable.defaultValue)})`);
+  }
+  command
     .action(async (flags: SidecarFlags, command: Command) => {
       const read = sidecarConfigFromFlags(flags);
       if (!read.ok) command.error(`error: ${read.message}`, { exitCode: 2, code: "mcp-warden.sidecar.flags" });

@@ -36,16 +36,16 @@ describe("rateLimitedDecision", () => {
       decision: "rate_limited",
       policy: "agents/p",
       rule: 'tools["run"].limits[0]',
-      reason: "rate limit runs reached: at most 100 calls per hour per session; retry in 7s",
+      reason: "rate limit runs reached: at most 100 calls per hour per session",
       retryAfterSeconds: 7,
     });
   });
 
   it("explains a store that is full or unavailable", () => {
     const capacity = rateLimitedDecision([request], { admitted: false, counter: "runs", retryAfterSeconds: 1, cause: "capacity" });
-    expect(capacity.reason).toBe("the rate-limit store is full; retry in 1s");
+    expect(capacity.reason).toBe("the rate-limit store is full");
     const down = rateLimitedDecision([request], { admitted: false, counter: "runs", retryAfterSeconds: 1, cause: "store_unavailable" });
-    expect(down).toMatchObject({ decision: "rate_limited", reason: "the rate-limit store is unavailable; retry in 1s" });
+    expect(down).toMatchObject({ decision: "rate_limited", reason: "the rate-limit store is unavailable" });
   });
 });
 

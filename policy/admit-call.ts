@@ -77,23 +77,23 @@ export async function admitRateLimits(
 export function rateLimitedDecision(requests: readonly PolicyRateLimitRequest[], refusal: AdmitRefusal): Decision {
   const request = requests.find((candidate) => candidate.counter === refusal.counter) ?? requests[0];
   const retry = refusal.retryAfterSeconds;
+  // The retry time is a field of its own (retryAfterSeconds): the refusal's text states it once.
   let reason: string;
   switch (refusal.cause) {
     case "window_full":
       reason =
         request === undefined
-          ? `rate limit reached; retry in ${retry}s`
-          : `rate limit ${request.counter} reached: at most ${request.max} calls per ${describeMs(request.windowMs)}` +
-            ` per ${request.scope}; retry in ${retry}s`;
+          ? "rate limit reached"
+          : `rate limit ${request.counter} reached: at most ${request.max} calls per ${describeMs(request.windowMs)} per ${request.scope}`;
       break;
     case "capacity":
-      reason = `the rate-limit store is full; retry in ${retry}s`;
+      reason = "the rate-limit store is full";
       break;
     case "store_unavailable":
-      reason = `the rate-limit store is unavailable; retry in ${retry}s`;
+      reason = "the rate-limit store is unavailable";
       break;
     default:
-      reason = `rate limit ${refusal.counter} could not be applied; retry in ${retry}s`;
+      reason = `rate limit ${refusal.counter} could not be applied`;
   }
   return {
     decision: "rate_limited",

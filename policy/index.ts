@@ -18,6 +18,7 @@ export {
 export { policyProblems, MAX_LIMIT, MAX_TOOL_RULES, MAX_HIDE_ENTRIES, MAX_LIMITS_PER_LIST } from "./compile-policy.ts";
 export { compilePolicies, agreeOnIdentity, compareAge, DEFAULT_IDENTITY, type CompileResult } from "./compile-policies.ts";
 export { evaluateCall } from "./evaluate-call.ts";
+export { agentFacingDecision, TOOL_NOT_FOUND } from "./agent-facing-decision.ts";
 export { filterToolsList } from "./filter-tools-list.ts";
 export { matchedRules, policyRules, type RuleRef } from "./rule-coverage.ts";
 export { grantScopedLimits, sharedGrantBudget, PER_AGENT_BUDGETS_NOTE } from "./grant-identity.ts";

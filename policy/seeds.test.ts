@@ -73,7 +73,7 @@ describe.each([
       decision: "rate_limited",
       policy,
       rule: 'tools["run_test_iteration"].limits[0]',
-      reason: "rate limit run_test_iteration_rate reached: at most 10 calls per minute per grant; retry in 50s",
+      reason: "rate limit run_test_iteration_rate reached: at most 10 calls per minute per grant",
       retryAfterSeconds: 50,
     });
     expect((await at(10_000, "bob")).decision).toBe("allow");

@@ -6,7 +6,11 @@
 //     encoding/json, for one, matches struct fields case-insensitively and keeps the last;
 //   - escaped lone surrogates ("\ud800"), which some decoders keep and others turn into
 //     U+FFFD, so one tool name could be two;
-//   - nesting deeper than a limit.
+//   - nesting deeper than a limit;
+//   - the key "__proto__" (however escaped): JSON.parse makes it an own property, but any
+//     JavaScript that copies or merges the object (Object.assign, a `for…in` copy into {})
+//     turns it into the object's prototype, so a policy's check and a server written in
+//     JavaScript could see different arguments — and it is the lever of prototype pollution.
 // No well-kept npm parser rejects duplicate keys (the few that do are unmaintained
 // validators much slower than JSON.parse), so this is a single pass that finds the
 // structure (strings, keys, depth) and then hands the text to JSON.parse for the values.
@@ -82,6 +86,7 @@ function scanObject(text: string, at: number, depth: number, maxDepth: number): 
   for (;;) {
     if (text.charCodeAt(i) !== QUOTE) throw new StrictJsonError(`expected a key at position ${i}`);
     const key = scanString(text, i, true);
+    if (key.value === "__proto__") throw new StrictJsonError('the key "__proto__" is refused: JavaScript code could read it as the object\'s prototype');
     const folded = foldKey(key.value);
     if (Array.isArray(keys)) {
       if (keys.includes(folded)) throw duplicateKey(key.value);

@@ -82,9 +82,16 @@ describe("enforcement through the proxy (Streamable HTTP upstream)", () => {
     expect(calledTools(upstream.received)).not.toContain("delete_all");
   });
 
-  it("refuses hidden and default-denied tools, naming the rule", async () => {
+  it("refuses hidden and default-denied tools; a hidden one exactly as a tool the policy never names", async () => {
     const hidden = await call("debug_dump");
-    expect(hidden._meta?.["mcpwarden.dev/decision"]).toMatchObject({ decision: "deny", rule: "hide[0]" });
+    const unnamed = await call("debug_dump_never_named");
+    // Same text but for the name, same _meta: the agent cannot tell the hidden tool exists.
+    expect(hidden._meta).toEqual(unnamed._meta);
+    expect(hidden.content[0]?.text).toBe(unnamed.content[0]?.text.replace("debug_dump_never_named", "debug_dump"));
+    expect(hidden._meta?.["mcpwarden.dev/decision"]).toEqual({ decision: "deny", policy: "agents/mockloop", rule: "default", reason: "this tool is not allowed (default: deny)" });
+    expect(JSON.stringify(hidden)).not.toMatch(/hid/);
+    // The audit record keeps the true rule.
+    expect(sidecar.decisions.find((record) => record.tool === "debug_dump" && record.mode === "enforce")?.decision).toMatchObject({ rule: "hide[0]" });
     const fallback = await call("sample", { prompt: "x" });
     expect(fallback._meta?.["mcpwarden.dev/decision"]).toMatchObject({ decision: "deny", rule: "default" });
     expect(calledTools(upstream.received)).not.toContain("debug_dump");

@@ -7,7 +7,9 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evaluateCall } from "../../policy/index.ts";
 import { calledTools, startFeatureHttpServer, type FeatureHttpServer } from "../../test/support/mcp-feature-server.ts";
+import { startCanary } from "../../test/support/boundary-servers.ts";
 import { initializeSession, snapshotFromYaml, startProxy, type ProxyUnderTest } from "../../test/support/mcp-proxy-harness.ts";
+import { rawHttp } from "../../test/support/sidecar-process.ts";
 
 const POLICY = `
 apiVersion: mcpwarden.dev/v1alpha1
@@ -237,5 +239,46 @@ describe("strict input", () => {
     expect(arrived.length).toBeGreaterThan(100);
     // Still serving.
     expect((await send(call("echo"), modern)).status).toBe(200);
+  }, 120_000);
+
+  it("fuzz: mutated request lines and paths never reach another host, nor a denied call the server", async () => {
+    const seed = 20261207;
+    console.log(`strict-input request-line fuzz seed ${seed}`);
+    const canary = await startCanary();
+    try {
+      const port = Number(new URL(sidecar.origin).port);
+      const table = snapshotFromYaml(POLICY).table;
+      const host = `127.0.0.1:${canary.port}`;
+      const pieces = ["/mcp", "/", "//", "..", ".", "%2e", "%2E%2e", "%2f", "%5c", "\\", host, `//${host}`, "http://x", `http://${host}`, "%00", "?", "#", "@", ";", ":", "sse", "messages", "%252e", "..;", " ", "\t", "mcp", "api", "%", "%zz"];
+      const line = fc.record({
+        method: fc.constantFrom("GET", "POST", "POST", "DELETE", "OPTIONS", "HEAD", "PUT", "CONNECT", "TRACE", "post", "GET /mcp HTTP/1.1\r\nX:"),
+        parts: fc.array(fc.constantFrom(...pieces), { minLength: 1, maxLength: 7 }),
+        version: fc.constantFrom("HTTP/1.1", "HTTP/1.0", "HTTP/1.1", "HTTP/2", ""),
+        body: fc.constantFrom(call("echo"), call("delete_all"), call("debug_dump"), ""),
+      });
+      const samples = fc.sample(line, { seed, numRuns: 1_200 });
+      const statuses = new Map<number, number>();
+      for (let start = 0; start < samples.length; start += 30) {
+        const replies = await Promise.all(
+          samples.slice(start, start + 30).map((sample) => {
+            const target = sample.parts.join("");
+            const request = `${sample.method} ${target} ${sample.version}\r\nHost: sidecar\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMcp-Session-Id: ${modern["mcp-session-id"]}\r\nMcp-Protocol-Version: 2025-06-18\r\nContent-Length: ${Buffer.byteLength(sample.body)}\r\nConnection: close\r\n\r\n${sample.body}`;
+            return rawHttp(port, request, 2_000);
+          }),
+        );
+        for (const reply of replies) statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+      }
+      console.log(`strict-input request-line fuzz: ${samples.length} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+      expect(canary.hits()).toBe(0);
+      expect(statuses.get(500) ?? 0).toBe(0);
+      const arrived = upstream.received.filter((entry) => (entry as { method?: string }).method === "tools/call") as unknown as { params: { name: string; arguments?: unknown } }[];
+      const denied = arrived.filter(
+        (entry) => evaluateCall(table, { tool: entry.params.name, arguments: entry.params.arguments, identity: { id: "" }, session: { id: "" } }, 0).decision.decision !== "allow",
+      );
+      expect(denied).toEqual([]);
+      expect((await send(call("echo"), modern)).status).toBe(200);
+    } finally {
+      await canary.close();
+    }
   }, 120_000);
 });

@@ -130,7 +130,7 @@ describe("make demo", () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(output).toMatch(/ALLOW\s+list_runs/);
     expect(output).toMatch(/DENY\s+deploy_mock_api/);
-    expect(output).toMatch(/RATE_LIMITED\s+run_test_iteration .*caller=alice.*retry in \d+s/);
+    expect(output).toMatch(/RATE_LIMITED\s+run_test_iteration .*caller=alice.*reached: at most 10 calls per minute/);
 
     // The demo, and the demo MCP server the stdio bridge spawned for our session.
     const running = await descendants(child.pid!);

@@ -2,6 +2,7 @@
 // rate-limit budget in that order): what is forwarded, and what the sidecar answers
 // itself. The forwarded messages are the parsed objects, serialised later: one parse.
 
+import { agentFacingDecision } from "../../../policy/index.ts";
 import { INTERNAL_ERROR, INVALID_REQUEST, errorResponse } from "../../jsonrpc/error-codes.ts";
 import { isJsonObject, progressTokenOf, type JsonRpcId, type JsonRpcMessage } from "../../jsonrpc/message.ts";
 import { decideToolCall, type ToolCallContext, type ToolCallDeps } from "./decide-tool-call.ts";
@@ -49,7 +50,8 @@ export async function planMessages(messages: readonly JsonRpcMessage[], context:
         const tool = message.params?.["name"] as string;
         const decision = await decideToolCall(tool, message.params?.["arguments"], context, deps, progressTokenOf(message.params));
         if (decision.decision !== "allow") {
-          plan.answers.push({ index, response: refusalResponse(message.id, tool, decision) });
+          // The agent is told what it may know: a hidden tool's refusal does not reveal it.
+          plan.answers.push({ index, response: refusalResponse(message.id, tool, agentFacingDecision(context.table, decision)) });
           continue;
         }
       } else if (message.method === "tools/list") {

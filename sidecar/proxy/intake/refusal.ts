@@ -2,7 +2,7 @@
 // and what the agent sees"): a normal CallToolResult with isError, so the model reads the
 // reason as tool output and can adapt, plus the decision in _meta for programs.
 
-import type { Decision } from "../../../policy/index.ts";
+import { TOOL_NOT_FOUND, type Decision } from "../../../policy/index.ts";
 import type { JsonRpcId } from "../../jsonrpc/message.ts";
 
 export const DECISION_META_KEY = "mcpwarden.dev/decision";
@@ -36,13 +36,19 @@ export function refusalText(tool: string, decision: Decision): string {
   const by = decision.policy === "" ? "" : ` by policy ${decision.policy}${decision.rule === "" ? "" : ` (${decision.rule})`}`;
   const name = JSON.stringify(tool);
   switch (decision.decision) {
-    case "rate_limited":
-      return `The call to tool ${name} was rate limited${by}: ${decision.reason}. Retry after ${decision.retryAfterSeconds ?? 1} seconds.`;
+    case "rate_limited": {
+      const seconds = decision.retryAfterSeconds ?? 1;
+      return `The call to tool ${name} was rate limited${by}: ${decision.reason}. Retry after ${seconds} ${seconds === 1 ? "second" : "seconds"}.`;
+    }
     case "invalid_arguments":
       return `The call to tool ${name} was refused${by} because its arguments do not satisfy the policy: ${decision.reason}`;
     case "approval_required":
       return `The call to tool ${name} needs approval${by}: ${decision.reason}`;
-    default:
+    case "deny":
+      if (decision === TOOL_NOT_FOUND) return `Tool ${name} not found.`;
       return `The call to tool ${name} was denied${by}: ${decision.reason}`;
+    case "allow":
+      // Never refused; written for completeness of the kinds.
+      return `The call to tool ${name} was allowed${by}.`;
   }
 }

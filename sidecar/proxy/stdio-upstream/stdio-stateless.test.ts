@@ -98,7 +98,12 @@ describe("stateless requests through the stdio bridge", () => {
     const reply = await post(sidecar.url, request(2, "tools/call", { name: "secret", arguments: { what: "keys" } }));
     expect(reply.messages[0]?.id).toBe(2);
     expect(reply.messages[0]?.result?.["isError"]).toBe(true);
-    expect(JSON.stringify(reply.messages[0])).toContain("denied by policy agents/stateless");
+    // Hidden under default: allow: a neutral "not found" that names no policy or rule.
+    expect(reply.messages[0]?.result).toEqual({
+      content: [{ type: "text", text: 'Tool "secret" not found.' }],
+      isError: true,
+      _meta: { "mcpwarden.dev/decision": { decision: "deny", policy: "", rule: "", reason: "tool not found" } },
+    });
     const calls = (recordedMessages(record) as Message[]).filter((message) => message["method"] === "tools/call");
     expect(calls.length).toBeGreaterThan(0);
     expect(calls.filter((message) => message.params?.["name"] === "secret")).toEqual([]);
