@@ -41,14 +41,38 @@ async function crdsAppliedWithKubectl(): Promise<void> {
 
 const kindsAndNames = (manifest: string): string[] => parseManifests(manifest).map((object) => `${object.kind}/${object.metadata.name}`).sort();
 
+/** Cluster-scoped objects other suites made under this release's names, set aside meanwhile. */
+const setAside: string[] = [];
+
+/**
+ * Other suites apply chart objects by hand under the names the release `mcp-warden` gives
+ * them (operator-fixture.ts applies the operator's ClusterRole); a user's cluster has no
+ * such leftovers. They are deleted before the README's steps and restored afterwards.
+ */
+async function setAsideLeftovers(): Promise<void> {
+  const rendered = parseManifests(await helmOk(["template", RELEASE, archive, "--namespace", NAMESPACE]));
+  for (const object of rendered.filter((candidate) => candidate.metadata.namespace === undefined && candidate.kind !== "CustomResourceDefinition")) {
+    const ref = `${object.kind}.${object.apiVersion.includes("/") ? object.apiVersion.split("/")[0] : ""}`.replace(/\.$/, "");
+    const found = await kubectl(["get", ref, object.metadata.name, "-o", "json"]);
+    if (found.code !== 0) continue;
+    const existing = JSON.parse(found.stdout) as { metadata: { labels?: Record<string, string>; resourceVersion?: string; uid?: string; creationTimestamp?: string; managedFields?: unknown } };
+    if (existing.metadata.labels?.["app.kubernetes.io/managed-by"] === "Helm") continue;
+    for (const field of ["resourceVersion", "uid", "creationTimestamp", "managedFields"] as const) delete existing.metadata[field];
+    setAside.push(JSON.stringify(existing));
+    await kubectlOk(["delete", ref, object.metadata.name]);
+  }
+}
+
 beforeAll(async () => {
   const made = await run("make", ["--no-print-directory", "chart"], { timeoutMs: 300_000 });
   expect(made.code, made.stderr).toBe(0);
+  await setAsideLeftovers();
 }, 360_000);
 
 afterAll(async () => {
   // A release left installed would keep its webhooks in the way of later suites.
   await helm(["uninstall", RELEASE, "--namespace", NAMESPACE]);
+  for (const object of setAside) await kubectlOk(["apply", "--server-side", "--force-conflicts", "--field-manager=mcp-warden-tests", "-f", "-"], { input: object });
   await applyCrds();
 });
 
