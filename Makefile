@@ -83,6 +83,10 @@ demo: build ## the sidecar in front of a demo MCP server: 127.0.0.1:9000/mcp, me
 bench: build ## benchmarks (policy decisions, rate limits, the sidecar against a bare proxy) into bench/results/latest.json
 	@node dist/bench/main.js
 
+.PHONY: soak
+soak: build ## 10 minutes of mixed and hostile load against one sidecar (MCPWARDEN_SOAK_SECONDS) into bench/results/soak.json
+	@node bench/soak.ts
+
 .PHONY: clean
 clean: ## remove build output (the tool cache in ~/.cache/mcp-warden stays)
 	rm -rf dist .mcp-warden

@@ -12,6 +12,7 @@ import type { SidecarResources } from "../operator/injection/index.ts";
 import { RATE_LIMIT_FAILURE_MODES } from "../sidecar/ratelimit/failover-store.ts";
 import { buildInfo } from "./build-info.ts";
 import { sidecarRedisFromFlags, type SidecarRedisFlags } from "./operator-redis-flags.ts";
+import { addSidecarSettingOptions, sidecarSettingsFromFlags } from "./operator-sidecar-settings.ts";
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
 const PULL_POLICIES = ["Always", "IfNotPresent", "Never"] as const;
@@ -82,7 +83,7 @@ function collect(value: string, previous: string[]): string[] {
 const SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 export function registerOperatorCommand(program: Command): void {
-  program
+  const command = program
     .command("operator")
     .description("run the control plane: reconcile McpPolicies, stream bundles to sidecars, inject them")
     .option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG, the in-cluster ServiceAccount, ~/.kube/config)")
@@ -114,8 +115,8 @@ export function registerOperatorCommand(program: Command): void {
     .option("--no-verify-peer-address", "accept a pod's token from any address, not only the pod's IP (behind a proxy that hides it)")
     .option("--resync-period <seconds>", "reconcile every policy this often as well", seconds, 300)
     .option("--approval-ttl <seconds>", "delete decided and expired McpApprovals this long after they settle", seconds, 3600)
-    .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
-    .action(async (flags: OperatorFlags, command: Command) => {
+    .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"));
+  addSidecarSettingOptions(command).action(async (flags: OperatorFlags, command: Command) => {
       if ((flags.tlsCertFile === undefined) !== (flags.tlsKeyFile === undefined)) {
         command.error("error: give both --tls-cert-file and --tls-key-file, or neither", { exitCode: 2 });
       }
@@ -125,6 +126,8 @@ export function registerOperatorCommand(program: Command): void {
       if (flags.renewDeadline >= flags.leaseDuration) command.error("error: --renew-deadline must be shorter than --lease-duration", { exitCode: 2 });
       const redis = sidecarRedisFromFlags(flags);
       if (!redis.ok) return command.error(`error: ${redis.message}`, { exitCode: 2 });
+      const settings = sidecarSettingsFromFlags(flags as unknown as Record<string, unknown>);
+      if (!settings.ok) return command.error(`error: ${settings.message}`, { exitCode: 2 });
       const logger = createOperatorLogger(flags.logLevel);
       const build = buildInfo();
       logger.info({ ...build }, `mcp-warden operator ${build.version} starting`);
@@ -156,6 +159,8 @@ export function registerOperatorCommand(program: Command): void {
             logLevel: flags.sidecarLogLevel,
             ...(flags.sidecarResources === undefined ? {} : { resources: flags.sidecarResources }),
             ...(redis.redis === undefined ? {} : { redis: redis.redis }),
+            sidecarTunables: settings.tunables,
+            forwardPaths: settings.forwardPaths,
           },
           leaderElection: {
             enabled: flags.leaderElect,

@@ -8,7 +8,7 @@ import { isLogLevel, LOG_LEVELS } from "../sidecar/observability/sidecar-logger.
 import { RATE_LIMIT_FAILURE_MODES, type RateLimitFailureMode } from "../sidecar/ratelimit/failover-store.ts";
 import type { ControlPlaneSourceOptions, HostPort, RunningSidecar, SidecarConfig, SidecarUpstream } from "../sidecar/start-sidecar.ts";
 import { FORWARD_PATH_FLAG, readTunable, SIDECAR_TUNABLE_NAMES, SIDECAR_TUNABLES, writeTunable, type SidecarTunableName } from "../protocol/sidecar-tunables.ts";
-import { normaliseForwardPrefix } from "../sidecar/proxy/intake/request-target.ts";
+import { normaliseForwardPrefix } from "../protocol/request-paths.ts";
 import { splitShellWords } from "./sidecar-shell-words.ts";
 import { buildInfo } from "./build-info.ts";
 

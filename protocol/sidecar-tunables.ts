@@ -127,21 +127,21 @@ const MAX_DURATION_MS = 7 * 24 * 3_600_000;
  * `512Ki`; a count as a whole number; a duration as `90s`, `10m`, `1h` or `500ms`. Zero,
  * negative and malformed values are refused with the reason.
  */
-export function readTunable(tunable: SidecarTunable, text: string): TunableRead {
+export function readTunable(tunable: SidecarTunable, text: string, label: string = tunable.flag): TunableRead {
   const written = JSON.stringify(text);
   switch (tunable.kind) {
     case "bytes": {
       const match = /^([0-9]+)(Ki|Mi|Gi|k|M|G)?$/.exec(text.trim());
       const value = match === null ? Number.NaN : Number(match[1]) * (BYTE_UNITS[match[2] ?? ""] as number);
       if (!Number.isSafeInteger(value) || value <= 0 || value > MAX_BYTES) {
-        return { ok: false, message: `${tunable.flag} must be a size above 0 such as 4Mi, 512Ki or 1048576, at most 64Gi, got ${written}` };
+        return { ok: false, message: `${label} must be a size above 0 such as 4Mi, 512Ki or 1048576, at most 64Gi, got ${written}` };
       }
       return { ok: true, value };
     }
     case "count": {
       const value = /^[0-9]+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
       if (!Number.isSafeInteger(value) || value <= 0 || value > MAX_COUNT) {
-        return { ok: false, message: `${tunable.flag} must be a whole number from 1 to ${MAX_COUNT}, got ${written}` };
+        return { ok: false, message: `${label} must be a whole number from 1 to ${MAX_COUNT}, got ${written}` };
       }
       return { ok: true, value };
     }
@@ -149,7 +149,7 @@ export function readTunable(tunable: SidecarTunable, text: string): TunableRead 
       const match = /^([0-9]+)(ms|s|m|h)$/.exec(text.trim());
       const value = match === null ? Number.NaN : Number(match[1]) * (DURATION_UNITS[match[2] as string] as number);
       if (!Number.isSafeInteger(value) || value <= 0 || value > MAX_DURATION_MS) {
-        return { ok: false, message: `${tunable.flag} must be a duration above 0 such as 500ms, 30s, 10m or 2h, at most 168h, got ${written}` };
+        return { ok: false, message: `${label} must be a duration above 0 such as 500ms, 30s, 10m or 2h, at most 168h, got ${written}` };
       }
       return { ok: true, value };
     }

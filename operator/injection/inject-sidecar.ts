@@ -17,6 +17,7 @@ import {
   UPSTREAM_PORT_ANNOTATION,
 } from "../well-known.ts";
 import { upstreamPort } from "../reconcile/upstream-port.ts";
+import { sidecarSettingsArgs } from "./sidecar-settings.ts";
 import type { InjectionConfig, SidecarRedis } from "./injection-config.ts";
 
 /** Where the MCP endpoint lives on the upstream port (default /mcp). */
@@ -77,13 +78,20 @@ export function injectSidecar(pod: Pod, config: InjectionConfig, requestNamespac
     return { action: "refuse", message: `mcp-warden cannot protect this pod: ${UPSTREAM_PATH_ANNOTATION} must be a URL path such as /mcp, got ${JSON.stringify(path)}` };
   }
 
+  const settings = sidecarSettingsArgs(pod.metadata?.annotations ?? {}, {
+    tunables: config.sidecarTunables,
+    forwardPaths: config.forwardPaths,
+    memoryLimit: config.resources.limits?.["memory"],
+  });
+  if (!settings.ok) return { action: "refuse", message: `mcp-warden cannot protect this pod: ${settings.message}` };
+
   const injected: Pod = structuredClone(pod);
   const metadata = (injected.metadata ??= {});
   metadata.labels = { ...metadata.labels, [INJECTED_LABEL]: "true" };
   const spec = (injected.spec ??= {});
   // First: a native sidecar starts before the containers after it, so the MCP server
   // is never reachable without it.
-  spec.initContainers = [sidecarContainer(config, `http://127.0.0.1:${upstream.number}${path}`), ...(spec.initContainers ?? [])];
+  spec.initContainers = [sidecarContainer(config, `http://127.0.0.1:${upstream.number}${path}`, settings.args), ...(spec.initContainers ?? [])];
   spec.volumes = [
     ...(spec.volumes ?? []),
     {
@@ -95,7 +103,7 @@ export function injectSidecar(pod: Pod, config: InjectionConfig, requestNamespac
   return { action: "inject", pod: injected };
 }
 
-function sidecarContainer(config: InjectionConfig, upstreamUrl: string): Container {
+function sidecarContainer(config: InjectionConfig, upstreamUrl: string, settingsArgs: readonly string[]): Container {
   const adminProbe = (path: string, periodSeconds: number, failureThreshold: number): Record<string, unknown> => ({
     httpGet: { path, port: ADMIN_PORT_NAME },
     periodSeconds,
@@ -117,6 +125,7 @@ function sidecarContainer(config: InjectionConfig, upstreamUrl: string): Contain
       `--state-dir=${STATE_DIR}`,
       `--log-level=${config.logLevel}`,
       ...(config.redis === undefined ? [] : redisArgs(config.redis)),
+      ...settingsArgs,
     ],
     env: [
       { name: "MCPWARDEN_CONTROL_PLANE", value: config.controlPlaneUrl },

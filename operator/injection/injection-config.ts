@@ -1,5 +1,6 @@
 // What the injector needs to know about the sidecar it adds. The chart fills it in
 // through the operator's flags; the defaults suit a development cluster.
+import type { SidecarTunableValues } from "../../protocol/sidecar-tunables.ts";
 import type { RateLimitFailureMode } from "../../sidecar/ratelimit/failover-store.ts";
 
 export interface SidecarResources {
@@ -36,6 +37,10 @@ export interface InjectionConfig {
   logLevel: string;
   /** Unset: each sidecar counts rate limits in memory. */
   redis?: SidecarRedis;
+  /** Caps and timeouts set for every sidecar (`--sidecar-max-sessions`, …); pods may override them by annotation. */
+  sidecarTunables: SidecarTunableValues;
+  /** Paths forwarded besides the MCP endpoints (`--sidecar-forward-path`), normalised; a pod's annotation replaces them. */
+  forwardPaths: readonly string[];
 }
 
 export const DEFAULT_SIDECAR_RESOURCES: SidecarResources = {
@@ -51,6 +56,8 @@ export function defaultInjectionConfig(overrides: Partial<InjectionConfig> & Pic
     skipNamespaces: ["kube-system"],
     tokenExpirationSeconds: 3600,
     logLevel: "info",
+    sidecarTunables: {},
+    forwardPaths: [],
     ...overrides,
   };
 }

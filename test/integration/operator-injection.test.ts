@@ -112,6 +112,27 @@ describe("mcp-warden operator: injection webhook", () => {
     expect(viaKubectl.stderr).toContain("no mcpwarden.dev/upstream-port annotation");
   });
 
+  it("passes a pod's caps, timeouts and forwarded paths to its sidecar, and refuses a bad one naming the annotation", async () => {
+    const tuned = await createPod(
+      injected,
+      podManifest("tuned", { annotations: { ...annotations, "mcpwarden.dev/max-sessions": "50", "mcpwarden.dev/upstream-timeout": "5m", "mcpwarden.dev/forward-paths": "/api" } }),
+    );
+    expect(tuned.status, JSON.stringify(tuned.body)).toBe(201);
+    const args = sidecarsOf(tuned.body)?.[0]?.args ?? [];
+    expect(args).toEqual(expect.arrayContaining(["--max-sessions=50", "--upstream-timeout=5m", "--forward-path=/api", "--max-inspected-reply-bytes=8Mi"]));
+    for (const [annotation, value, reason] of [
+      ["mcpwarden.dev/max-connections", "0", "must be a whole number from 1"],
+      ["mcpwarden.dev/body-timeout", "-1s", "must be a duration above 0"],
+      ["mcpwarden.dev/max-request-bytes", "lots", "must be a size above 0"],
+      ["mcpwarden.dev/forward-paths", "/api/../admin", "is not normalised"],
+    ] as const) {
+      const refused = await createPod(injected, podManifest(`bad-${annotation.slice(14)}`, { annotations: { ...annotations, [annotation]: value } }));
+      expect(refused.status).toBe(400);
+      expect(refused.body.message).toContain(annotation);
+      expect(refused.body.message).toContain(reason);
+    }
+  });
+
   it("injects a pod labelled mcpwarden.dev/inject=true in any namespace, and no other", async () => {
     const labelled = await createPod(plain, podManifest("labelled", { labels: { "mcpwarden.dev/inject": "true" }, annotations }));
     expect(sidecarsOf(labelled.body)).toHaveLength(1);

@@ -68,7 +68,21 @@ export class JsonMessageScanner {
   }
 
   push(bytes: Uint8Array): void {
-    for (let i = 0; i < bytes.length; i++) this.#byte(bytes[i] as number);
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let i = 0;
+    while (i < buffer.length) {
+      // Inside a string nobody reads (most of a large text), only a quote or a backslash
+      // matters: jump to the next one natively instead of walking every byte.
+      if (this.#inString && !this.#escaped && this.#capture === undefined) {
+        const quote = buffer.indexOf(QUOTE, i);
+        const backslash = buffer.indexOf(BACKSLASH, i);
+        const next = quote < 0 ? backslash : backslash < 0 ? quote : Math.min(quote, backslash);
+        if (next < 0) return;
+        i = next;
+      }
+      this.#byte(buffer[i] as number);
+      i++;
+    }
   }
 
   #byte(b: number): void {
