@@ -3,9 +3,9 @@
 // says whether an error was found. No operator runs here: McpPolicy status is written
 // through the status subresource as the operator would write it (analyze reads only API
 // objects), and injected pods carry the label the webhook would set.
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
-import { applyCrds, controlPlane, createNamespace, kubectlOk, repoRoot, run } from "../harness/index.ts";
+import { applyCrds, controlPlane, createNamespace as createHarnessNamespace, kubectlOk, repoRoot, run } from "../harness/index.ts";
 
 interface Finding {
   code: string;
@@ -75,8 +75,20 @@ async function syncSidecars(namespace: string): Promise<void> {
   }
 }
 
+/** Namespaces are never finalized here: what they hold is deleted, or an operator another suite runs would reconcile these policies. */
+const created: string[] = [];
+async function createNamespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
+  const namespace = await createHarnessNamespace(prefix, labels);
+  created.push(namespace);
+  return namespace;
+}
+
 beforeAll(async () => {
   await applyCrds();
+});
+
+afterAll(async () => {
+  for (const namespace of created) await kubectlOk(["delete", "mcppolicies.mcpwarden.dev,pods,services", "--all", "-n", namespace, "--wait=false", "--grace-period=0", "--force"]);
 });
 
 describe("kubectl mcpwarden analyze", () => {

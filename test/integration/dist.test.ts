@@ -153,6 +153,7 @@ describe("the npm package installed into an empty prefix", () => {
     expect(status.stderr).toBe("");
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(new RegExp(`^${namespace}\\s+mockloop\\s+Unknown\\s+Unknown\\s+0\\s+0\\s+0$`, "m"));
+    await kubectlOk(["delete", "mcppolicies.mcpwarden.dev", "--all", "-n", namespace]);
   });
 
   // The machine's Node 20 (Debian's /usr/bin/node): older than engines.node.
