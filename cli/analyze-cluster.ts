@@ -13,9 +13,9 @@ import { podIsActive, podIsProtected, writtenSelector } from "../operator/reconc
 import { servicesTargetingUpstream } from "../operator/reconcile/service-findings.ts";
 import { APPLIED_REVISION_ANNOTATION, INJECT_LABEL, UPSTREAM_PORT_ANNOTATION } from "../operator/well-known.ts";
 
-export type Severity = "Error" | "Warning";
+type Severity = "Error" | "Warning";
 
-export const FINDINGS = {
+const FINDINGS = {
   MW001: { name: "UpstreamPortMissing", severity: "Error" },
   MW002: { name: "InjectedPodWithoutPolicy", severity: "Error" },
   MW003: { name: "ServiceTargetsUpstreamPort", severity: "Error" },
@@ -27,7 +27,7 @@ export const FINDINGS = {
   MW009: { name: "SharedGrantBudget", severity: "Warning" },
 } as const satisfies Record<string, { name: string; severity: Severity }>;
 
-export type FindingCode = keyof typeof FINDINGS;
+type FindingCode = keyof typeof FINDINGS;
 
 export interface Finding {
   code: FindingCode;

@@ -3,7 +3,7 @@
 // command never looks for a package.json or a git checkout; run from the sources or from
 // tsc's dist/, they are read from the checkout.
 import { execFileSync } from "node:child_process";
-import { MCP_PROTOCOL_VERSIONS } from "../sidecar/mcp-protocol-versions.ts";
+import { MCP_PROTOCOL_VERSIONS } from "../protocol/mcp-protocol-versions.ts";
 import { packageRoot, packageVersion } from "./package-root.ts";
 
 export interface BuildInfo {

@@ -86,7 +86,7 @@ function render(raw: unknown, format: OutputFormat, human: () => string): string
   return human();
 }
 
-export function buildPlugin(): Command {
+function buildPlugin(): Command {
   const program = new Command("kubectl mcpwarden").description("mcp-warden approvals and policy status in this cluster").exitOverride();
   const scoped = (command: Command): Command =>
     command

@@ -73,7 +73,7 @@ export async function runPolicyTest(table: DecisionTable, calls: readonly TestCa
   return failed.length > 0 ? 1 : 0;
 }
 
-export function decisionLine(decision: Decision): Record<string, unknown> {
+function decisionLine(decision: Decision): Record<string, unknown> {
   const line: Record<string, unknown> = {
     decision: decision.decision,
     policy: decision.policy,

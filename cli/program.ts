@@ -7,7 +7,7 @@ import { registerOperatorCommand } from "./operator-command.ts";
 import { registerApprovalsCommand } from "./approvals-command.ts";
 import { exitQuietlyWhenStdoutCloses } from "./closed-stdout.ts";
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command("mcp-warden")
     .description("Policy enforcement for AI agents' MCP tool calls: an operator and a sidecar proxy")
     // Not commander's .version(): that wants the text up front, and reading the commit

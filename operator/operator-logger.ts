@@ -1,8 +1,8 @@
 // Structured logs (pino, JSON lines on stderr) in the sidecar's format
-// (sidecar/observability/log-format.ts). Components take the Logger they are given,
+// (protocol/log-format.ts). Components take the Logger they are given,
 // usually a child with a `component` field.
 import { pino, type DestinationStream, type Logger } from "pino";
-import { logFormat } from "../sidecar/observability/log-format.ts";
+import { logFormat } from "../protocol/log-format.ts";
 
 export type OperatorLogger = Logger;
 

@@ -27,7 +27,7 @@ export interface CallIdentity {
   readonly claims?: Readonly<Record<string, unknown>>;
 }
 
-export interface CallSession {
+interface CallSession {
   /** The MCP session id ("" for a sessionless request). */
   readonly id: string;
 }

@@ -20,10 +20,10 @@ export type ToolAction = (typeof TOOL_ACTIONS)[number];
 export const RATE_LIMIT_SCOPES = ["grant", "session", "global"] as const satisfies readonly RateLimitScope[];
 
 export const IDENTITY_SOURCES = ["jwt", "header", "session", "none"] as const;
-export type IdentitySource = (typeof IDENTITY_SOURCES)[number];
+type IdentitySource = (typeof IDENTITY_SOURCES)[number];
 
 export const NETWORK_POLICY_SETTINGS = ["enabled", "disabled"] as const;
-export type NetworkPolicySetting = (typeof NETWORK_POLICY_SETTINGS)[number];
+type NetworkPolicySetting = (typeof NETWORK_POLICY_SETTINGS)[number];
 
 export interface RateLimitSpec {
   counter: string;
@@ -34,7 +34,7 @@ export interface RateLimitSpec {
   scope?: RateLimitScope;
 }
 
-export interface ApprovalSpec {
+interface ApprovalSpec {
   /** A duration from 1s to 24h ("10m"). Required with action: approve. */
   timeout: string;
 }

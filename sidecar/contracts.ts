@@ -2,7 +2,7 @@
 // on one side; policy sources, identity, metrics and the audit log on the other.
 
 import type { IncomingHttpHeaders } from "node:http";
-import type { CallIdentity, Decision, DecisionKind, DecisionTable, IdentitySpec } from "../policy/index.ts";
+import type { CallIdentity, Decision, DecisionTable, IdentitySpec } from "../policy/index.ts";
 
 /** A compiled policy the sidecar enforces, and where it came from. */
 export interface PolicySnapshot {
@@ -57,5 +57,3 @@ export interface DecisionRecord {
 export interface DecisionObserver {
   onDecision(record: DecisionRecord): void;
 }
-
-export type { DecisionKind };

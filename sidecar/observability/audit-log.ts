@@ -13,7 +13,7 @@ export interface AuditLogOptions {
   logArguments?: boolean;
 }
 
-export interface AuditLine {
+interface AuditLine {
   audit: "decision";
   tool: string;
   decision: string;

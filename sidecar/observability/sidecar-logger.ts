@@ -1,9 +1,9 @@
-// JSON logs on stdout (pino), in the format the operator shares (log-format.ts). Secrets
+// JSON logs on stdout (pino), in the format the operator shares (protocol/log-format.ts). Secrets
 // never reach them: nothing logs request headers, and the paths where a token could hide
 // are redacted in case a future line does.
 
 import { pino, type DestinationStream, type Level, type Logger } from "pino";
-import { logFormat } from "./log-format.ts";
+import { logFormat } from "../../protocol/log-format.ts";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -18,7 +18,7 @@ export interface SidecarLoggerOptions {
 }
 
 /** Lines wait at most this long in the buffer. */
-export const LOG_FLUSH_INTERVAL_MS = 100;
+const LOG_FLUSH_INTERVAL_MS = 100;
 
 /**
  * One write per audit line cost a syscall per call (4% of the sidecar's CPU under load),

@@ -13,7 +13,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { applyCrds, controlPlane, createNamespace, kubectlOk, repoRoot, run } from "../harness/index.ts";
 import { freePort } from "../harness/free-port.ts";
 import { calledTools, startFeatureHttpServer, type FeatureHttpServer } from "../support/mcp-feature-server.ts";
-import { MCP_PROTOCOL_VERSIONS } from "../../sidecar/mcp-protocol-versions.ts";
+import { MCP_PROTOCOL_VERSIONS } from "../../protocol/mcp-protocol-versions.ts";
 
 const manifest = JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version: string; engines: { node: string } };
 const seaDir = join(repoRoot(), "dist", "sea");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DestinationStream } from "pino";
-import { createOperatorLogger } from "../../operator/operator-logger.ts";
-import { createSidecarLogger } from "./sidecar-logger.ts";
+import { createOperatorLogger } from "../operator/operator-logger.ts";
+import { createSidecarLogger } from "../sidecar/observability/sidecar-logger.ts";
 
 function capture(): { destination: DestinationStream; lines: () => Record<string, unknown>[] } {
   const written: string[] = [];

@@ -1,0 +1,4 @@
+export * from "./mcp-approval.ts";
+export * from "./policy-stream.ts";
+export * from "./rate-limit-failure-modes.ts";
+export * from "./sidecar-injection.ts";
