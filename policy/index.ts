@@ -15,11 +15,15 @@ export {
   type PolicyDocument,
   type PolicyTextResult,
 } from "./read-policy-text.ts";
-export { policyProblems, MAX_LIMIT, MAX_TOOL_RULES, MAX_HIDE_ENTRIES, MAX_LIMITS_PER_LIST } from "./compile-policy.ts";
+export { policyProblems, MAX_LIMIT, MAX_TOOL_RULES, MAX_HIDE_ENTRIES, MAX_LIMITS_PER_LIST, MAX_PINS } from "./compile-policy.ts";
 export { compilePolicies, agreeOnIdentity, compareAge, DEFAULT_IDENTITY, type CompileResult } from "./compile-policies.ts";
 export { evaluateCall } from "./evaluate-call.ts";
 export { agentFacingDecision, TOOL_NOT_FOUND } from "./agent-facing-decision.ts";
 export { filterToolsList } from "./filter-tools-list.ts";
+export { advertiseConstraints, rateLimitSentence, APPROVAL_SENTENCE } from "./advertise-constraints.ts";
+export { toolDefinitionDigest, toolDigestProblem, TOOL_DIGEST_PATTERN, TOOL_DEFINITION_FIELDS } from "./tool-definition.ts";
+export { ServerSchemaCompiler } from "./server-schema.ts";
+export { canonicalJson } from "./canonical-json.ts";
 export {
   admitCall,
   admitRateLimits,
