@@ -3,9 +3,39 @@
 // arguments against the server's own inputSchema (spec.validateServerSchema). Both fail
 // closed: a tool no listing has named cannot be checked, so the call is refused.
 
-import type { CompiledPolicy, CompiledToolDefinitions } from "./decision-table.ts";
+import type { CompiledPolicy, CompiledToolDefinitions, DecisionTable } from "./decision-table.ts";
 import type { Decision, ListedTool } from "./decision.ts";
+import { isRule, matchRule } from "./match-rule.ts";
 import { entryPath } from "./problems.ts";
+
+/** A policy for which a listed definition is not the approved one. */
+export interface UnpinnedDefinition {
+  readonly policy: string;
+  /** The pinned digest; undefined when the tool has no pin. */
+  readonly pinned: string | undefined;
+  /** pin: calls are refused; audit: only reported (an audit policy's pins are always this). */
+  readonly mode: "pin" | "audit";
+}
+
+/**
+ * Every policy (enforcing or audit) with toolDefinitions in mode pin or audit whose pin
+ * for `tool` is not `digest`, among those that let the tool be called at all (a hidden
+ * or denied tool's definition does not matter to them). What the sidecar counts and
+ * logs when a listing shows a new definition.
+ */
+export function unpinnedDefinitions(table: DecisionTable, tool: string, digest: string): UnpinnedDefinition[] {
+  const found: UnpinnedDefinition[] = [];
+  for (const policy of [...table.enforcing, ...table.audit]) {
+    const definitions = policy.toolDefinitions;
+    if (definitions === undefined) continue;
+    const match = matchRule(policy, tool);
+    if (!isRule(match) || match.action === "deny") continue;
+    const pinned = definitions.pins.get(tool);
+    if (pinned === digest) continue;
+    found.push({ policy: policy.ref, pinned, mode: policy.mode === "audit" ? "audit" : definitions.mode });
+  }
+  return found;
+}
 
 /** The definition_changed decision when the listed definition is not the pinned one, else undefined. */
 export function definitionRefusal(policy: CompiledPolicy, definitions: CompiledToolDefinitions, tool: string, listed: ListedTool | undefined): Decision | undefined {
