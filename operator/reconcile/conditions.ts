@@ -32,6 +32,10 @@ export const EventReason = {
   CounterConflict: "CounterConflict",
   IdentityConflict: "IdentityConflict",
   TargetsUpstreamPort: "TargetsUpstreamPort",
+  /** A pod lists a tool definition other than the one spec.toolDefinitions pins. */
+  ToolDefinitionChanged: "ToolDefinitionChanged",
+  /** Pods list tools spec.toolDefinitions has no pin for. */
+  ToolDefinitionUnpinned: "ToolDefinitionUnpinned",
 } as const;
 
 /**
