@@ -4,6 +4,7 @@
 //   approve NS/NAME [--reason TEXT]         sets spec.decision; the API server records who
 //   deny NS/NAME [--reason TEXT]
 //   status [-n NS | -A] [-o json|yaml]      policies: Accepted, Programmed, pods, in sync, unprotected
+//   pin accept NS/POLICY TOOL [--digest D]  pins the tool definition the policy's pods see
 // It drives kubectl itself ($MCPWARDEN_KUBECTL, else `kubectl` on PATH), so the user's
 // kubeconfig, context and credentials plugins apply unchanged, and RBAC and the admission
 // webhooks decide what a person may do, not this program.
@@ -12,6 +13,7 @@ import { execFile } from "node:child_process";
 import { Command, CommanderError, Option } from "commander";
 import { table, renderApprovals, OUTPUT_FORMATS, type ApprovalRow, type OutputFormat } from "./approval-table.ts";
 import { dump } from "js-yaml";
+import { registerPinCommand } from "./pin-accept-command.ts";
 
 interface ScopeFlags {
   namespace?: string;
@@ -85,7 +87,7 @@ function render(raw: unknown, format: OutputFormat, human: () => string): string
 }
 
 export function buildPlugin(): Command {
-  const program = new Command("kubectl mcpwarden").description("mcp-warden approvals and policy status in this cluster").exitOverride();
+  const program = new Command("kubectl mcpwarden").description("mcp-warden approvals, policy status and tool definition pins in this cluster").exitOverride();
   const scoped = (command: Command): Command =>
     command
       .option("-n, --namespace <namespace>", "this namespace (default: the context's)")
@@ -147,6 +149,7 @@ export function buildPlugin(): Command {
       })}\n`,
     );
   });
+  registerPinCommand(program, kubectl);
   return program;
 }
 

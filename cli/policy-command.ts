@@ -18,6 +18,8 @@ import {
   readPolicyText,
   renderPolicyYaml,
   evaluateCall,
+  ServerSchemaCompiler,
+  toolDefinitionDigest,
   type Decision,
   type DecisionTable,
   type LabelSelector,
@@ -26,6 +28,7 @@ import {
   type ToolCall,
 } from "../policy/index.ts";
 import { SlidingWindowLimiter } from "../policy/ratelimit/sliding-window.ts";
+import { registerPolicyPinCommand } from "./policy-pin-command.ts";
 
 /** Where the command reads and writes; tests pass their own. */
 export interface PolicyCommandIo {
@@ -51,7 +54,7 @@ export const processIo: PolicyCommandIo = {
 };
 
 export function registerPolicyCommand(program: Command, io: PolicyCommandIo = processIo): void {
-  const policy = program.command("policy").description("validate, import and test McpPolicy and PolicyLayer documents");
+  const policy = program.command("policy").description("validate, import and test McpPolicy and PolicyLayer documents; pin tool definitions");
 
   policy
     .command("validate")
@@ -103,7 +106,7 @@ export function registerPolicyCommand(program: Command, io: PolicyCommandIo = pr
     .command("test")
     .description("decide a sequence of calls against policies; prints one JSON decision per call")
     .argument("<policies...>", "policy files (all of them apply, as for one pod)")
-    .addOption(new Option("--calls <file>", 'JSON Lines, one call each: {"tool","arguments","identity","session","at"}').makeOptionMandatory())
+    .addOption(new Option("--calls <file>", 'JSON Lines, one call each: {"tool","arguments","identity","session","at","listed"}').makeOptionMandatory())
     .action(async (files: string[], options: { calls: string }) => {
       const loaded = loadPolicyFiles(files, io);
       if (loaded.problems.length > 0) return failWith(loaded.problems, io);
@@ -115,10 +118,13 @@ export function registerPolicyCommand(program: Command, io: PolicyCommandIo = pr
       for (const { call, atMs } of calls.calls) {
         const admitted = await admitCall(evaluateCall(table, call, atMs), limiter, atMs);
         const line: Record<string, unknown> = decisionLine(admitted.decision);
-        if (table.audit.length > 0) line["audit"] = admitted.audit.map(decisionLine);
+        // Audit policies, and pins in toolDefinitions mode audit, report without refusing.
+        if (table.audit.length > 0 || admitted.audit.length > 0) line["audit"] = admitted.audit.map(decisionLine);
         io.stdout(JSON.stringify(line));
       }
     });
+
+  registerPolicyPinCommand(policy, io);
 }
 
 interface LoadedPolicies {
@@ -221,7 +227,7 @@ function decisionLine(decision: Decision): Record<string, unknown> {
   return line;
 }
 
-const CALL_KEYS = ["tool", "arguments", "identity", "session", "at"];
+const CALL_KEYS = ["tool", "arguments", "identity", "session", "at", "listed"];
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
 type CallsResult = { ok: true; calls: { call: ToolCall; atMs: number }[] } | { ok: false; problems: string[] };
@@ -230,8 +236,11 @@ type CallsResult = { ok: true; calls: { call: ToolCall; atMs: number }[] } | { o
  * One call per line. `identity` and `session` are ids ("alice") or objects ({"id",
  * "claims"}); both default to "". `at` (ISO 8601 with a zone) defaults to the previous
  * call's time (the first call: 1970-01-01T00:00:00Z) and may not go back in time.
+ * `listed`: the tool object as the server last listed it (what pins and
+ * validateServerSchema judge by); absent, no listing has named the tool.
  */
 function readCalls(file: string, text: string): CallsResult {
+  const schemas = new ServerSchemaCompiler();
   const calls: { call: ToolCall; atMs: number }[] = [];
   const problems: string[] = [];
   let previousMs = 0;
@@ -245,7 +254,7 @@ function readCalls(file: string, text: string): CallsResult {
       problems.push(`${where}: not JSON: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
-    const parsed = readCall(value, previousMs);
+    const parsed = readCall(value, previousMs, schemas);
     if (typeof parsed === "string") {
       problems.push(`${where}: ${parsed}`);
       return;
@@ -257,7 +266,7 @@ function readCalls(file: string, text: string): CallsResult {
   return problems.length > 0 ? { ok: false, problems } : { ok: true, calls };
 }
 
-function readCall(value: unknown, previousMs: number): { call: ToolCall; atMs: number } | string {
+function readCall(value: unknown, previousMs: number, schemas: ServerSchemaCompiler): { call: ToolCall; atMs: number } | string {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return 'a call must be an object {"tool", "arguments", "identity", "session", "at"}';
   const record = value as Record<string, unknown>;
   const unknown = Object.keys(record).filter((key) => !CALL_KEYS.includes(key));
@@ -277,8 +286,21 @@ function readCall(value: unknown, previousMs: number): { call: ToolCall; atMs: n
     atMs = Date.parse(at);
     if (atMs < previousMs) return `at: ${at} is earlier than the previous call; calls must be in time order`;
   }
-  const call: ToolCall = { tool, identity: identity.claims === undefined ? { id: identity.id } : identity, session: { id: session.id } };
+  const listed = record["listed"];
+  if (listed !== undefined && (typeof listed !== "object" || listed === null || Array.isArray(listed) || (listed as Record<string, unknown>)["name"] !== tool)) {
+    return `listed: must be the tool object as the server lists it, with "name": ${JSON.stringify(tool)}`;
+  }
+  const call: ToolCall = {
+    tool,
+    identity: identity.claims === undefined ? { id: identity.id } : identity,
+    session: { id: session.id },
+    ...(listed === undefined ? {} : { listed: listedTool(listed as Record<string, unknown>, schemas) }),
+  };
   return { call: record["arguments"] === undefined ? call : { ...call, arguments: record["arguments"] }, atMs };
+}
+
+function listedTool(tool: Record<string, unknown>, schemas: ServerSchemaCompiler): NonNullable<ToolCall["listed"]> {
+  return { digest: toolDefinitionDigest(tool), inputSchema: schemas.compile(tool["inputSchema"]) };
 }
 
 function readParty(value: unknown, field: string, claims: boolean): { id: string; claims?: Record<string, unknown> } | string {

@@ -46,7 +46,9 @@ export class ServerSchemaCompiler {
     "draft-07": new ArgumentSchemaCompiler(() => withFormats(new Ajv(schemaOptions(false)))),
   };
 
+  /** A listed tool's inputSchema; `undefined` (the server listed none) cannot be checked. */
   compile(schema: unknown): ArgumentSchemaResult {
+    if (schema === undefined) return { ok: false, message: "the server listed no inputSchema for it" };
     const dialect = serverSchemaDialect(schema);
     if (!dialect.ok) return dialect;
     // The dialect is chosen: without `$schema` ajv checks the schema against its own

@@ -50,7 +50,8 @@ export function definitionTools(variant: DefinitionVariant, origin: string): Too
         additionalProperties: false,
       },
     },
-    { name: "draft7_tool", description: "A draft-07 schema (an items tuple).", inputSchema: { $schema: "http://json-schema.org/draft-07/schema#", type: "object", properties: { pair: { type: "array", items: [{ type: "string" }, { type: "integer" }] } } } },
+    // An annotation no SDK type knows: digests are taken over what the server sent, all of it.
+    { name: "draft7_tool", description: "A draft-07 schema (an items tuple).", annotations: { idempotentHint: true, "x-owner": "ci" } as Tool["annotations"], inputSchema: { $schema: "http://json-schema.org/draft-07/schema#", type: "object", properties: { pair: { type: "array", items: [{ type: "string" }, { type: "integer" }] } } } },
     { name: "draft4_tool", description: "A draft-04 schema.", inputSchema: { $schema: "http://json-schema.org/draft-04/schema#", type: "object" } },
     { name: "backref_tool", description: "A pattern only a backtracking engine runs.", inputSchema: { type: "object", properties: { word: { type: "string", pattern: "^(a+)\\1$" } } } },
     { name: "remote_ref_tool", description: "A schema that refers to another document.", inputSchema: { type: "object", properties: { spec: { $ref: `${origin}/schemas/spec.json` } } } },

@@ -37,7 +37,7 @@ class CatalogEntry implements ListedTool {
   /** Compiled on first use: most listed tools are never called with validateServerSchema on. */
   get inputSchema(): SchemaResult {
     if (this.#compiled === undefined) {
-      this.#compiled = this.#source === undefined ? { ok: false, message: "the server listed no inputSchema for it" } : this.#compiler.compile(this.#source);
+      this.#compiled = this.#compiler.compile(this.#source);
       this.#source = undefined;
     }
     return this.#compiled;
