@@ -1,6 +1,5 @@
 // `mcp-warden policy pin` against real MCP servers (the SDK's, over Streamable HTTP and
 // stdio), and its output used as a policy: `policy test` decides calls by it.
-import { Command, CommanderError } from "commander";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,36 +8,12 @@ import { load } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toolDefinitionDigest } from "../policy/index.ts";
 import { CHANGED_LIST_RUNS, definitionTools, REVIEWED_LIST_RUNS, startDefinitionHttpServer, type DefinitionHttpServer } from "../test/support/mcp-definition-server.ts";
-import { processIo, registerPolicyCommand } from "./policy-command.ts";
+import { runPolicyCommand } from "../test/support/policy-cli.ts";
 
 const DEFINITION_STDIO = fileURLToPath(new URL("../test/support/mcp-definition-server-stdio.ts", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "mcp-warden-pin-"));
 
-interface Run {
-  code: number;
-  stdout: string[];
-  stderr: string[];
-}
-
-async function run(...args: string[]): Promise<Run> {
-  const result: Run = { code: 0, stdout: [], stderr: [] };
-  const program = new Command("mcp-warden")
-    .exitOverride()
-    .configureOutput({ writeOut: (text) => void result.stdout.push(text.trimEnd()), writeErr: (text) => void result.stderr.push(text.trimEnd()) });
-  registerPolicyCommand(program, {
-    readFile: processIo.readFile,
-    stdout: (line) => void result.stdout.push(line),
-    stderr: (line) => void result.stderr.push(line),
-    setExitCode: (code) => void (result.code = code),
-  });
-  try {
-    await program.parseAsync(["node", "mcp-warden", "policy", ...args]);
-  } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    result.code = error.exitCode === 0 ? 0 : 2;
-  }
-  return result;
-}
+const run = runPolicyCommand;
 
 let server: DefinitionHttpServer;
 beforeAll(async () => {
