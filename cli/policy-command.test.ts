@@ -174,7 +174,7 @@ describe("mcp-warden policy test", () => {
     expect(result.stderr).toEqual([
       expect.stringMatching(new RegExp(`^${calls}:2: not JSON: `)),
       `${calls}:3: tool: must be a string`,
-      `${calls}:4: unknown field "when" (allowed: tool, arguments, identity, session, at)`,
+      `${calls}:4: unknown field "when" (allowed: tool, arguments, identity, session, at, listed)`,
       `${calls}:5: at: "yesterday" is not an ISO 8601 time with a zone (e.g. 2026-01-01T10:00:00Z)`,
       `${calls}:6: at: 2026-01-01T00:00:00Z is earlier than the previous call; calls must be in time order`,
       `${calls}:7: identity: must be an id or {"id", "claims"}`,
