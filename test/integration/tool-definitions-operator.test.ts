@@ -7,37 +7,29 @@
 //   agent-0 → upstream A, which lists the changed list_runs from its second listing on
 //   agent-1 → upstream B, which keeps the reviewed one (until the audit test patches it)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { toolDefinitionDigest } from "../../policy/index.ts";
-import { controlPlane, createNamespace, kubeconfigFor, kubectlOk, repoRoot, run } from "../harness/index.ts";
-import { freePort } from "../harness/free-port.ts";
-import { ManagedProcess } from "../harness/managed-process.ts";
+import { createNamespace, kubeconfigFor, kubectlOk } from "../harness/index.ts";
 import { calledTools } from "../support/mcp-feature-server.ts";
 import { CHANGED_LIST_RUNS, definitionTools, PATCHED_LIST_RUNS, REVIEWED_LIST_RUNS, startDefinitionHttpServer, type DefinitionHttpServer } from "../support/mcp-definition-server.ts";
 import {
   applyPolicy,
-  createPod,
   createServiceAccount,
   eventsFor,
   eventually,
   httpGet,
+  installKubectlPlugin,
   metricValue,
   operatorEnvironment,
-  podManifest,
-  podToken,
   readLog,
   readPolicy,
   registerInjectionWebhook,
-  setPodRunning,
+  runKubectlPlugin,
   startOperator,
+  startPodSidecar,
   type OperatorEnvironment,
   type OperatorProcess,
-  type PodJson,
+  type PodSidecar,
 } from "./operator-fixture.ts";
 
 const digestOf = (tool: Tool): string => toolDefinitionDigest(tool as unknown as Record<string, unknown>);
@@ -47,11 +39,7 @@ const PATCHED = digestOf(PATCHED_LIST_RUNS);
 const GET_RUN = digestOf(definitionTools("reviewed", "")[1] as Tool);
 const labels = { app: "runs" };
 
-interface Sidecar {
-  pod: PodJson;
-  admin: string;
-  client: Client;
-}
+type Sidecar = PodSidecar;
 
 interface ToolStatus {
   name: string;
@@ -71,37 +59,8 @@ let second: Sidecar;
 const cleanups: (() => Promise<unknown>)[] = [];
 const kubeconfigs: Record<string, string> = {};
 
-async function startSidecar(name: string, upstream: DefinitionHttpServer): Promise<Sidecar> {
-  const created = await createPod(namespace, podManifest(name, { labels, serviceAccount: "runs", annotations: { "mcpwarden.dev/upstream-port": "8080" } }));
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  await setPodRunning(namespace, name, "127.0.0.1");
-  const dir = join(env.dir, name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "token"), await podToken(namespace, "runs", created.body.metadata));
-  const [listen, adminPort] = [await freePort(), await freePort()];
-  const process_ = new ManagedProcess({
-    name,
-    command: process.execPath,
-    args: [
-      join(repoRoot(), "cli", "main.ts"),
-      "sidecar",
-      `--listen=127.0.0.1:${listen}`,
-      `--admin=127.0.0.1:${adminPort}`,
-      `--upstream=${upstream.url}`,
-      `--control-plane=${operator.streamUrl}`,
-      `--token-file=${join(dir, "token")}`,
-      `--control-plane-ca=${env.caFile}`,
-    ],
-    logFile: join(env.dir, `${name}.log`),
-  });
-  cleanups.push(() => process_.stop());
-  const admin = `http://127.0.0.1:${adminPort}`;
-  await eventually(`${name} to be ready:\n${readLog(process_)}`, async () => ((await httpGet(`${admin}/readyz`)).status === 200 ? true : undefined), 60_000);
-  const client = new Client({ name: `${name}-agent`, version: "0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${listen}/mcp`)));
-  cleanups.push(() => client.close());
-  return { pod: created.body, admin, client };
-}
+const startSidecar = (name: string, upstream: DefinitionHttpServer): Promise<Sidecar> =>
+  startPodSidecar(env, operator, { namespace, name, labels, serviceAccount: "runs", upstreamUrl: upstream.url }, cleanups);
 
 /** Every page of tools/list, as the agent sees it. */
 async function listed(sidecar: Sidecar): Promise<string[]> {
@@ -119,16 +78,8 @@ const callListRuns = async (sidecar: Sidecar): Promise<CallToolResult> => (await
 const decisionOf = (result: CallToolResult): unknown => result._meta?.["mcpwarden.dev/decision"];
 const metric = async (sidecar: Sidecar, name: string, labelText: string): Promise<number | undefined> => metricValue((await httpGet(`${sidecar.admin}/metrics`)).body, name, labelText);
 
-/** `kubectl mcpwarden ...` as `user`, the plugin found by kubectl on PATH. */
-function plugin(user: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return run(controlPlane().kubectl, ["mcpwarden", ...args], {
-    env: {
-      ...process.env,
-      PATH: [plugins, dirname(controlPlane().kubectl), dirname(process.execPath), process.env["PATH"] ?? ""].join(":"),
-      KUBECONFIG: kubeconfigs[user] ?? controlPlane().kubeconfig,
-    },
-  });
-}
+/** `kubectl mcpwarden ...` as `user`. */
+const plugin = (user: string, ...args: string[]) => runKubectlPlugin(plugins, kubeconfigs[user], args);
 
 async function toolStatus(tool: string): Promise<ToolStatus | undefined> {
   const status = (await readPolicy(namespace, "runs")).status as { toolDefinitions?: { tools: ToolStatus[] } } | undefined;
@@ -180,10 +131,7 @@ beforeAll(async () => {
     for (const object of objects) await kubectlOk(["apply", "--server-side", "--field-manager=mcp-warden-tests", "-f", "-"], { input: JSON.stringify(object) });
   }
   for (const user of ["bob", "mallory"]) kubeconfigs[user] = await kubeconfigFor(user);
-  plugins = mkdtempSync(join(tmpdir(), "kubectl-plugins-"));
-  const script = join(repoRoot(), "dist", "cli", "kubectl-mcpwarden.js");
-  chmodSync(script, 0o755);
-  symlinkSync(script, join(plugins, "kubectl-mcpwarden"));
+  plugins = installKubectlPlugin();
 
   await applyPolicy(namespace, "runs", spec("pin", REVIEWED));
   first = await startSidecar("runs-0", upstreamA);
