@@ -21,7 +21,7 @@ export { evaluateCall } from "./evaluate-call.ts";
 export { agentFacingDecision, TOOL_NOT_FOUND } from "./agent-facing-decision.ts";
 export { filterToolsList } from "./filter-tools-list.ts";
 export { advertiseConstraints, rateLimitSentence, APPROVAL_SENTENCE } from "./advertise-constraints.ts";
-export { toolDefinitionDigest, measureToolDefinition, toolDigestProblem, TOOL_DIGEST_PATTERN, TOOL_DEFINITION_FIELDS } from "./tool-definition.ts";
+export { toolDefinitionDigest, toolDigestProblem, TOOL_DIGEST_PATTERN, TOOL_DEFINITION_FIELDS } from "./tool-definition.ts";
 export { ServerSchemaCompiler } from "./server-schema.ts";
 export { unpinnedDefinitions, type UnpinnedDefinition } from "./tool-definition-check.ts";
 export { canonicalJson } from "./canonical-json.ts";

@@ -14,17 +14,11 @@ export const TOOL_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
 /** The digest of one tool object of a tools/list result; other fields (`_meta`, `icons`, …) do not count. */
 export function toolDefinitionDigest(tool: Readonly<Record<string, unknown>>): string {
-  return measureToolDefinition(tool).digest;
-}
-
-/** The digest, and the length of the canonical text it was taken over (what a holder of definitions budgets by). */
-export function measureToolDefinition(tool: Readonly<Record<string, unknown>>): { readonly digest: string; readonly size: number } {
   const definition = Object.create(null) as Record<string, unknown>;
   for (const field of TOOL_DEFINITION_FIELDS) {
     if (Object.hasOwn(tool, field) && tool[field] !== undefined) definition[field] = tool[field];
   }
-  const text = canonicalJson(definition);
-  return { digest: `sha256:${hash("sha256", text, "hex")}`, size: text.length };
+  return `sha256:${hash("sha256", canonicalJson(definition), "hex")}`;
 }
 
 /** Why `value` is not a digest, or undefined when it is one. */
