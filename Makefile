@@ -36,8 +36,9 @@ typecheck: $(DEPS_STAMP) ## type-check everything, tests included
 	@tsc -p tsconfig.json --noEmit
 
 .PHONY: lint
-lint: $(DEPS_STAMP) ## eslint
+lint: $(DEPS_STAMP) ## eslint (incl. who may import whom) and knip (unused files, exports, dependencies; import cycles)
 	@eslint --max-warnings=0 .
+	@knip
 
 .PHONY: control-plane
 control-plane: ## build etcd, kube-apiserver, kubectl and helm into ~/.cache/mcp-warden

@@ -44,7 +44,7 @@ export interface PropagationBenchOptions {
   operatorNodeFlags?: string[];
 }
 
-export const DEFAULT_PROPAGATION_BENCH: PropagationBenchOptions = {
+const DEFAULT_PROPAGATION_BENCH: PropagationBenchOptions = {
   streams: [
     { count: 1, rounds: 20 },
     { count: 100, rounds: 10 },
@@ -505,7 +505,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** The defaults, with MCPWARDEN_BENCH_STREAMS and MCPWARDEN_BENCH_OPERATOR_FLAGS applied (see the header). */
-export function propagationBenchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): PropagationBenchOptions {
+function propagationBenchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): PropagationBenchOptions {
   const streams = (env["MCPWARDEN_BENCH_STREAMS"] ?? "")
     .split(",")
     .filter((entry) => entry.trim() !== "")

@@ -15,7 +15,7 @@ const MEMORY_SAMPLES = 100_000;
 const REDIS_SAMPLES = 5_000;
 const GRANTS = 10_000;
 
-export interface LatencySummary {
+interface LatencySummary {
   samples: number;
   medianUs: number;
   p99Us: number;

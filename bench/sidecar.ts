@@ -29,7 +29,7 @@ export interface SidecarBenchOptions {
   sidecarNodeFlags: readonly string[];
 }
 
-export const DEFAULT_SIDECAR_BENCH: SidecarBenchOptions = {
+const DEFAULT_SIDECAR_BENCH: SidecarBenchOptions = {
   rate: 2000,
   scheduler: "spin",
   openMs: 10_000,
@@ -44,7 +44,7 @@ export const DEFAULT_SIDECAR_BENCH: SidecarBenchOptions = {
  * generator; MCPWARDEN_BENCH_SIDECAR_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" for node
  * flags on the sidecar process.
  */
-export function sidecarBenchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SidecarBenchOptions {
+function sidecarBenchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SidecarBenchOptions {
   const scheduler = env["MCPWARDEN_BENCH_SCHEDULER"] === "timer" ? "timer" : "spin";
   const sidecarNodeFlags = (env["MCPWARDEN_BENCH_SIDECAR_FLAGS"] ?? "").split(/\s+/).filter((flag) => flag !== "");
   return { ...DEFAULT_SIDECAR_BENCH, scheduler, sidecarNodeFlags };

@@ -47,7 +47,7 @@ export function table(rows: readonly (readonly string[])[]): string {
 }
 
 /** kubectl's style: 45s, 3m12s, 2h5m, 3d. */
-export function age(ms: number): string {
+function age(ms: number): string {
   if (!Number.isFinite(ms)) return "?";
   const seconds = Math.max(0, Math.floor(ms / 1000));
   if (seconds < 120) return `${seconds}s`;

@@ -9,7 +9,7 @@ import { load } from "js-yaml";
 import { createOperatorLogger, errorText } from "../operator/operator-logger.ts";
 import type { OperatorConfig, RunningOperator } from "../operator/run-operator.ts";
 import type { SidecarResources } from "../operator/injection/index.ts";
-import { RATE_LIMIT_FAILURE_MODES } from "../sidecar/ratelimit/failover-store.ts";
+import { RATE_LIMIT_FAILURE_MODES } from "../protocol/index.ts";
 import { packageVersion } from "./package-root.ts";
 import { sidecarRedisFromFlags, type SidecarRedisFlags } from "./operator-redis-flags.ts";
 import { addSidecarSettingOptions, sidecarSettingsFromFlags } from "./operator-sidecar-settings.ts";

@@ -2,7 +2,7 @@
 // --rate-limit-failure-mode. Checked before the operator starts, so a typo in the chart's
 // values is one error line and exit 2, not pods that crash-loop on a bad --redis.
 import type { SidecarRedis } from "../operator/injection/index.ts";
-import { RATE_LIMIT_FAILURE_MODES, type RateLimitFailureMode } from "../sidecar/ratelimit/failover-store.ts";
+import { RATE_LIMIT_FAILURE_MODES, type RateLimitFailureMode } from "../protocol/index.ts";
 
 export interface SidecarRedisFlags {
   sidecarRedisUrl?: string;

@@ -31,7 +31,7 @@ interface PinIo {
   setExitCode(code: number): void;
 }
 
-export type ListedDefinitions = { ok: true; tools: Record<string, unknown>[] } | { ok: false; message: string };
+type ListedDefinitions = { ok: true; tools: Record<string, unknown>[] } | { ok: false; message: string };
 
 export function registerPolicyPinCommand(policy: Command, io: PinIo): void {
   policy
@@ -56,7 +56,7 @@ export function registerPolicyPinCommand(policy: Command, io: PinIo): void {
 }
 
 /** Every tool object of every tools/list page, as the server sent it. */
-export async function listToolDefinitions(upstream: SidecarUpstream, timeoutMs: number): Promise<ListedDefinitions> {
+async function listToolDefinitions(upstream: SidecarUpstream, timeoutMs: number): Promise<ListedDefinitions> {
   const client = new Client({ name: "mcp-warden-policy-pin", version: "1" });
   const transport: Transport =
     "url" in upstream
@@ -86,7 +86,7 @@ export async function listToolDefinitions(upstream: SidecarUpstream, timeoutMs: 
 }
 
 /** The `toolDefinitions:` block: mode pin and one pin per tool, by name. */
-export function renderPins(tools: readonly Record<string, unknown>[], source: string): string {
+function renderPins(tools: readonly Record<string, unknown>[], source: string): string {
   const pins: Record<string, string> = {};
   const problems: string[] = [];
   for (const tool of tools) {

@@ -5,7 +5,7 @@
 import { type Command, Option } from "commander";
 import { readFileSync, statSync } from "node:fs";
 import { isLogLevel, LOG_LEVELS } from "../sidecar/observability/sidecar-logger.ts";
-import { RATE_LIMIT_FAILURE_MODES, type RateLimitFailureMode } from "../sidecar/ratelimit/failover-store.ts";
+import { CA_PEM_ENV, CONTROL_PLANE_ENV, RATE_LIMIT_FAILURE_MODES, TOKEN_AUDIENCE, TOKEN_FILE, type RateLimitFailureMode } from "../protocol/index.ts";
 import type { ControlPlaneSourceOptions, HostPort, RunningSidecar, SidecarConfig, SidecarUpstream } from "../sidecar/start-sidecar.ts";
 import { FORWARD_PATH_FLAG, readTunable, SIDECAR_TUNABLE_NAMES, SIDECAR_TUNABLES, writeTunable, type SidecarTunableName } from "../protocol/sidecar-tunables.ts";
 import { normaliseForwardPrefix } from "../protocol/request-paths.ts";
@@ -151,9 +151,6 @@ export function sidecarConfigFromFlags(flags: SidecarFlags): SidecarFlagsRead {
   };
 }
 
-/** Where injection mounts the projected token. */
-const DEFAULT_TOKEN_FILE = "/var/run/secrets/mcpwarden.dev/token";
-
 /** --control-plane and its companions (the operator's policy stream), or undefined for --policy. */
 function controlPlaneFromFlags(flags: SidecarFlags): { ok: true; value: ControlPlaneSourceOptions | undefined } | { ok: false; message: string } {
   if ((flags.policy === undefined) === (flags.controlPlane === undefined)) {
@@ -162,7 +159,7 @@ function controlPlaneFromFlags(flags: SidecarFlags): { ok: true; value: ControlP
   if (flags.controlPlane === undefined) return { ok: true, value: undefined };
   const url = URL.parse(flags.controlPlane);
   if (url === null || url.protocol !== "https:") return { ok: false, message: `--control-plane must be an https:// URL, got ${JSON.stringify(flags.controlPlane)}` };
-  let caPem = process.env.MCPWARDEN_CA_PEM ?? "";
+  let caPem = process.env[CA_PEM_ENV] ?? "";
   if (flags.controlPlaneCa !== undefined) {
     try {
       caPem = readFileSync(flags.controlPlaneCa, "utf8");
@@ -171,9 +168,9 @@ function controlPlaneFromFlags(flags: SidecarFlags): { ok: true; value: ControlP
     }
   }
   if (!caPem.includes("-----BEGIN CERTIFICATE-----")) {
-    return { ok: false, message: "--control-plane needs the operator's CA: --control-plane-ca FILE (PEM) or $MCPWARDEN_CA_PEM" };
+    return { ok: false, message: `--control-plane needs the operator's CA: --control-plane-ca FILE (PEM) or $${CA_PEM_ENV}` };
   }
-  return { ok: true, value: { url: url.href, tokenFile: flags.tokenFile ?? DEFAULT_TOKEN_FILE, caPem, ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }) } };
+  return { ok: true, value: { url: url.href, tokenFile: flags.tokenFile ?? TOKEN_FILE, caPem, ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }) } };
 }
 
 /** `127.0.0.1:9000`, `[::1]:9000`, `:9000` (all interfaces). */
@@ -214,9 +211,9 @@ export function registerSidecarCommand(program: Command, start: StartSidecar = s
     .option("--upstream <url>", "the MCP server's Streamable HTTP endpoint, e.g. http://127.0.0.1:8080/mcp")
     .option("--upstream-command <command>", 'a stdio MCP server to spawn per session, e.g. "npx -y @modelcontextprotocol/server-everything" (split like a shell would, never run by one)')
     .option("--policy <path>", "an McpPolicy YAML / PolicyLayer JSON file, or a directory of them (watched)")
-    .addOption(new Option("--control-plane <url>", "instead of --policy: the operator's policy stream (https://…)").env("MCPWARDEN_CONTROL_PLANE"))
-    .option("--token-file <file>", "with --control-plane: the pod's projected token (audience mcpwarden.dev), re-read at every connect", DEFAULT_TOKEN_FILE)
-    .option("--control-plane-ca <file>", "with --control-plane: the CA to trust (default: the PEM in $MCPWARDEN_CA_PEM)")
+    .addOption(new Option("--control-plane <url>", "instead of --policy: the operator's policy stream (https://…)").env(CONTROL_PLANE_ENV))
+    .option("--token-file <file>", `with --control-plane: the pod's projected token (audience ${TOKEN_AUDIENCE}), re-read at every connect`, TOKEN_FILE)
+    .option("--control-plane-ca <file>", `with --control-plane: the CA to trust (default: the PEM in $${CA_PEM_ENV})`)
     .option("--state-dir <dir>", "with --control-plane: keep the last good bundle here and start from it")
     .option("--redis <url>", "share rate-limit budgets across replicas in Redis (redis://host:6379)")
     .addOption(new Option("--rate-limit-failure-mode <mode>", "with --redis: what decides while Redis is unreachable").choices(RATE_LIMIT_FAILURE_MODES).default("local"))

@@ -2,6 +2,7 @@
 // process answers) and /readyz (caches listed, servers listening).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createRouter, onlyMethods, originFormOnly, serveRoutes } from "./http-app.ts";
 import type { OperatorMetrics } from "./metrics/operator-metrics.ts";
 import { errorText, type OperatorLogger } from "./operator-logger.ts";
 
@@ -18,29 +19,30 @@ export async function startOperatorAdminServer(options: {
   notReadyReason: () => string | undefined;
   logger: OperatorLogger;
 }): Promise<OperatorAdminServer> {
-  const server: Server = createServer((request, response) => {
-    const path = (request.url ?? "").split("?")[0];
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      response.writeHead(405, { allow: "GET, HEAD" }).end();
-      return;
-    }
-    if (path === "/healthz") {
-      response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-    } else if (path === "/readyz") {
-      const reason = options.notReadyReason();
-      response.writeHead(reason === undefined ? 200 : 503, { "content-type": "text/plain" }).end(reason === undefined ? "ok\n" : `not ready: ${reason}\n`);
-    } else if (path === "/metrics") {
-      options.metrics.registry.metrics().then(
-        (text) => response.writeHead(200, { "content-type": options.metrics.registry.contentType }).end(text),
-        (error: unknown) => {
-          options.logger.error({ err: errorText(error) }, "could not render metrics");
-          response.writeHead(500).end();
-        },
-      );
-    } else {
-      response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
-    }
+  const router = createRouter();
+  router.use(onlyMethods(["GET", "HEAD"]));
+  router.use(originFormOnly);
+  router.get("/healthz", (_request, response) => void response.writeHead(200, { "content-type": "text/plain" }).end("ok\n"));
+  router.get("/readyz", (_request, response) => {
+    const reason = options.notReadyReason();
+    response.writeHead(reason === undefined ? 200 : 503, { "content-type": "text/plain" }).end(reason === undefined ? "ok\n" : `not ready: ${reason}\n`);
   });
+  router.get("/metrics", (_request, response) => {
+    options.metrics.registry.metrics().then(
+      (text) => response.writeHead(200, { "content-type": options.metrics.registry.contentType }).end(text),
+      (error: unknown) => {
+        options.logger.error({ err: errorText(error) }, "could not render metrics");
+        response.writeHead(500).end();
+      },
+    );
+  });
+  const server: Server = createServer(
+    serveRoutes(router, {
+      notFound: (_request, response) => void response.writeHead(404, { "content-type": "text/plain" }).end("not found\n"),
+      failed: (error, request) => options.logger.error({ err: errorText(error), path: request.url }, "admin request failed"),
+      internalError: (_request, response) => void response.writeHead(500).end(),
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host === "" ? undefined : options.host, () => {

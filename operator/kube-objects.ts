@@ -2,7 +2,9 @@
 // it uses. operator/k8s/ is the one module that talks to @kubernetes/client-node;
 // everything else sees these plain JSON shapes.
 
-export interface ObjectMeta {
+import type { ApprovalPhase, ApprovalRequestBody, DecisionVerdict } from "../protocol/index.ts";
+
+interface ObjectMeta {
   name?: string;
   generateName?: string;
   namespace?: string;
@@ -16,7 +18,7 @@ export interface ObjectMeta {
   ownerReferences?: OwnerReference[];
 }
 
-export interface OwnerReference {
+interface OwnerReference {
   apiVersion: string;
   kind: string;
   name: string;
@@ -31,7 +33,7 @@ export interface KubeObject {
   metadata?: ObjectMeta;
 }
 
-export interface ContainerPort {
+interface ContainerPort {
   name?: string;
   containerPort: number;
   protocol?: string;
@@ -62,7 +64,7 @@ export interface Pod extends KubeObject {
   };
 }
 
-export interface ServicePort {
+interface ServicePort {
   name?: string;
   port: number;
   targetPort?: number | string;
@@ -91,7 +93,7 @@ export interface Condition {
   message: string;
 }
 
-export interface PolicyTargets {
+interface PolicyTargets {
   pods: number;
   inSync: number;
   unprotected: number;
@@ -132,20 +134,14 @@ export interface McpPolicyObject extends KubeObject {
 }
 
 /** What an McpApproval asks (crds/mcpwarden.dev_mcpapprovals.yaml); immutable once created. */
-export interface McpApprovalSpec {
+/** The sidecar's ask (its rule may be absent: "" on the wire), the pod it came from, and the decision. */
+interface McpApprovalSpec extends Omit<ApprovalRequestBody, "rule"> {
   pod: string;
-  policy: string;
   rule?: string;
-  tool: string;
-  argumentDigest: string;
-  preview: string;
-  caller: string;
-  requestedAt: string;
-  expiresAt: string;
-  decision?: { verdict: "approve" | "deny"; reason?: string; decidedBy?: string };
+  decision?: { verdict: DecisionVerdict; reason?: string; decidedBy?: string };
 }
 
-export type McpApprovalPhase = "Pending" | "Approved" | "Denied" | "Expired";
+export type McpApprovalPhase = ApprovalPhase;
 
 export interface McpApprovalStatus {
   phase?: McpApprovalPhase;

@@ -6,8 +6,8 @@ import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { startOperatorAdminServer, type OperatorAdminServer } from "./admin-server.ts";
 import type { ClusterClient, StoreFactory, WatchedStore } from "./cluster.ts";
-import { createInjectionHandler, defaultInjectionConfig, INJECT_PATH, type InjectionConfig } from "./injection/index.ts";
-import { APPROVAL_MUTATE_PATH, APPROVAL_VALIDATE_PATH, ApprovalController, createApprovalWebhookHandler } from "./approvals/index.ts";
+import { createInjectionHandler, defaultInjectionConfig, type InjectionConfig } from "./injection/index.ts";
+import { ApprovalController, createApprovalWebhookHandlers } from "./approvals/index.ts";
 import type { McpApprovalObject, McpPolicyObject, NetworkPolicy, Pod } from "./kube-objects.ts";
 import { LeaseLeaderElection, type LeaderState } from "./leader/lease-leader-election.ts";
 import { OperatorMetrics } from "./metrics/operator-metrics.ts";
@@ -18,7 +18,9 @@ import { PolicyCatalog } from "./reconcile/policy-catalog.ts";
 import { PodAnnotationAcks } from "./stream/ack-recorder.ts";
 import { PolicyStreamServer } from "./stream/policy-stream-server.ts";
 import { TokenReviewAuthenticator, type BoundPod } from "./stream/stream-authenticator.ts";
-import { servingCertificate, startTlsServer, type RequestHandler, type TlsServer } from "./tls-server.ts";
+import type { RequestHandler } from "./http-app.ts";
+import { webhookAndStreamRoutes, webhookRoutes } from "./operator-routes.ts";
+import { servingCertificate, startTlsServer, type TlsServer } from "./tls-server.ts";
 import { INJECTED_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TOOL_DEFINITIONS_ANNOTATION } from "./well-known.ts";
 
 export interface OperatorConfig {
@@ -191,32 +193,18 @@ export async function runOperator(config: OperatorConfig, cluster: OperatorClust
       const pod = injectedPods.get(namespace, name);
       return pod === undefined ? undefined : (pod.spec?.serviceAccountName ?? "default");
     };
-    const approvalHandler = createApprovalWebhookHandler(podServiceAccount, logger.child({ component: "approvals" }));
-    const isWebhookPath = (url: string | undefined): boolean => {
-      const path = (url ?? "").split("?")[0];
-      return path === INJECT_PATH || path === APPROVAL_MUTATE_PATH || path === APPROVAL_VALIDATE_PATH;
-    };
-    const webhookRoutes: RequestHandler = (request, response) => {
-      const path = (request.url ?? "").split("?")[0];
-      if (path === INJECT_PATH) return injectionHandler(request, response);
-      if (path === APPROVAL_MUTATE_PATH || path === APPROVAL_VALIDATE_PATH) return approvalHandler(request, response);
-      response.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
-    };
+    const approvalHandlers = createApprovalWebhookHandlers(podServiceAccount, logger.child({ component: "approvals" }));
+    const webhooks = webhookRoutes({ inject: injectionHandler, mutateApproval: approvalHandlers.mutate, validateApproval: approvalHandlers.validate }, logger.child({ component: "webhooks" }));
+    const streamRoutes: RequestHandler = (request, response) => stream.handle(request, response);
     let webhookServer: TlsServer;
     let streamServer: TlsServer;
     if (config.webhookPort === config.streamPort) {
-      webhookServer = await startTlsServer(
-        certificate,
-        config.bindAddress,
-        config.webhookPort,
-        (request, response) => ((request.url ?? "").startsWith("/v1/inject") || isWebhookPath(request.url) ? webhookRoutes(request, response) : stream.handle(request, response)),
-        logger,
-      );
+      webhookServer = await startTlsServer(certificate, config.bindAddress, config.webhookPort, webhookAndStreamRoutes(webhooks, streamRoutes), logger);
       streamServer = webhookServer;
     } else {
-      webhookServer = await startTlsServer(certificate, config.bindAddress, config.webhookPort, webhookRoutes, logger);
+      webhookServer = await startTlsServer(certificate, config.bindAddress, config.webhookPort, webhooks, logger);
       cleanups.push(() => webhookServer.close());
-      streamServer = await startTlsServer(certificate, config.bindAddress, config.streamPort, (request, response) => stream.handle(request, response), logger);
+      streamServer = await startTlsServer(certificate, config.bindAddress, config.streamPort, streamRoutes, logger);
     }
     cleanups.push(() => streamServer.close());
 

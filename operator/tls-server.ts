@@ -4,7 +4,7 @@
 // development, and says so.
 import { readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:https";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RequestHandler } from "./http-app.ts";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { errorText, type OperatorLogger } from "./operator-logger.ts";
@@ -40,8 +40,6 @@ export async function servingCertificate(options: { certFile?: string; keyFile?:
   const leaf = await issueCertificate(ca, { commonName: "mcp-warden-operator", hosts, usage: "server", validDays: 30 });
   return { certPem: leaf.certPem, keyPem: leaf.keyPem, caPem: ca.certPem, ephemeral: true, hosts };
 }
-
-export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
 export interface TlsServer {
   readonly server: Server;

@@ -1,5 +1,6 @@
 // Names shared by injection, reconcile and the stream (ARCHITECTURE.md "Injection",
-// "Sidecar ↔ operator protocol"). They are API: users and charts write them.
+// "Sidecar ↔ operator protocol"). They are API: users and charts write them. What the
+// sidecar reads too (its ports, env names, the token's audience) is in protocol/.
 
 /** Namespace label value `enabled`, Pod label value `true` opt in; Pod label `false` opts out. */
 export const INJECT_LABEL = "mcpwarden.dev/inject";
@@ -12,13 +13,9 @@ export const APPLIED_REVISION_ANNOTATION = "mcpwarden.dev/applied-revision";
 export const TOOL_DEFINITIONS_ANNOTATION = "mcpwarden.dev/tool-definitions";
 
 export const SIDECAR_CONTAINER_NAME = "mcp-warden";
-export const SIDECAR_PORT = 9000;
 export const SIDECAR_PORT_NAME = "mcp-warden";
-export const ADMIN_PORT = 9464;
 export const ADMIN_PORT_NAME = "warden-admin";
 
-/** The audience of the projected token the sidecar presents on the policy stream. */
-export const TOKEN_AUDIENCE = "mcpwarden.dev";
 /** TokenReview's extra claims for a token bound to a Pod. */
 export const POD_NAME_CLAIM = "authentication.kubernetes.io/pod-name";
 export const POD_UID_CLAIM = "authentication.kubernetes.io/pod-uid";

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { MemoryRateLimitStore } from "../sidecar/ratelimit/memory-store.ts";
 import { admitCall, admitRateLimits, rateLimitedDecision, type RateLimitAdmitter } from "./admit-call.ts";
 import { compilePolicies } from "./compile-policies.ts";
 import type { DecisionTable } from "./decision-table.ts";
 import type { PolicyRateLimitRequest } from "./decision.ts";
 import { evaluateCall } from "./evaluate-call.ts";
 import { MCP_POLICY_API_VERSION, MCP_POLICY_KIND, type McpPolicy, type McpPolicySpec } from "./model.ts";
-import type { RateLimitRequest } from "./ratelimit/types.ts";
+import { admitInLogs } from "./ratelimit/sliding-window.ts";
+import type { RateLimitRequest, RateLimitStore } from "./ratelimit/types.ts";
 
 function policy(name: string, spec: McpPolicySpec): McpPolicy {
   return { apiVersion: MCP_POLICY_API_VERSION, kind: MCP_POLICY_KIND, metadata: { name, namespace: "agents" }, spec };
@@ -68,7 +68,8 @@ describe("admitCall", () => {
   });
 
   it("counts audit-only budgets separately and shares a budget an audit policy has in common with an enforcing one", async () => {
-    const limiter = new MemoryRateLimitStore();
+    const logs = new Map<string, number[]>();
+    const limiter: RateLimitStore = { admit: async (requests, nowMs) => admitInLogs(logs, requests, nowMs) };
     const mixed = table(
       policy("enforce", { default: "allow", tools: { t: { limits: [{ counter: "shared", window: "minute", max: 2 }] } } }),
       policy("watch", {

@@ -78,7 +78,8 @@ export function rateLimitedDecision(requests: readonly PolicyRateLimitRequest[],
   const request = requests.find((candidate) => candidate.counter === refusal.counter) ?? requests[0];
   const retry = refusal.retryAfterSeconds;
   // The retry time is a field of its own (retryAfterSeconds): the refusal's text states it once.
-  let reason: string;
+  // What an invalid request says, and a cause this version does not know:
+  let reason = `rate limit ${refusal.counter} could not be applied`;
   switch (refusal.cause) {
     case "window_full":
       reason =
@@ -92,8 +93,10 @@ export function rateLimitedDecision(requests: readonly PolicyRateLimitRequest[],
     case "store_unavailable":
       reason = "the rate-limit store is unavailable";
       break;
+    case "invalid_request":
+      break;
     default:
-      reason = `rate limit ${refusal.counter} could not be applied`;
+      refusal.cause satisfies never;
   }
   return {
     decision: "rate_limited",

@@ -10,7 +10,7 @@ import type { CompiledRule, DecisionTable } from "./decision-table.ts";
 import { isRule, matchRule } from "./match-rule.ts";
 import type { JsonSchema } from "./model.ts";
 
-export const APPROVAL_SENTENCE = "Calls wait for a person's approval.";
+const APPROVAL_SENTENCE = "Calls wait for a person's approval.";
 
 const WINDOW_WORDS: ReadonlyMap<number, string> = new Map([
   [1000, "a second"],

@@ -20,6 +20,6 @@ export function agentFacingDecision(table: DecisionTable | undefined, decision: 
 }
 
 /** `hide[3]`: the rule a hide entry decides by. */
-export function isHideRule(rule: string): boolean {
+function isHideRule(rule: string): boolean {
   return rule.startsWith("hide[");
 }

@@ -16,7 +16,7 @@ import { policyRef, type McpPolicy } from "./model.ts";
 import { fieldPath, indexPath, type PolicyProblem } from "./problems.ts";
 import { readMcpPolicy } from "./read-mcp-policy.ts";
 
-export interface BundlePolicyRef {
+interface BundlePolicyRef {
   namespace: string;
   name: string;
   generation: number;

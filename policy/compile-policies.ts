@@ -8,13 +8,13 @@ import { CompileCache } from "./compile-cache.ts";
 import { compilePolicy, type CounterUse } from "./compile-policy.ts";
 import type { CompiledPolicy, DecisionTable, IdentityConflict } from "./decision-table.ts";
 import { describeIdentity, identityFingerprint } from "./identity-problems.ts";
-import { policyRef, type IdentitySpec, type McpPolicy } from "./model.ts";
+import { policyRef, type IdentitySpec, type McpPolicy, type PolicyMode } from "./model.ts";
 import type { PolicyProblem } from "./problems.ts";
 
 export type CompileResult = { ok: true; table: DecisionTable } | { ok: false; problems: PolicyProblem[] };
 
 /** With no policy naming an identity every caller is one grant. */
-export const DEFAULT_IDENTITY: IdentitySpec = Object.freeze({ source: "none" });
+const DEFAULT_IDENTITY: IdentitySpec = Object.freeze({ source: "none" });
 
 /** `cache`: schemas and conditions this pass already compiled (readPolicyBundle's reads). */
 export function compilePolicies(policies: readonly McpPolicy[], cache: CompileCache = new CompileCache()): CompileResult {
@@ -45,10 +45,23 @@ export function compilePolicies(policies: readonly McpPolicy[], cache: CompileCa
       policies: ordered,
       identity,
       identityConflicts: conflicts,
-      enforcing: compiledInOrder.filter((policy) => policy.mode === "enforce"),
-      audit: compiledInOrder.filter((policy) => policy.mode === "audit"),
+      enforcing: compiledInOrder.filter((policy) => enforces(policy.mode)),
+      audit: compiledInOrder.filter((policy) => !enforces(policy.mode)),
     },
   };
+}
+
+/** Whether a policy's decisions are enforced; a mode that slipped past the reader is (fail closed). */
+function enforces(mode: PolicyMode): boolean {
+  switch (mode) {
+    case "enforce":
+      return true;
+    case "audit":
+      return false;
+    default:
+      mode satisfies never;
+      return true;
+  }
 }
 
 /**
@@ -87,7 +100,7 @@ function creationTime(policy: McpPolicy): number {
 }
 
 /** Oldest first by creationTimestamp (a policy without one counts as newest), then namespace/name. */
-export function compareAge(a: McpPolicy, b: McpPolicy): number {
+function compareAge(a: McpPolicy, b: McpPolicy): number {
   const difference = creationTime(a) - creationTime(b);
   if (difference < 0) return -1;
   if (difference > 0) return 1;
@@ -95,7 +108,7 @@ export function compareAge(a: McpPolicy, b: McpPolicy): number {
 }
 
 /** namespace/name order, by code unit (names are ASCII). */
-export function compareRef(a: McpPolicy, b: McpPolicy): number {
+function compareRef(a: McpPolicy, b: McpPolicy): number {
   const left = [a.metadata.namespace ?? "", a.metadata.name] as const;
   const right = [b.metadata.namespace ?? "", b.metadata.name] as const;
   for (let index = 0; index < 2; index++) {

@@ -11,20 +11,20 @@ import { describeMs, parseApprovalTimeout, parseWindow } from "./duration.ts";
 import { compareGlobSpecificity, compileGlob, isGlobPattern, MAX_TOOL_NAME_LENGTH, toolPatternProblem, type CompiledGlob } from "./glob.ts";
 import { identityProblems } from "./identity-problems.ts";
 import { labelKeyProblem, labelValueProblem, namespaceProblem, objectNameProblem } from "./kubernetes-names.ts";
-import { policyRef, type DefaultAction, type LabelSelector, type McpPolicy, type RateLimitSpec, type ToolDefinitionsSpec, type ToolRuleSpec } from "./model.ts";
+import { policyRef, type DefaultAction, type LabelSelector, type McpPolicy, type RateLimitSpec, type ToolAction, type ToolDefinitionsSpec, type ToolRuleSpec } from "./model.ts";
 import { entryPath, fieldPath, indexPath, quoteValue, type PolicyProblem } from "./problems.ts";
 import { toolDigestProblem } from "./tool-definition.ts";
 
 /** A budget's log holds up to `max` timestamps per key, so `max` is bounded (as in the CRD). */
-export const MAX_LIMIT = 100_000;
-export const MAX_REASON_LENGTH = 1024;
-export const MAX_COUNTER_LENGTH = 128;
+const MAX_LIMIT = 100_000;
+const MAX_REASON_LENGTH = 1024;
+const MAX_COUNTER_LENGTH = 128;
 /** As in the CRD: list sizes bound the work a policy can make per call. */
-export const MAX_TOOL_RULES = 256;
-export const MAX_HIDE_ENTRIES = 256;
-export const MAX_LIMITS_PER_LIST = 16;
+const MAX_TOOL_RULES = 256;
+const MAX_HIDE_ENTRIES = 256;
+const MAX_LIMITS_PER_LIST = 16;
 /** As in the CRD: pins are exact names, one per tool a server lists. */
-export const MAX_PINS = 512;
+const MAX_PINS = 512;
 
 /** Where a counter was first defined: later uses must agree (one counter, one budget). */
 export interface CounterUse {
@@ -207,12 +207,6 @@ function compileRule(spec: ToolRuleSpec, context: RuleContext): CompiledRule | u
   if (state.failed || context.limitCompiler.problemCount > before) return undefined;
 
   const reason = spec.reason;
-  const decision: Decision =
-    action === "deny"
-      ? { decision: "deny", policy: ref, rule, reason: reason ?? "this tool is denied" }
-      : action === "approve"
-        ? { decision: "approval_required", policy: ref, rule, reason: reason ?? "this call needs approval" }
-        : { decision: "allow", policy: ref, rule, reason: "allowed" };
   return {
     rule,
     action,
@@ -222,12 +216,27 @@ function compileRule(spec: ToolRuleSpec, context: RuleContext): CompiledRule | u
     condition,
     reason,
     approvalTimeoutMs,
-    decision: frozen(decision),
+    decision: frozen(ruleDecision(action, ref, rule, reason)),
   };
 }
 
+/** What a rule decides before its limits, arguments and condition are looked at. */
+function ruleDecision(action: ToolAction, policy: string, rule: string, reason: string | undefined): Decision {
+  switch (action) {
+    case "allow":
+      return { decision: "allow", policy, rule, reason: "allowed" };
+    case "deny":
+      return { decision: "deny", policy, rule, reason: reason ?? "this tool is denied" };
+    case "approve":
+      return { decision: "approval_required", policy, rule, reason: reason ?? "this call needs approval" };
+    default:
+      // A new action is a compile error here; one that slipped past the reader is denied.
+      action satisfies never;
+      return { decision: "deny", policy, rule, reason: `unknown action ${JSON.stringify(action)}` };
+  }
+}
+
 function defaultRule(ref: string, action: DefaultAction, allToolsLimits: readonly CompiledLimit[]): CompiledRule {
-  const reason = action === "allow" ? "allowed (default: allow)" : "this tool is not allowed (default: deny)";
   return {
     rule: "default",
     action,
@@ -237,8 +246,20 @@ function defaultRule(ref: string, action: DefaultAction, allToolsLimits: readonl
     condition: undefined,
     reason: undefined,
     approvalTimeoutMs: 0,
-    decision: frozen({ decision: action, policy: ref, rule: "default", reason }),
+    decision: frozen(defaultDecision(action, ref)),
   };
+}
+
+function defaultDecision(action: DefaultAction, policy: string): Decision {
+  switch (action) {
+    case "allow":
+      return { decision: "allow", policy, rule: "default", reason: "allowed (default: allow)" };
+    case "deny":
+      return { decision: "deny", policy, rule: "default", reason: "this tool is not allowed (default: deny)" };
+    default:
+      action satisfies never;
+      return { decision: "deny", policy, rule: "default", reason: `unknown default ${JSON.stringify(action)}` };
+  }
 }
 
 class LimitCompiler {

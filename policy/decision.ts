@@ -10,8 +10,7 @@ import type { RateLimitRequest, RateLimitScope } from "./ratelimit/types.ts";
  * pin) and the definition the server last listed is not the pinned one, has no pin, or
  * was never listed.
  */
-export const DECISION_KINDS = ["allow", "deny", "rate_limited", "invalid_arguments", "approval_required", "definition_changed"] as const;
-export type DecisionKind = (typeof DECISION_KINDS)[number];
+export type DecisionKind = "allow" | "deny" | "rate_limited" | "invalid_arguments" | "approval_required" | "definition_changed";
 
 export interface Decision {
   readonly decision: DecisionKind;
@@ -33,7 +32,7 @@ export interface CallIdentity {
   readonly claims?: Readonly<Record<string, unknown>>;
 }
 
-export interface CallSession {
+interface CallSession {
   /** The MCP session id ("" for a sessionless request). */
   readonly id: string;
 }

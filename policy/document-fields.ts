@@ -58,16 +58,6 @@ export function readBoolean(value: unknown, path: string, out: ProblemCollector)
   return undefined;
 }
 
-export function readNonEmptyString(value: unknown, path: string, out: ProblemCollector): string | undefined {
-  const text = readString(value, path, out);
-  if (text === undefined) return undefined;
-  if (text.length === 0) {
-    out.add(path, "must not be empty");
-    return undefined;
-  }
-  return text;
-}
-
 export function readOneOf<const T extends string>(
   value: unknown,
   choices: readonly T[],
@@ -82,17 +72,5 @@ export function readOneOf<const T extends string>(
 export function readArray(value: unknown, path: string, out: ProblemCollector): readonly unknown[] | undefined {
   if (Array.isArray(value)) return value;
   out.add(path, value === undefined ? "is required" : `must be a list, not ${jsonTypeOf(value)}`);
-  return undefined;
-}
-
-export function readInteger(
-  value: unknown,
-  min: number,
-  max: number,
-  path: string,
-  out: ProblemCollector,
-): number | undefined {
-  if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
-  out.add(path, `${quoteValue(value)} is not a whole number from ${min} to ${max}`);
   return undefined;
 }

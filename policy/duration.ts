@@ -17,10 +17,9 @@ const UNIT_NANOSECONDS: Readonly<Record<string, bigint>> = {
 };
 
 /** 720h, as the CRD allows. */
-export const MAX_WINDOW_MS = 720 * 3_600_000;
-export const MAX_WINDOW_SECONDS = MAX_WINDOW_MS / 1000;
-export const MIN_DURATION_MS = 1000;
-export const MAX_APPROVAL_TIMEOUT_MS = 24 * 3_600_000;
+const MAX_WINDOW_MS = 720 * 3_600_000;
+const MIN_DURATION_MS = 1000;
+const MAX_APPROVAL_TIMEOUT_MS = 24 * 3_600_000;
 
 export type WindowResult = { ok: true; ms: number } | { ok: false; message: string };
 

@@ -20,7 +20,7 @@ import { CONDITION_FALSE, type ConditionBindings } from "./cel-condition.ts";
 import type { CompiledLimit, CompiledPolicy, CompiledRule, DecisionTable } from "./decision-table.ts";
 import type { ApprovalRequest, AuditEvaluation, CallEvaluation, Decision, DecisionKind, PolicyRateLimitRequest, ToolCall } from "./decision.ts";
 import { isRule, matchRule } from "./match-rule.ts";
-import { rateLimitKey } from "./ratelimit/types.ts";
+import { rateLimitKey, type RateLimitScope } from "./ratelimit/types.ts";
 import { definitionRefusal, serverSchemaRefusal } from "./tool-definition-check.ts";
 
 const NO_REQUESTS: readonly PolicyRateLimitRequest[] = Object.freeze([]);
@@ -179,7 +179,7 @@ function rateLimitRequests(limitSets: readonly (readonly CompiledLimit[])[], cal
   const requests: PolicyRateLimitRequest[] = [];
   for (const limits of limitSets) {
     for (const limit of limits) {
-      const subject = limit.scope === "grant" ? call.identity.id : limit.scope === "session" ? call.session.id : "";
+      const subject = scopeSubject(limit.scope, call);
       const key = rateLimitKey(limit.namespace, limit.counter, limit.scope, subject);
       if (requests.some((request) => request.key === key)) continue;
       requests.push({
@@ -194,4 +194,20 @@ function rateLimitRequests(limitSets: readonly (readonly CompiledLimit[])[], cal
     }
   }
   return requests;
+}
+
+/** Whose budget a call spends: its caller's, its session's, or everyone's. */
+function scopeSubject(scope: RateLimitScope, call: ToolCall): string {
+  switch (scope) {
+    case "grant":
+      return call.identity.id;
+    case "session":
+      return call.session.id;
+    case "global":
+      return "";
+    default:
+      // A scope that slipped past the reader shares one budget: the strictest reading.
+      scope satisfies never;
+      return "";
+  }
 }

@@ -7,7 +7,7 @@
 // blow-up), and `?` steps over a surrogate pair as one code point.
 
 /** Rule keys and hide entries longer than this are rejected when a policy is read. */
-export const MAX_PATTERN_LENGTH = 256;
+const MAX_PATTERN_LENGTH = 256;
 
 /**
  * Call and list tool names longer than this never reach glob matching (they fall to a
@@ -106,7 +106,7 @@ export function compareGlobSpecificity(a: CompiledGlob, b: CompiledGlob): number
   return compareCodePoints(a.pattern, b.pattern);
 }
 
-export function compareCodePoints(a: string, b: string): number {
+function compareCodePoints(a: string, b: string): number {
   const left = a[Symbol.iterator]();
   const right = b[Symbol.iterator]();
   for (;;) {

@@ -20,10 +20,10 @@ export type ToolAction = (typeof TOOL_ACTIONS)[number];
 export const RATE_LIMIT_SCOPES = ["grant", "session", "global"] as const satisfies readonly RateLimitScope[];
 
 export const IDENTITY_SOURCES = ["jwt", "header", "session", "none"] as const;
-export type IdentitySource = (typeof IDENTITY_SOURCES)[number];
+type IdentitySource = (typeof IDENTITY_SOURCES)[number];
 
 export const NETWORK_POLICY_SETTINGS = ["enabled", "disabled"] as const;
-export type NetworkPolicySetting = (typeof NETWORK_POLICY_SETTINGS)[number];
+type NetworkPolicySetting = (typeof NETWORK_POLICY_SETTINGS)[number];
 
 /**
  * `toolDefinitions.mode`: pin removes listed tools whose definition digest differs from
@@ -31,7 +31,7 @@ export type NetworkPolicySetting = (typeof NETWORK_POLICY_SETTINGS)[number];
  * same without refusing; off (the default) does neither.
  */
 export const TOOL_DEFINITION_MODES = ["pin", "audit", "off"] as const;
-export type ToolDefinitionMode = (typeof TOOL_DEFINITION_MODES)[number];
+type ToolDefinitionMode = (typeof TOOL_DEFINITION_MODES)[number];
 
 export interface RateLimitSpec {
   counter: string;
@@ -42,7 +42,7 @@ export interface RateLimitSpec {
   scope?: RateLimitScope;
 }
 
-export interface ApprovalSpec {
+interface ApprovalSpec {
   /** A duration from 1s to 24h ("10m"). Required with action: approve. */
   timeout: string;
 }

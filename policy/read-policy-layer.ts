@@ -21,7 +21,7 @@ const POLICY_LAYER_VERSION = "1";
  * PolicyLayer has no approval timeout and an McpPolicy requires one with action: approve,
  * so an imported approve rule gets this (written out by `policy import`, easy to change).
  */
-export const POLICY_LAYER_APPROVAL_TIMEOUT = "10m";
+const POLICY_LAYER_APPROVAL_TIMEOUT = "10m";
 
 export function readPolicyLayer(value: unknown, options: PolicyLayerOptions): ReadPolicyResult {
   const out = new ProblemCollector();

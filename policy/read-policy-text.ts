@@ -11,12 +11,12 @@ import { readMcpPolicy, type ReadPolicyResult } from "./read-mcp-policy.ts";
 import { readPolicyLayer, type PolicyLayerOptions } from "./read-policy-layer.ts";
 
 /** Far above any real policy (the API server stores objects up to 1.5 MiB). */
-export const MAX_POLICY_TEXT_LENGTH = 4 * 1024 * 1024;
+const MAX_POLICY_TEXT_LENGTH = 4 * 1024 * 1024;
 const MAX_DEPTH = 64;
 
-export type PolicyFormat = "McpPolicy" | "PolicyLayer";
+type PolicyFormat = "McpPolicy" | "PolicyLayer";
 
-export interface PolicyDocument {
+interface PolicyDocument {
   /** 1-based position in the text. */
   readonly document: number;
   readonly format: PolicyFormat | undefined;
@@ -52,7 +52,7 @@ export function readPolicyText(text: string, policyLayer: PolicyLayerOptions): P
 }
 
 /** An McpPolicy has apiVersion/kind, a PolicyLayer document has version. */
-export function readPolicyDocument(
+function readPolicyDocument(
   value: unknown,
   policyLayer: PolicyLayerOptions,
 ): { format: PolicyFormat | undefined; result: ReadPolicyResult } {

@@ -1,17 +1,17 @@
 // The seed documents (examples/policies/, cut verbatim from ../shared/seeds/) decide as
 // PolicyLayer documents them, in both formats, rate limits admitted through the real
-// sliding-window limiter and memory store.
+// sliding-window limiter over the algorithm's own logs (admitInLogs; the sidecar's stores
+// run the same steps and are tested against it in sidecar/ratelimit/).
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { MemoryRateLimitStore } from "../sidecar/ratelimit/memory-store.ts";
 import { admitCall } from "./admit-call.ts";
 import { compilePolicies } from "./compile-policies.ts";
 import type { DecisionTable } from "./decision-table.ts";
 import { evaluateCall } from "./evaluate-call.ts";
 import { filterToolsList } from "./filter-tools-list.ts";
 import { formatProblem } from "./problems.ts";
-import { SlidingWindowLimiter } from "./ratelimit/sliding-window.ts";
+import { admitInLogs, SlidingWindowLimiter } from "./ratelimit/sliding-window.ts";
 import { rateLimitKey } from "./ratelimit/types.ts";
 import { policiesFromText } from "./read-policy-text.ts";
 
@@ -63,7 +63,8 @@ describe.each([
   });
 
   it("rate-limits the 11th call in a rolling minute, per grant, until the oldest leaves the window", async () => {
-    const limiter = new SlidingWindowLimiter(new MemoryRateLimitStore());
+    const logs = new Map<string, number[]>();
+    const limiter = new SlidingWindowLimiter({ admit: async (requests, nowMs) => admitInLogs(logs, requests, nowMs) });
     const at = async (offsetMs: number, grant = "alice") => {
       const evaluation = evaluateCall(table, call("run_test_iteration", grant), T0 + offsetMs);
       return (await admitCall(evaluation, limiter, T0 + offsetMs)).decision;

@@ -58,7 +58,7 @@ export function definitionRefusal(policy: CompiledPolicy, definitions: CompiledT
   return { decision: "definition_changed", policy: policy.ref, rule, reason };
 }
 
-export const SERVER_SCHEMA_RULE = "validateServerSchema";
+const SERVER_SCHEMA_RULE = "validateServerSchema";
 
 /** A refusal when the arguments do not satisfy the server's inputSchema, or it cannot be checked. */
 export function serverSchemaRefusal(policy: CompiledPolicy, listed: ListedTool | undefined, args: unknown): Decision | undefined {

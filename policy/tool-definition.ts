@@ -7,7 +7,7 @@
 import { hash } from "node:crypto";
 import { canonicalJson } from "./canonical-json.ts";
 
-export const TOOL_DEFINITION_FIELDS = ["name", "title", "description", "inputSchema", "outputSchema", "annotations"] as const;
+const TOOL_DEFINITION_FIELDS = ["name", "title", "description", "inputSchema", "outputSchema", "annotations"] as const;
 
 /** `sha256:` and 64 lowercase hex digits: how pins, status and reports write a digest. */
 export const TOOL_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;

@@ -4,7 +4,7 @@
 // keep the worst case of one request under the limit (docs/architecture.md "Bounded
 // memory"). Pure: values and parsers only.
 
-export type TunableKind = "bytes" | "count" | "duration";
+type TunableKind = "bytes" | "count" | "duration";
 
 export interface SidecarTunable {
   /** The sidecar's flag, e.g. `--max-request-bytes`. */

@@ -2,7 +2,7 @@
 // on one side; policy sources, identity, metrics and the audit log on the other.
 
 import type { IncomingHttpHeaders } from "node:http";
-import type { CallIdentity, Decision, DecisionKind, DecisionTable, IdentitySpec, UnpinnedDefinition } from "../policy/index.ts";
+import type { CallIdentity, Decision, DecisionTable, IdentitySpec, UnpinnedDefinition } from "../policy/index.ts";
 
 /** A compiled policy the sidecar enforces, and where it came from. */
 export interface PolicySnapshot {
@@ -73,5 +73,3 @@ export interface ToolDefinitionRecord {
 export interface ToolDefinitionObserver {
   onToolDefinition(record: ToolDefinitionRecord): void;
 }
-
-export type { DecisionKind };

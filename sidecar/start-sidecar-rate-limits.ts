@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { SlidingWindowLimiter } from "../policy/ratelimit/sliding-window.ts";
 import type { RateLimitStore } from "../policy/ratelimit/types.ts";
 import type { SidecarMetrics } from "./observability/sidecar-metrics.ts";
-import type { RateLimitFailureMode } from "./ratelimit/failover-store.ts";
+import type { RateLimitFailureMode } from "../protocol/index.ts";
 import { MemoryRateLimitStore } from "./ratelimit/memory-store.ts";
 
 export interface RateLimitSetup {

@@ -21,7 +21,7 @@ import { createSidecarLogger, type LogLevel } from "./observability/sidecar-logg
 import { FilePolicySource } from "./policy-source/index.ts";
 import { OperatorStreamSource, type OperatorStreamSourceOptions } from "./policy-source/operator-stream-source.ts";
 import { DefinitionReport } from "./policy-source/definition-report.ts";
-import type { RateLimitFailureMode } from "./ratelimit/failover-store.ts";
+import type { RateLimitFailureMode } from "../protocol/index.ts";
 import { setUpRateLimits } from "./start-sidecar-rate-limits.ts";
 import type { SidecarTunableValues } from "../protocol/sidecar-tunables.ts";
 import { createMcpProxy, type McpProxyOptions } from "./proxy/index.ts";

@@ -2,8 +2,19 @@
 // warning), so a person watching sees policy at work as agents call tools.
 
 import { Writable } from "node:stream";
+import type { DecisionKind } from "../../policy/index.ts";
 
 const COLOURS = { allow: "\x1b[32m", refused: "\x1b[31m", limited: "\x1b[33m", dim: "\x1b[2m", reset: "\x1b[0m" } as const;
+
+/** Each decision's colour: a new kind of decision must be given one here. */
+const TONES: Record<DecisionKind, keyof typeof COLOURS> = {
+  allow: "allow",
+  deny: "refused",
+  rate_limited: "limited",
+  invalid_arguments: "refused",
+  approval_required: "refused",
+  definition_changed: "refused",
+};
 
 interface LogLine {
   level?: string;
@@ -20,12 +31,12 @@ interface LogLine {
 }
 
 /** One line for a log record, or undefined for records the demo does not show. */
-export function describeLogLine(line: LogLine, colour: boolean): string | undefined {
+function describeLogLine(line: LogLine, colour: boolean): string | undefined {
   const paint = (code: keyof typeof COLOURS, text: string): string => (colour ? `${COLOURS[code]}${text}${COLOURS.reset}` : text);
   const time = typeof line.time === "string" ? line.time.slice(11, 19) : "--:--:--";
   if (line.audit === "decision") {
     const decision = String(line.decision ?? "?");
-    const tone = decision === "allow" ? "allow" : decision === "rate_limited" ? "limited" : "refused";
+    const tone = Object.hasOwn(TONES, decision) ? TONES[decision as DecisionKind] : "refused";
     const audit = line.mode === "audit" ? " (audit only)" : "";
     const caller = line.caller === "" || line.caller === undefined ? "" : ` caller=${line.caller}`;
     const why = decision === "allow" ? "" : ` — ${line.reason ?? ""}`;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { McpApprovalObject } from "../kube-objects.ts";
 import { silentLogger } from "../operator-logger.ts";
-import type { ApprovalEvent } from "../stream/policy-stream-server.ts";
+import type { ApprovalEvent } from "../../protocol/index.ts";
 import type { BoundPod } from "../stream/stream-authenticator.ts";
 import { InMemoryClusterClient, InMemoryStore } from "../testing/in-memory-cluster.ts";
 import { ApprovalController } from "./approval-controller.ts";

@@ -17,7 +17,7 @@ import type { ClusterClient, WatchedStore } from "../cluster.ts";
 import { keyOf, splitKey, type McpApprovalObject, type McpApprovalPhase, type McpApprovalStatus } from "../kube-objects.ts";
 import type { LeaderState } from "../leader/lease-leader-election.ts";
 import { errorText, type OperatorLogger } from "../operator-logger.ts";
-import type { ApprovalEvent } from "../stream/policy-stream-server.ts";
+import { DECIDED_PHASE, type ApprovalEvent, type ApprovalFiledBody, type ApprovalVerdictName, type StreamErrorBody } from "../../protocol/index.ts";
 import type { BoundPod } from "../stream/stream-authenticator.ts";
 import { APPROVAL_POD_UID_LABEL, approvalObjectFor, readApprovalAsk } from "./approval-request.ts";
 
@@ -37,10 +37,10 @@ export interface ApprovalControllerOptions {
 
 export interface FileResult {
   status: number;
-  body: { name: string; namespace: string } | { error: string };
+  body: ApprovalFiledBody | StreamErrorBody;
 }
 
-export const DEFAULT_APPROVAL_TTL_MS = 60 * 60_000;
+const DEFAULT_APPROVAL_TTL_MS = 60 * 60_000;
 const DEFAULT_MAX_PENDING_PER_POD = 100;
 /** Retry of a failed status write or delete. */
 const RETRY_MS = 2_000;
@@ -197,7 +197,7 @@ interface Verdict {
 }
 
 /** A final status phase, else the decision, else expiry; undefined while pending. */
-export function verdictOf(approval: McpApprovalObject, nowMs: number): Verdict | undefined {
+function verdictOf(approval: McpApprovalObject, nowMs: number): Verdict | undefined {
   const decision = approval.spec?.decision;
   const phase = approval.status?.phase;
   if (phase === "Expired") return { phase };
@@ -206,7 +206,7 @@ export function verdictOf(approval: McpApprovalObject, nowMs: number): Verdict |
   }
   if (decision !== undefined) {
     return {
-      phase: decision.verdict === "approve" ? "Approved" : "Denied",
+      phase: DECIDED_PHASE[decision.verdict],
       ...(decision.decidedBy === undefined ? {} : { decidedBy: decision.decidedBy }),
       ...(decision.reason === undefined ? {} : { reason: decision.reason }),
     };
@@ -220,8 +220,23 @@ export function verdictOf(approval: McpApprovalObject, nowMs: number): Verdict |
 function eventOf(approval: McpApprovalObject, verdict: Verdict): ApprovalEvent {
   return {
     name: approval.metadata?.name ?? "",
-    verdict: verdict.phase === "Approved" ? "approved" : verdict.phase === "Denied" ? "denied" : "expired",
+    verdict: streamVerdict(verdict.phase),
     ...(verdict.reason === undefined ? {} : { reason: verdict.reason }),
     ...(verdict.decidedBy === undefined ? {} : { decidedBy: verdict.decidedBy }),
   };
+}
+
+/** The `approval` event's verdict for a final phase. */
+function streamVerdict(phase: FinalPhase): ApprovalVerdictName {
+  switch (phase) {
+    case "Approved":
+      return "approved";
+    case "Denied":
+      return "denied";
+    case "Expired":
+      return "expired";
+    default:
+      phase satisfies never;
+      return "expired";
+  }
 }

@@ -5,8 +5,9 @@
 // bad ask gets a 400 naming the field instead of an API-server error.
 
 import { dnsLabelPrefix } from "../../policy/index.ts";
+import type { ApprovalRequestBody } from "../../protocol/index.ts";
 import type { BoundPod } from "../stream/stream-authenticator.ts";
-import type { McpApprovalObject, McpApprovalSpec } from "../kube-objects.ts";
+import type { McpApprovalObject } from "../kube-objects.ts";
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "../well-known.ts";
 
 /** Routes an approval's verdict to the streams of the pod that asked. */
@@ -17,12 +18,9 @@ const MAX_LIFETIME_MS = 24 * 3_600_000 + 60_000;
 /** How far a sidecar's clock may be ahead of the operator's and still be believed. */
 const MAX_SKEW_MS = 60_000;
 
-/** The McpApproval's spec without the pod (the token names it) and the decision (people make it). */
-export type ApprovalAskBody = Omit<McpApprovalSpec, "pod" | "decision" | "rule"> & { rule: string };
+export type ReadAskResult = { ok: true; ask: ApprovalRequestBody } | { ok: false; message: string };
 
-export type ReadAskResult = { ok: true; ask: ApprovalAskBody } | { ok: false; message: string };
-
-const FIELDS: Record<keyof ApprovalAskBody, { max: number; min?: number; pattern?: RegExp; time?: true }> = {
+const FIELDS: Record<keyof ApprovalRequestBody, { max: number; min?: number; pattern?: RegExp; time?: true }> = {
   policy: { max: 317, min: 1 },
   rule: { max: 512 },
   tool: { max: 256, min: 1 },
@@ -47,7 +45,7 @@ export function readApprovalAsk(body: unknown, nowMs: number): ReadAskResult {
     if (rule.pattern !== undefined && !rule.pattern.test(value)) return { ok: false, message: `${field}: must match ${rule.pattern.source}` };
     if (rule.time === true && !isRfc3339(value)) return { ok: false, message: `${field}: must be an RFC 3339 time` };
   }
-  const ask = record as unknown as ApprovalAskBody;
+  const ask = record as unknown as ApprovalRequestBody;
   const expiresAtMs = Date.parse(ask.expiresAt);
   const requestedAtMs = Date.parse(ask.requestedAt);
   if (expiresAtMs <= nowMs) return { ok: false, message: "expiresAt: is already past" };
@@ -58,7 +56,7 @@ export function readApprovalAsk(body: unknown, nowMs: number): ReadAskResult {
 }
 
 /** The McpApproval for an ask, in the pod's namespace, owned by the pod (deleted with it). */
-export function approvalObjectFor(pod: BoundPod, ask: ApprovalAskBody): McpApprovalObject {
+export function approvalObjectFor(pod: BoundPod, ask: ApprovalRequestBody): McpApprovalObject {
   return {
     apiVersion: "mcpwarden.dev/v1alpha1",
     kind: "McpApproval",

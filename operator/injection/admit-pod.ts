@@ -8,7 +8,7 @@ import type { InjectionResult as MetricResult } from "../metrics/operator-metric
 import type { InjectionConfig } from "./injection-config.ts";
 import { injectSidecar } from "./inject-sidecar.ts";
 
-export interface AdmissionResponse {
+interface AdmissionResponse {
   uid: string;
   allowed: boolean;
   patchType?: "JSONPatch";

@@ -4,32 +4,30 @@
 // inject=true) is decided by the webhook's selectors; this function handles what
 // they cannot: opt-out, skipped namespaces, idempotence and refusals.
 import { sidecarNodeOptions } from "./sidecar-node-options.ts";
-import type { Container, Pod } from "../kube-objects.ts";
 import {
   ADMIN_PORT,
-  ADMIN_PORT_NAME,
-  INJECT_LABEL,
-  INJECTED_LABEL,
-  SIDECAR_CONTAINER_NAME,
+  CA_PEM_ENV,
+  CONTROL_PLANE_ENV,
+  POD_NAME_ENV,
+  POD_NAMESPACE_ENV,
+  REDIS_URL_ENV,
   SIDECAR_PORT,
-  SIDECAR_PORT_NAME,
   TOKEN_AUDIENCE,
-  UPSTREAM_PORT_ANNOTATION,
-} from "../well-known.ts";
+  TOKEN_DIR,
+  TOKEN_FILE,
+} from "../../protocol/index.ts";
+import type { Container, Pod } from "../kube-objects.ts";
+import { ADMIN_PORT_NAME, INJECT_LABEL, INJECTED_LABEL, SIDECAR_CONTAINER_NAME, SIDECAR_PORT_NAME, UPSTREAM_PORT_ANNOTATION } from "../well-known.ts";
 import { upstreamPort } from "../reconcile/upstream-port.ts";
 import { sidecarSettingsArgs } from "./sidecar-settings.ts";
 import type { InjectionConfig, SidecarRedis } from "./injection-config.ts";
 
 /** Where the MCP endpoint lives on the upstream port (default /mcp). */
-export const UPSTREAM_PATH_ANNOTATION = "mcpwarden.dev/upstream-path";
+const UPSTREAM_PATH_ANNOTATION = "mcpwarden.dev/upstream-path";
 
-export const TOKEN_VOLUME = "mcp-warden-token";
-export const STATE_VOLUME = "mcp-warden-state";
-export const TOKEN_DIR = "/var/run/secrets/mcpwarden.dev";
-export const TOKEN_FILE = `${TOKEN_DIR}/token`;
-export const STATE_DIR = "/var/run/mcp-warden/state";
-/** With a Redis Secret: the variable the kubelet fills from it and expands in `--redis=$(…)`. */
-export const REDIS_URL_ENV = "MCPWARDEN_REDIS_URL";
+const TOKEN_VOLUME = "mcp-warden-token";
+const STATE_VOLUME = "mcp-warden-state";
+const STATE_DIR = "/var/run/mcp-warden/state";
 
 export type InjectionResult = { action: "inject"; pod: Pod } | { action: "skip"; reason: string } | { action: "refuse"; message: string };
 
@@ -120,7 +118,7 @@ function sidecarContainer(config: InjectionConfig, upstreamUrl: string, settings
       `--listen=0.0.0.0:${SIDECAR_PORT}`,
       `--admin=0.0.0.0:${ADMIN_PORT}`,
       `--upstream=${upstreamUrl}`,
-      "--control-plane=$(MCPWARDEN_CONTROL_PLANE)",
+      `--control-plane=$(${CONTROL_PLANE_ENV})`,
       `--token-file=${TOKEN_FILE}`,
       `--state-dir=${STATE_DIR}`,
       `--log-level=${config.logLevel}`,
@@ -128,10 +126,10 @@ function sidecarContainer(config: InjectionConfig, upstreamUrl: string, settings
       ...settingsArgs,
     ],
     env: [
-      { name: "MCPWARDEN_CONTROL_PLANE", value: config.controlPlaneUrl },
-      { name: "MCPWARDEN_CA_PEM", value: config.caPem },
-      { name: "MCPWARDEN_POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-      { name: "MCPWARDEN_POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      { name: CONTROL_PLANE_ENV, value: config.controlPlaneUrl },
+      { name: CA_PEM_ENV, value: config.caPem },
+      { name: POD_NAME_ENV, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: POD_NAMESPACE_ENV, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
       { name: "NODE_OPTIONS", value: sidecarNodeOptions(config.resources.limits?.["memory"]) },
       ...(config.redis !== undefined && "secret" in config.redis ? [{ name: REDIS_URL_ENV, valueFrom: { secretKeyRef: { name: config.redis.secret.name, key: config.redis.secret.key } } }] : []),
     ],

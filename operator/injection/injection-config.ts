@@ -1,7 +1,7 @@
 // What the injector needs to know about the sidecar it adds. The chart fills it in
 // through the operator's flags; the defaults suit a development cluster.
+import type { RateLimitFailureMode } from "../../protocol/index.ts";
 import type { SidecarTunableValues } from "../../protocol/sidecar-tunables.ts";
-import type { RateLimitFailureMode } from "../../sidecar/ratelimit/failover-store.ts";
 
 export interface SidecarResources {
   requests?: Record<string, string>;
@@ -9,7 +9,7 @@ export interface SidecarResources {
 }
 
 /** A Secret key in the pod's own namespace; the kubelet reads it, the operator never does. */
-export interface SecretKeyRef {
+interface SecretKeyRef {
   name: string;
   key: string;
 }
@@ -43,7 +43,7 @@ export interface InjectionConfig {
   forwardPaths: readonly string[];
 }
 
-export const DEFAULT_SIDECAR_RESOURCES: SidecarResources = {
+const DEFAULT_SIDECAR_RESOURCES: SidecarResources = {
   requests: { cpu: "50m", memory: "64Mi" },
   limits: { memory: "256Mi" },
 };

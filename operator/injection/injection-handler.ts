@@ -1,5 +1,6 @@
-// The HTTP side of the injection webhook: read the AdmissionReview, answer it, count
-// the result. Everything else is in admitPod / injectSidecar.
+// The HTTP side of the injection webhook (`POST /v1/inject`, routed in operator-routes.ts):
+// read the AdmissionReview, answer it, count the result. Everything else is in admitPod /
+// injectSidecar.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readAdmissionReview } from "../read-admission-review.ts";
 import type { OperatorMetrics } from "../metrics/operator-metrics.ts";
@@ -12,10 +13,6 @@ const MAX_REVIEW_BYTES = 8 * 1024 * 1024;
 
 export function createInjectionHandler(config: InjectionConfig, metrics: OperatorMetrics, logger: OperatorLogger) {
   return (request: IncomingMessage, response: ServerResponse): void => {
-    if (request.method !== "POST") {
-      response.writeHead(405, { allow: "POST" }).end();
-      return;
-    }
     readAdmissionReview(request, MAX_REVIEW_BYTES).then(
       (body) => {
         const admitted = admitPod(body, config);

@@ -1,1 +1,1 @@
-export { connectToCluster, type KubeConnection, type ConnectOptions } from "./kube-connection.ts";
+export { connectToCluster } from "./kube-connection.ts";

@@ -7,7 +7,6 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 /** From 50 µs, as every latency histogram in the project. */
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export type ReconcileResult = "success" | "error";
 export type InjectionResult = "injected" | "skipped" | "refused" | "error";
 
 export class OperatorMetrics {

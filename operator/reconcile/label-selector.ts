@@ -33,6 +33,8 @@ export function selectorMatches(selector: LabelSelector | undefined, labels: Rea
         if (has) return false;
         break;
       default:
+        // An operator that slipped past validation selects nothing.
+        requirement.operator satisfies never;
         return false;
     }
   }

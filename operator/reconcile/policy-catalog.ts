@@ -19,6 +19,7 @@ import {
   type PolicyBundle,
   type ReadPolicyResult,
 } from "../../policy/index.ts";
+import type { BundleEvent } from "../../protocol/index.ts";
 import type { ObjectStore } from "../cluster.ts";
 import type { McpPolicyObject } from "../kube-objects.ts";
 import { AcceptedReason } from "./conditions.ts";
@@ -42,7 +43,7 @@ export interface PolicyEvaluation {
 
 export interface PodBundle {
   readonly revision: string;
-  readonly bundle: PolicyBundle;
+  readonly bundle: BundleEvent;
   /** The bundle serialised once, sent as is on every stream that needs it. */
   readonly json: string;
   readonly identityConflicts: readonly IdentityConflict[];
@@ -246,7 +247,7 @@ export function buildBundle(selected: readonly McpPolicy[], allCurrent = false):
 }
 
 /** As compilePolicies finds them (the same function): the oldest policy naming an identity decides. */
-export function identityConflicts(policies: readonly McpPolicy[]): IdentityConflict[] {
+function identityConflicts(policies: readonly McpPolicy[]): IdentityConflict[] {
   return agreeOnIdentity(policies).conflicts;
 }
 
@@ -258,7 +259,7 @@ function compareRefOrder(a: McpPolicy, b: McpPolicy): number {
 }
 
 /** The same policies at the same generations give the same revision on every replica. */
-export function revisionOf(policies: readonly McpPolicy[]): string {
+function revisionOf(policies: readonly McpPolicy[]): string {
   const key = policies.map((policy) => `${policyRef(policy)}#${versionKey(policy)}`).sort().join("\n");
   return createHash("sha256").update(`mcp-warden bundle v1\n${key}`).digest("hex").slice(0, 16);
 }

@@ -36,12 +36,12 @@ export interface ReconcileContext {
 export type ReconcileOutcome = { done: true; selectedPods: readonly string[] } | { done: false; retryInMs: number; why: string };
 
 /** Pods that count: not finished, not being deleted. */
-export function podIsActive(pod: Pod): boolean {
+function podIsActive(pod: Pod): boolean {
   const phase = pod.status?.phase;
   return pod.metadata?.deletionTimestamp === undefined && phase !== "Succeeded" && phase !== "Failed";
 }
 
-export function podIsProtected(pod: Pod): boolean {
+function podIsProtected(pod: Pod): boolean {
   return pod.metadata?.labels?.[INJECTED_LABEL] === "true";
 }
 

@@ -4,7 +4,7 @@
 // same text and an unchanged report writes nothing. The leader reads the annotation back
 // with the same checks: a pod's annotations can be edited by hand.
 import { TOOL_DIGEST_PATTERN } from "../../policy/index.ts";
-import { MAX_REPORTED_NAME_LENGTH, MAX_REPORTED_TOOLS } from "../../protocol/tool-definition-report.ts";
+import { MAX_REPORTED_NAME_LENGTH, MAX_REPORTED_TOOLS } from "../../protocol/index.ts";
 
 export type ReadReport = { ok: true; tools: ReadonlyMap<string, string> } | { ok: false; message: string };
 

@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 import { OperatorMetrics } from "../metrics/operator-metrics.ts";
 import { silentLogger } from "../operator-logger.ts";
 import { buildBundle, type PodBundle } from "../reconcile/policy-catalog.ts";
-import { PolicyStreamServer } from "./policy-stream-server.ts";
+import { answer, exchange } from "../../test/support/http-exchange.ts";
+import { PolicyStreamServer, type StreamApprovals } from "./policy-stream-server.ts";
 import type { AuthenticationResult, BoundPod } from "./stream-authenticator.ts";
 
 const podA: BoundPod = { namespace: "agents", name: "a", uid: "uid-a", serviceAccount: "default" };
@@ -32,7 +33,7 @@ function bundle(tag: string): PodBundle {
   return { ...built, revision, bundle: withRevision, json: JSON.stringify(withRevision) };
 }
 
-async function setUp(heartbeatMs = 60_000): Promise<Setup> {
+async function setUp(heartbeatMs = 60_000, approvals?: StreamApprovals): Promise<Setup> {
   const bundles = new Map<string, PodBundle>([
     ["uid-a", bundle("a1")],
     ["uid-b", bundle("b1")],
@@ -49,6 +50,7 @@ async function setUp(heartbeatMs = 60_000): Promise<Setup> {
     authenticator: { authenticate: async (token) => tokens[token] ?? { ok: false, status: 401, message: "unknown" } },
     bundleFor: (pod) => bundles.get(pod.uid),
     acks: { record: async (pod, revision) => void acks.push({ pod: pod.name, revision }) },
+    ...(approvals === undefined ? {} : { approvals }),
     metrics,
     heartbeatMs,
     logger: silentLogger(),
@@ -180,5 +182,66 @@ describe("PolicyStreamServer", () => {
     server.disconnectPod("uid-a");
     await ended;
     await expect.poll(() => server.connections).toBe(1);
+  });
+});
+
+describe("PolicyStreamServer routes", () => {
+  const noEndpoint = { "content-type": "application/json" };
+
+  it("answers 404 JSON for any path but its three: unknown, differently cased, with a trailing slash, or in absolute form", async () => {
+    const { port } = await setUp();
+    for (const path of ["/nope", "/", "/V1/STREAM", "/v1/stream/", "/v1/ack/x", "/v1/approvals/x", `http://127.0.0.1:${port}/v1/stream`]) {
+      const refused = await answer(port, path, { headers: { authorization: "Bearer token-a" } });
+      expect([path, refused.status, refused.headers["content-type"], JSON.parse(refused.text)]).toEqual([path, 404, noEndpoint["content-type"], { error: "no such endpoint" }]);
+    }
+  });
+
+  it("answers 405 JSON (no Allow header) for the wrong method on its paths, HEAD included", async () => {
+    const { port } = await setUp();
+    for (const [method, path] of [["POST", "/v1/stream"], ["HEAD", "/v1/stream"], ["GET", "/v1/ack"], ["PUT", "/v1/ack"], ["GET", "/v1/approvals"], ["DELETE", "/v1/approvals"]] as const) {
+      const refused = await answer(port, path, { method, headers: { authorization: "Bearer token-a" } });
+      expect([method, path, refused.status, refused.headers["allow"], refused.headers["content-type"]]).toEqual([method, path, 405, undefined, noEndpoint["content-type"]]);
+      if (method !== "HEAD") expect(JSON.parse(refused.text)).toEqual({ error: "no such endpoint" });
+    }
+  });
+
+  it("answers 500 JSON when a handler fails, and goes on serving", async () => {
+    const server = new PolicyStreamServer({
+      authenticator: { authenticate: () => Promise.reject(new Error("TokenReview broke")) },
+      bundleFor: () => undefined,
+      acks: { record: async () => undefined },
+      metrics: new OperatorMetrics({ processMetrics: false }),
+      logger: silentLogger(),
+    });
+    const http = createServer((req, res) => server.handle(req, res));
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => (server.close(), http.closeAllConnections(), http.close()));
+    const port = (http.address() as AddressInfo).port;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const failed = await answer(port, "/v1/stream", { headers: { authorization: "Bearer token-a" } });
+      expect([failed.status, failed.headers["content-type"], JSON.parse(failed.text)]).toEqual([500, "application/json", { error: "internal error" }]);
+    }
+  });
+
+  it("ignores the query string", async () => {
+    const { port, acks } = await setUp();
+    const acked = await answer(port, "/v1/ack?from=test", { method: "POST", headers: { authorization: "Bearer token-a" }, body: JSON.stringify({ revision: "00ff00ff00ff00ff" }) });
+    expect(acked.status).toBe(204);
+    expect(acks).toEqual([{ pod: "a", revision: "00ff00ff00ff00ff" }]);
+  });
+
+  it("never records an ack or files an approval whose body is over its limit (4 KiB, 8 KiB)", async () => {
+    const filed: unknown[] = [];
+    const { port, acks } = await setUp(60_000, { file: async (_pod, body) => (filed.push(body), { status: 201, body: { name: "x-1", namespace: "agents" } }), eventsFor: () => [] });
+    const padded = (value: object, size: number): string => JSON.stringify(value).replace(/}$/, `${" ".repeat(size)}}`);
+    const ack = await exchange(port, "/v1/ack", { method: "POST", headers: { authorization: "Bearer token-a" }, body: padded({ revision: "00ff00ff00ff00ff" }, 4096) });
+    const approval = await exchange(port, "/v1/approvals", { method: "POST", headers: { authorization: "Bearer token-a" }, body: padded({ tool: "deploy" }, 8192) });
+    // The body is refused as it arrives: a 400 naming the limit, or the connection is cut first.
+    for (const refused of [ack, approval]) if (!("error" in refused)) expect([refused.status, refused.text]).toEqual([400, expect.stringMatching(/more than (4096|8192) bytes/)]);
+    expect([acks, filed]).toEqual([[], []]);
+    // Just under the limits, both are taken.
+    expect((await answer(port, "/v1/ack", { method: "POST", headers: { authorization: "Bearer token-a" }, body: padded({ revision: "00ff00ff00ff00ff" }, 4000) })).status).toBe(204);
+    expect((await answer(port, "/v1/approvals", { method: "POST", headers: { authorization: "Bearer token-a" }, body: padded({ tool: "deploy" }, 8000) })).status).toBe(201);
+    expect([acks.length, filed.length]).toEqual([1, 1]);
   });
 });

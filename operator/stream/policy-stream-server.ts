@@ -7,26 +7,26 @@
 // Every request carries the sidecar's projected token; a pod only ever receives its own
 // bundle and the verdicts on its own approvals.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  ACK_PATH,
+  APPROVAL_EVENT,
+  APPROVALS_PATH,
+  BUNDLE_EVENT,
+  HEARTBEAT_INTERVAL_MS,
+  MAX_REPORT_BYTES,
+  STREAM_PATH,
+  TOOL_DEFINITIONS_PATH,
+  type AckBody,
+  type ApprovalEvent,
+} from "../../protocol/index.ts";
+import { createRouter, originFormOnly, serveRoutes, type RequestHandler } from "../http-app.ts";
 import type { OperatorMetrics } from "../metrics/operator-metrics.ts";
 import { errorText, type OperatorLogger } from "../operator-logger.ts";
 import type { PodBundle } from "../reconcile/policy-catalog.ts";
-import { MAX_REPORT_BYTES, TOOL_DEFINITIONS_PATH } from "../../protocol/tool-definition-report.ts";
 import type { AckRecorder } from "./ack-recorder.ts";
 import { definitionAnnotation, readDefinitionReport } from "./definition-reports.ts";
 import { PodRateLimit } from "./pod-rate-limit.ts";
 import type { BoundPod, StreamAuthenticator } from "./stream-authenticator.ts";
-
-export const STREAM_PATH = "/v1/stream";
-export const ACK_PATH = "/v1/ack";
-export const APPROVALS_PATH = "/v1/approvals";
-
-/** The `approval` event: the verdict on one of the pod's approvals. */
-export interface ApprovalEvent {
-  name: string;
-  verdict: "approved" | "denied" | "expired";
-  reason?: string;
-  decidedBy?: string;
-}
 
 /** Where approvals are filed and their verdicts come from (operator/approvals/). */
 export interface StreamApprovals {
@@ -69,6 +69,7 @@ interface Connection {
 
 export class PolicyStreamServer {
   readonly #options: PolicyStreamServerOptions;
+  readonly #routes: RequestHandler;
   readonly #byNamespace = new Map<string, Set<Connection>>();
   readonly #byPod = new Map<string, Set<Connection>>();
   readonly #heartbeat: NodeJS.Timeout;
@@ -83,8 +84,9 @@ export class PolicyStreamServer {
   constructor(options: PolicyStreamServerOptions) {
     this.#options = options;
     this.#reportLimit = options.reportLimit ?? new PodRateLimit({ burst: REPORT_BURST, refillMs: REPORT_REFILL_MS });
-    this.#heartbeat = setInterval(() => this.#sendHeartbeats(), options.heartbeatMs ?? 15_000);
+    this.#heartbeat = setInterval(() => this.#sendHeartbeats(), options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
     this.#heartbeat.unref();
+    this.#routes = this.#createRoutes();
   }
 
   get connections(): number {
@@ -93,21 +95,24 @@ export class PolicyStreamServer {
 
   /** Routes a request; answers 404 for paths that are not the stream's. */
   handle(request: IncomingMessage, response: ServerResponse): void {
-    const path = (request.url ?? "").split("?")[0];
-    const route =
-      path === STREAM_PATH && request.method === "GET"
-        ? this.#stream(request, response)
-        : path === ACK_PATH && request.method === "POST"
-          ? this.#ack(request, response)
-          : path === APPROVALS_PATH && request.method === "POST"
-            ? this.#fileApproval(request, response)
-            : path === TOOL_DEFINITIONS_PATH && request.method === "POST"
-              ? this.#reportDefinitions(request, response)
-              : Promise.resolve(reply(response, path === STREAM_PATH || path === ACK_PATH || path === APPROVALS_PATH || path === TOOL_DEFINITIONS_PATH ? 405 : 404, "no such endpoint"));
-    route.catch((error: unknown) => {
-      this.#options.logger.error({ err: errorText(error), path }, "stream request failed");
-      if (!response.headersSent) reply(response, 500, "internal error");
-      else response.destroy();
+    this.#routes(request, response);
+  }
+
+  #createRoutes(): RequestHandler {
+    const noSuchEndpoint = (status: number): RequestHandler => (_request, response) => reply(response, status, "no such endpoint");
+    const router = createRouter();
+    router.use(originFormOnly);
+    // The router answers HEAD with a GET route; the stream is GET only.
+    router.head(STREAM_PATH, noSuchEndpoint(405));
+    router.get(STREAM_PATH, (request, response) => this.#stream(request, response));
+    router.post(ACK_PATH, (request, response) => this.#ack(request, response));
+    router.post(APPROVALS_PATH, (request, response) => this.#fileApproval(request, response));
+    router.post(TOOL_DEFINITIONS_PATH, (request, response) => this.#reportDefinitions(request, response));
+    router.all([STREAM_PATH, ACK_PATH, APPROVALS_PATH, TOOL_DEFINITIONS_PATH], noSuchEndpoint(405));
+    return serveRoutes(router, {
+      notFound: noSuchEndpoint(404),
+      failed: (error, request) => this.#options.logger.error({ err: errorText(error), path: (request.url ?? "").split("?")[0] }, "stream request failed"),
+      internalError: (_request, response) => reply(response, 500, "internal error"),
     });
   }
 
@@ -175,7 +180,7 @@ export class PolicyStreamServer {
     const read = await this.#authenticatedJson(request, response, MAX_ACK_BYTES, 'JSON {"revision": "..."}');
     if (read === undefined) return;
     const { pod, body } = read;
-    const revision = typeof body === "object" && body !== null ? (body as { revision?: unknown }).revision : undefined;
+    const revision = typeof body === "object" && body !== null ? (body as Partial<Record<keyof AckBody, unknown>>).revision : undefined;
     if (typeof revision !== "string" || !REVISION.test(revision)) return reply(response, 400, "revision must be the revision of a received bundle");
     try {
       await this.#options.acks.record(pod, revision);
@@ -281,7 +286,7 @@ export class PolicyStreamServer {
     connection.sentRevision = bundle.revision;
     let frame = this.#frames.get(bundle);
     if (frame === undefined) {
-      frame = Buffer.from(`event: bundle\ndata: ${bundle.json}\n\n`, "utf8");
+      frame = Buffer.from(`event: ${BUNDLE_EVENT}\ndata: ${bundle.json}\n\n`, "utf8");
       this.#frames.set(bundle, frame);
     }
     this.#write(connection, frame);
@@ -326,7 +331,7 @@ export class PolicyStreamServer {
 }
 
 function approvalFrame(event: ApprovalEvent): string {
-  return `event: approval\ndata: ${JSON.stringify(event)}\n\n`;
+  return `event: ${APPROVAL_EVENT}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
 function reply(response: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {

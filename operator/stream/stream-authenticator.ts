@@ -8,7 +8,8 @@ import { isIPv4 } from "node:net";
 import type { ClusterClient } from "../cluster.ts";
 import type { Pod } from "../kube-objects.ts";
 import { errorText, type OperatorLogger } from "../operator-logger.ts";
-import { POD_NAME_CLAIM, POD_UID_CLAIM, TOKEN_AUDIENCE } from "../well-known.ts";
+import { TOKEN_AUDIENCE } from "../../protocol/index.ts";
+import { POD_NAME_CLAIM, POD_UID_CLAIM } from "../well-known.ts";
 
 export interface BoundPod {
   readonly namespace: string;

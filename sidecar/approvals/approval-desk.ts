@@ -2,7 +2,9 @@
 // sees this interface: the standalone sidecar keeps approvals in memory (LocalApprovalDesk,
 // decided through the admin API); with the operator they become McpApproval objects.
 
-export type ApprovalPhase = "Pending" | "Approved" | "Denied" | "Expired";
+import type { ApprovalPhase, ApprovalRequestBody } from "../../protocol/index.ts";
+
+export type { ApprovalPhase };
 
 /** What is asked: the McpApproval's spec, before a decision. */
 export interface ApprovalAsk {
@@ -22,7 +24,7 @@ export interface ApprovalAsk {
  * What an ask says, as the McpApproval's spec names it (times as RFC 3339): the admin
  * API lists approvals in this shape and the operator is asked in it.
  */
-export function askFields(ask: ApprovalAsk): Record<string, string> {
+export function askFields(ask: ApprovalAsk): ApprovalRequestBody {
   return {
     tool: ask.tool,
     caller: ask.callerId,

@@ -46,8 +46,8 @@ export interface HeldCall {
   readonly callerId: string;
 }
 
-export const DEFAULT_APPROVAL_HOLD_MS = 50_000;
-export const DEFAULT_APPROVAL_PROGRESS_INTERVAL_MS = 5_000;
+const DEFAULT_APPROVAL_HOLD_MS = 50_000;
+const DEFAULT_APPROVAL_PROGRESS_INTERVAL_MS = 5_000;
 
 interface Remembered {
   readonly name: string;
@@ -133,9 +133,13 @@ export class ApprovalGate {
       }
       case "Denied":
         return finish("denied", refuse("deny", `approval ${name} was denied${by}${verdict.reason === undefined ? "" : `: ${verdict.reason}`}`));
+      case "Expired":
+        break;
       default:
-        return finish("expired", refuse("deny", `approval ${name} expired without a decision${verdict.reason === undefined ? "" : ` (${verdict.reason})`}; expiry is a deny`));
+        // A new phase is a compile error here; at run time anything else is expiry (a deny).
+        verdict.phase satisfies never;
     }
+    return finish("expired", refuse("deny", `approval ${name} expired without a decision${verdict.reason === undefined ? "" : ` (${verdict.reason})`}; expiry is a deny`));
   }
 
   /** Tells the listener now and every interval; the returned function stops it. */

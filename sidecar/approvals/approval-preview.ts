@@ -3,7 +3,7 @@
 // depth, long strings are cut, and the whole preview stays within 1 KiB.
 
 const SECRET_KEY = /pass|secret|token|key|auth|cookie/i;
-export const PREVIEW_STRING_LIMIT = 64;
+const PREVIEW_STRING_LIMIT = 64;
 export const PREVIEW_BYTE_LIMIT = 1024;
 const MASK = "***";
 const MAX_DEPTH = 16;

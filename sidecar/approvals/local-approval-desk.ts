@@ -5,12 +5,13 @@
 
 import { randomBytes } from "node:crypto";
 import { dnsLabelPrefix } from "../../policy/index.ts";
+import { DECIDED_PHASE, type DecisionVerdict } from "../../protocol/index.ts";
 import { awaitVerdict, unrefTimer, type ApprovalAsk, type ApprovalDesk, type ApprovalPhase, type ApprovalVerdict, type VerdictWaiter } from "./approval-desk.ts";
 
 export interface LocalApproval extends ApprovalAsk {
   readonly name: string;
   readonly phase: ApprovalPhase;
-  readonly verdict?: "approve" | "deny";
+  readonly verdict?: DecisionVerdict;
   readonly reason?: string;
   readonly decidedBy?: string;
   readonly decidedAtMs?: number;
@@ -24,9 +25,9 @@ export interface LocalApprovalDeskOptions {
   readonly now?: () => number;
 }
 
-export const DEFAULT_DECIDED_TTL_MS = 60 * 60_000;
+const DEFAULT_DECIDED_TTL_MS = 60 * 60_000;
 /** A sidecar that is asked more than this at once refuses further asks (fail closed, bounded memory). */
-export const MAX_LOCAL_APPROVALS = 1000;
+const MAX_LOCAL_APPROVALS = 1000;
 
 interface Entry {
   approval: LocalApproval;
@@ -73,7 +74,7 @@ export class LocalApprovalDesk implements ApprovalDesk {
   }
 
   /** One decision per approval; `decidedBy` is who the caller of this method authenticated. */
-  decide(name: string, verdict: "approve" | "deny", decidedBy: string, reason?: string): DecideResult {
+  decide(name: string, verdict: DecisionVerdict, decidedBy: string, reason?: string): DecideResult {
     this.#expireDue();
     const entry = this.#entries.get(name);
     if (entry === undefined) return { ok: false, status: 404, message: `no approval named ${name}` };
@@ -83,7 +84,7 @@ export class LocalApprovalDesk implements ApprovalDesk {
     const decidedAtMs = this.#now();
     this.#settle(entry, {
       ...current,
-      phase: verdict === "approve" ? "Approved" : "Denied",
+      phase: DECIDED_PHASE[verdict],
       verdict,
       decidedBy,
       decidedAtMs,
@@ -132,6 +133,6 @@ function verdictOf(approval: LocalApproval): ApprovalVerdict | undefined {
 }
 
 /** `deploy-prod-3f9a1c2e`: the tool, as a DNS label, and 8 random hex digits. */
-export function approvalName(tool: string): string {
+function approvalName(tool: string): string {
   return `${dnsLabelPrefix(tool, 40, "call")}-${randomBytes(4).toString("hex")}`;
 }

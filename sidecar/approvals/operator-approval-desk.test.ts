@@ -55,6 +55,14 @@ describe("OperatorApprovalDesk", () => {
     expect(await desk.verdict("someone-elses", never())).toMatchObject({ phase: "Expired" });
   });
 
+  it("reads a verdict it does not know as expiry, and ignores an event without a name", async () => {
+    const desk = new OperatorApprovalDesk({ post: answering(201, { name: "deploy-1" }) });
+    await desk.file(ask);
+    expect(desk.receive({ verdict: "approved" })).toBe(false);
+    expect(desk.receive({ name: "deploy-1", verdict: "Approved" })).toBe(true);
+    expect(await desk.verdict("deploy-1", never())).toMatchObject({ phase: "Expired" });
+  });
+
   it("expires on its own at expiresAt, whether or not the operator says so", async () => {
     const desk = new OperatorApprovalDesk({ post: answering(201, { name: "deploy-1" }) });
     await desk.file(ask);

@@ -8,7 +8,8 @@
 // deny), and an approval with no verdict by its expiry is expired here, whether or not the
 // operator is reachable. The first verdict for an approval is the one that counts.
 
-import type { ApprovalEventData } from "../policy-source/operator-stream-source.ts";
+import { APPROVAL_VERDICTS, APPROVALS_PATH, type ApprovalFiledBody, type StreamErrorBody } from "../../protocol/index.ts";
+import type { ReceivedApprovalEvent } from "../policy-source/operator-stream-source.ts";
 import { askFields, awaitVerdict, unrefTimer, type ApprovalAsk, type ApprovalDesk, type ApprovalVerdict, type VerdictWaiter } from "./approval-desk.ts";
 
 /** What the sidecar can say to the operator: OperatorStreamSource.post fits. */
@@ -20,7 +21,7 @@ export interface OperatorApprovalDeskOptions {
 }
 
 /** More asks than this in flight in one sidecar are refused (bounded memory, fail closed). */
-export const MAX_OPERATOR_APPROVALS = 1000;
+const MAX_OPERATOR_APPROVALS = 1000;
 /** How long a verdict is remembered after the approval expires (late retries get an answer). */
 const REMEMBER_AFTER_EXPIRY_MS = 60_000;
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -46,7 +47,7 @@ export class OperatorApprovalDesk implements ApprovalDesk {
     if (this.#entries.size >= MAX_OPERATOR_APPROVALS) throw new Error(`more than ${MAX_OPERATOR_APPROVALS} approvals are open in this sidecar`);
     let answer: { status: number; text: string };
     try {
-      answer = await this.#post("/v1/approvals", askFields(ask));
+      answer = await this.#post(APPROVALS_PATH, askFields(ask));
     } catch (error) {
       throw new Error(`the operator could not be reached: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -71,13 +72,14 @@ export class OperatorApprovalDesk implements ApprovalDesk {
   }
 
   /** An `approval` event from the stream; false when it is not for an approval this desk filed. */
-  receive(event: ApprovalEventData): boolean {
-    if (!this.#entries.has(event.name)) return false;
-    const phase = event.verdict === "approved" ? "Approved" : event.verdict === "denied" ? "Denied" : "Expired";
+  receive(event: ReceivedApprovalEvent): boolean {
+    const name = event.name;
+    if (typeof name !== "string" || !this.#entries.has(name)) return false;
+    const phase = phaseOf(event.verdict);
     const text = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value.slice(0, 1024) : undefined);
     const reason = text(event.reason);
     const decidedBy = text(event.decidedBy);
-    this.#settle(event.name, { phase, ...(reason === undefined ? {} : { reason }), ...(decidedBy === undefined ? {} : { decidedBy }), decidedAtMs: this.#now() });
+    this.#settle(name, { phase, ...(reason === undefined ? {} : { reason }), ...(decidedBy === undefined ? {} : { decidedBy }), decidedAtMs: this.#now() });
     return true;
   }
 
@@ -100,10 +102,29 @@ export class OperatorApprovalDesk implements ApprovalDesk {
   }
 }
 
-function parse(text: string): Record<string, unknown> | undefined {
+/** A verdict the desk does not know is read as expiry: fail closed. */
+function phaseOf(verdict: unknown): ApprovalVerdict["phase"] {
+  const known = APPROVAL_VERDICTS.find((candidate) => candidate === verdict);
+  switch (known) {
+    case "approved":
+      return "Approved";
+    case "denied":
+      return "Denied";
+    case "expired":
+    case undefined:
+      return "Expired";
+    default:
+      return known satisfies never;
+  }
+}
+
+/** The operator's answer, shaped like ApprovalFiledBody or StreamErrorBody but not checked yet. */
+type ReceivedAnswer = { readonly [Field in keyof (ApprovalFiledBody & StreamErrorBody)]?: unknown };
+
+function parse(text: string): ReceivedAnswer | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
+    return typeof value === "object" && value !== null ? (value as ReceivedAnswer) : undefined;
   } catch {
     return undefined;
   }

@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 
 /** Far above any real JWT; a larger header is refused before any parsing. */
-export const MAX_TOKEN_LENGTH = 16 * 1024;
+const MAX_TOKEN_LENGTH = 16 * 1024;
 
 export type BearerToken = { ok: true; token: string } | { ok: false; missing: boolean; message: string };
 

@@ -11,7 +11,7 @@ import { JwtVerifier, type JwtVerifierOptions } from "./jwt-verifier.ts";
 import { bearerChallengeWithoutToken, headerChallenge, invalidTokenChallenge } from "./www-authenticate.ts";
 
 /** Caller ids become parts of rate-limit keys; a longer header value is refused. */
-export const MAX_HEADER_IDENTITY_LENGTH = 1024;
+const MAX_HEADER_IDENTITY_LENGTH = 1024;
 
 const NOBODY: IdentityOutcome = Object.freeze({ ok: true, identity: Object.freeze({ id: "" }) });
 
@@ -32,6 +32,7 @@ export function createIdentityResolver(options: IdentityResolverOptions = {}): I
         case "jwt":
           return fromJwt(verifier, spec, headers);
         default:
+          spec.source satisfies never;
           return refuse(invalidTokenChallenge("unknown identity source"), "the policy names an unknown identity source");
       }
     },

@@ -2,7 +2,7 @@
 // they may contain only printable ASCII without `"` and `\` (RFC 6750 §3), so anything
 // else is replaced rather than escaped.
 
-export const REALM = "mcp-warden";
+const REALM = "mcp-warden";
 
 function quotedText(text: string): string {
   return text.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, "?").slice(0, 200);

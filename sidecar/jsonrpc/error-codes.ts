@@ -1,6 +1,6 @@
 // JSON-RPC error codes the sidecar writes, and the error response shape.
 
-import type { JsonRpcId } from "./message.ts";
+import type { JsonRpcId } from "./json-rpc-id.ts";
 
 export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;

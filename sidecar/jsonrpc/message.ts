@@ -3,11 +3,12 @@
 // forwarded, so the decision and the forwarded bytes cannot disagree.
 
 import { INVALID_REQUEST } from "./error-codes.ts";
+import type { JsonRpcId } from "./json-rpc-id.ts";
 
-export type JsonRpcId = string | number;
+export type { JsonRpcId };
 export type JsonObject = Record<string, unknown>;
 
-export interface JsonRpcRequest {
+interface JsonRpcRequest {
   readonly kind: "request";
   readonly id: JsonRpcId;
   readonly method: string;
@@ -15,14 +16,14 @@ export interface JsonRpcRequest {
   readonly value: JsonObject;
 }
 
-export interface JsonRpcNotification {
+interface JsonRpcNotification {
   readonly kind: "notification";
   readonly method: string;
   readonly params: JsonObject | undefined;
   readonly value: JsonObject;
 }
 
-export interface JsonRpcResponse {
+interface JsonRpcResponse {
   readonly kind: "response";
   /** null only on an error answering a message whose id could not be read. */
   readonly id: JsonRpcId | null;
@@ -48,7 +49,7 @@ function isId(value: unknown): value is JsonRpcId {
  * request-shaped method without an id is refused rather than read as a notification:
  * a server could still act on it, and the sidecar would not have decided it.
  */
-export function isNotificationMethod(method: string): boolean {
+function isNotificationMethod(method: string): boolean {
   return method.startsWith("notifications/");
 }
 

@@ -7,7 +7,7 @@ import { readJsonRpcMessage, type JsonRpcId, type JsonRpcMessage } from "./messa
 import { DEFAULT_MAX_DEPTH, parseStrictJson } from "./strict-json.ts";
 
 /** The MCP SDK's bound on a batch, which servers built on it enforce anyway. */
-export const MAX_BATCH_LENGTH = 100;
+const MAX_BATCH_LENGTH = 100;
 
 export type ParsedMessages =
   | { readonly ok: true; readonly batch: boolean; readonly messages: readonly JsonRpcMessage[] }
@@ -16,7 +16,7 @@ export type ParsedMessages =
 // fatal: invalid UTF-8 is an error, not U+FFFD (which would make two byte strings one name).
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-export function decodeUtf8(bytes: Uint8Array): string | undefined {
+function decodeUtf8(bytes: Uint8Array): string | undefined {
   try {
     return utf8.decode(bytes);
   } catch {
@@ -30,7 +30,7 @@ export function parseMessagesFromBytes(bytes: Uint8Array, maxDepth: number = DEF
   return parseMessages(text, maxDepth);
 }
 
-export function parseMessages(text: string, maxDepth: number = DEFAULT_MAX_DEPTH): ParsedMessages {
+function parseMessages(text: string, maxDepth: number = DEFAULT_MAX_DEPTH): ParsedMessages {
   const parsed = parseStrictJson(text, maxDepth);
   if (!parsed.ok) return { ok: false, code: PARSE_ERROR, problem: `parse error: ${parsed.problem}`, id: null };
   const value = parsed.value;

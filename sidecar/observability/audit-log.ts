@@ -13,7 +13,7 @@ export interface AuditLogOptions {
   logArguments?: boolean;
 }
 
-export interface AuditLine {
+interface AuditLine {
   audit: "decision";
   tool: string;
   decision: string;
@@ -29,7 +29,7 @@ export interface AuditLine {
 }
 
 /** A tool definition a policy has not pinned, as a listing showed it. */
-export interface DefinitionAuditLine {
+interface DefinitionAuditLine {
   audit: "tool_definition";
   tool: string;
   digest: string;

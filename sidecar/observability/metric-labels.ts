@@ -3,14 +3,14 @@
 
 import type { DecisionTable } from "../../policy/index.ts";
 
-export const OTHER_TOOL = "_other";
-export const OTHER_METHOD = "other";
+const OTHER_TOOL = "_other";
+const OTHER_METHOD = "other";
 
 /**
  * The JSON-RPC methods of every MCP version up to 2026-07-28, plus `batch` for a
  * JSON-RPC batch timed as one request. Anything else is `other`.
  */
-export const METHOD_LABELS: ReadonlySet<string> = new Set([
+const METHOD_LABELS: ReadonlySet<string> = new Set([
   "initialize",
   "ping",
   "tools/list",
@@ -50,7 +50,7 @@ export function methodLabel(method: string): string {
 }
 
 /** An upstream listing more tools than this does not get a series for each of the rest. */
-export const MAX_LISTED_TOOL_LABELS = 1_000;
+const MAX_LISTED_TOOL_LABELS = 1_000;
 
 /**
  * Tool names that may be labels: the exact names policies write (rules and hide

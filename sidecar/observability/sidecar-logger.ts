@@ -30,7 +30,7 @@ export interface SidecarLoggerOptions {
 }
 
 /** Lines wait at most this long in the buffer. */
-export const LOG_FLUSH_INTERVAL_MS = 100;
+const LOG_FLUSH_INTERVAL_MS = 100;
 
 /**
  * One write per audit line cost a syscall per call (4% of the sidecar's CPU under load),

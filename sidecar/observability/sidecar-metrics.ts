@@ -10,14 +10,13 @@ import type { DecisionObserver, DecisionRecord, PolicySnapshot, ToolDefinitionOb
 import { methodLabel, ToolLabeler } from "./metric-labels.ts";
 
 /** From 50 µs: the sidecar's own time is tens of microseconds. */
-export const LATENCY_BUCKETS_SECONDS = [
+const LATENCY_BUCKETS_SECONDS = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
 ];
 /** From 50 µs like every latency here, up to the 24 h an approval may take. */
-export const APPROVAL_WAIT_BUCKETS_SECONDS = [0.00005, 0.001, 0.1, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400];
+const APPROVAL_WAIT_BUCKETS_SECONDS = [0.00005, 0.001, 0.1, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400];
 
-export const APPROVAL_OUTCOMES = ["approved", "denied", "expired", "timed_out"] as const;
-export type ApprovalOutcome = (typeof APPROVAL_OUTCOMES)[number];
+export type ApprovalOutcome = "approved" | "denied" | "expired" | "timed_out";
 
 export interface SidecarMetricsOptions {
   /** Node's process_* and nodejs_* metrics too (RSS, event-loop lag). Default true. */

@@ -12,7 +12,7 @@ import {
   REPORT_MIN_INTERVAL_MS,
   TOOL_DEFINITIONS_PATH,
   type ToolDefinitionReport,
-} from "../../protocol/tool-definition-report.ts";
+} from "../../protocol/index.ts";
 import type { ToolDefinitionObserver, ToolDefinitionRecord } from "../contracts.ts";
 
 export interface DefinitionReportOptions {

@@ -9,19 +9,16 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPolicyBundle, compilePolicies, readMcpPolicy, type McpPolicy } from "../../policy/index.ts";
-import { createCertificateAuthority, issueCertificate, type PemPair } from "../../operator/tls/certificates.ts";
+import { operatorTlsCertificates } from "../../test/support/operator-tls-certificates.ts";
 import type { PolicySnapshot } from "../contracts.ts";
 import { OperatorStreamSource, STATE_FILE } from "./operator-stream-source.ts";
 
-let serverCert: PemPair;
+let serverCert: { certPem: string; keyPem: string };
 let caPem: string;
 let otherCaPem: string;
 
 beforeAll(async () => {
-  const ca = await createCertificateAuthority("test operator CA");
-  serverCert = await issueCertificate(ca, { commonName: "operator", hosts: ["127.0.0.1"], usage: "server" });
-  caPem = ca.certPem;
-  otherCaPem = (await createCertificateAuthority("someone else")).certPem;
+  ({ server: serverCert, caPem, otherCaPem } = await operatorTlsCertificates());
 });
 
 function policy(generation: number, tools: Record<string, unknown>): McpPolicy {

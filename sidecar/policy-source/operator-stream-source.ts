@@ -9,18 +9,20 @@ import { request as httpsRequest, Agent, type RequestOptions } from "node:https"
 import type { ClientRequest, IncomingMessage } from "node:http";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ArgumentSchemaCompiler, formatProblem, readPolicyBundle, type PolicyBundle } from "../../policy/index.ts";
+import { ArgumentSchemaCompiler, formatProblem, readPolicyBundle } from "../../policy/index.ts";
+import { ACK_PATH, APPROVAL_EVENT, BUNDLE_EVENT, HEARTBEAT_INTERVAL_MS, STREAM_PATH, type AckBody, type ApprovalEvent, type BundleEvent } from "../../protocol/index.ts";
 import type { PolicySnapshot, PolicySource, PolicySourceListener } from "../contracts.ts";
 
 export const STATE_FILE = "policy-bundle.json";
 
-/** An `approval` event: the operator's verdict on one of this pod's held calls. */
-export interface ApprovalEventData {
-  name: string;
-  verdict: string;
-  reason?: string;
-  decidedBy?: string;
-}
+/**
+ * An `approval` event as it arrived: the operator's verdict on one of this pod's held
+ * calls, shaped like the protocol's ApprovalEvent but not checked yet (the desk checks it).
+ */
+export type ReceivedApprovalEvent = { readonly [Field in keyof ApprovalEvent]?: unknown };
+
+/** No byte for this long (heartbeats come every HEARTBEAT_INTERVAL_MS): the stream is dead. */
+const DEFAULT_IDLE_TIMEOUT_MS = 3 * HEARTBEAT_INTERVAL_MS;
 
 export interface StreamSourceLogger {
   info(fields: object, message: string): void;
@@ -43,7 +45,7 @@ export interface OperatorStreamSourceOptions {
   /** No byte (heartbeats come every 15 s) for this long: the stream is dead. Default 45 s. */
   idleTimeoutMs?: number;
   onConnectionChange?: (connected: boolean) => void;
-  onApproval?: (event: ApprovalEventData) => void;
+  onApproval?: (event: ReceivedApprovalEvent) => void;
   logger?: StreamSourceLogger;
 }
 
@@ -69,7 +71,8 @@ export class OperatorStreamSource implements PolicySource {
 
   constructor(options: OperatorStreamSourceOptions) {
     this.#options = options;
-    this.#base = options.url.replace(/\/+$/, "").replace(/\/v1\/stream$/, "");
+    this.#base = options.url.replace(/\/+$/, "");
+    if (this.#base.endsWith(STREAM_PATH)) this.#base = this.#base.slice(0, -STREAM_PATH.length);
     this.#agent = new Agent({ ca: options.caPem, keepAlive: true, maxSockets: 2 });
     this.#logger = options.logger ?? quiet;
   }
@@ -135,7 +138,7 @@ export class OperatorStreamSource implements PolicySource {
 
   #open(token: string): void {
     if (this.#stopped) return;
-    const url = new URL(`${this.#base}/v1/stream`);
+    const url = new URL(`${this.#base}${STREAM_PATH}`);
     const options: RequestOptions = {
       method: "GET",
       ca: this.#options.caPem,
@@ -180,10 +183,12 @@ export class OperatorStreamSource implements PolicySource {
   }
 
   #onEvent(event: string, data: string): void {
-    if (event === "bundle") this.#onBundle(data);
-    else if (event === "approval") {
+    if (event === BUNDLE_EVENT) this.#onBundle(data);
+    else if (event === APPROVAL_EVENT) {
       try {
-        this.#options.onApproval?.(JSON.parse(data) as ApprovalEventData);
+        const value: unknown = JSON.parse(data);
+        if (typeof value !== "object" || value === null) throw new Error("not an object");
+        this.#options.onApproval?.(value as ReceivedApprovalEvent);
       } catch (error) {
         this.#logger.warn({ err: message(error) }, "unreadable approval event");
       }
@@ -212,7 +217,7 @@ export class OperatorStreamSource implements PolicySource {
     this.#ack(result.bundle.revision);
   }
 
-  #apply(bundle: PolicyBundle, table: PolicySnapshot["table"]): void {
+  #apply(bundle: BundleEvent, table: PolicySnapshot["table"]): void {
     const snapshot: PolicySnapshot = { table, revision: bundle.revision, policies: bundle.policies.map((ref) => `${ref.namespace}/${ref.name}`) };
     this.#revision = bundle.revision;
     this.#listener?.onSnapshot(snapshot);
@@ -247,7 +252,7 @@ export class OperatorStreamSource implements PolicySource {
     while (!this.#stopped && this.#ackWanted !== undefined && this.#ackWanted === this.#revision) {
       const revision = this.#ackWanted;
       try {
-        const { status } = await this.post("/v1/ack", { revision });
+        const { status } = await this.post(ACK_PATH, { revision } satisfies AckBody);
         if (status < 200 || status > 299) throw new Error(`HTTP ${status}`);
         this.#logger.debug({ revision }, "acknowledged the bundle");
         if (this.#ackWanted === revision) this.#ackWanted = undefined;
@@ -299,9 +304,9 @@ export class OperatorStreamSource implements PolicySource {
     this.#idleTimer = setTimeout(() => {
       if (this.#request === request) {
         request.destroy();
-        this.#lost(`no heartbeat for ${this.#options.idleTimeoutMs ?? 45_000} ms`);
+        this.#lost(`no heartbeat for ${this.#options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS} ms`);
       }
-    }, this.#options.idleTimeoutMs ?? 45_000);
+    }, this.#options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
     this.#idleTimer.unref();
   }
 

@@ -88,7 +88,7 @@ export function snapshotFromFiles(files: readonly PolicyFile[], revision: string
 }
 
 /** A PolicyLayer document has no name: it takes its file's, as a Kubernetes-style name. */
-export function policyLayerName(path: string): string {
+function policyLayerName(path: string): string {
   const stem = basename(path, extname(path)).toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
   return stem === "" ? "policy" : stem.slice(0, 63);
 }

@@ -64,7 +64,12 @@ export function createMcpProxy(options: McpProxyOptions): McpProxy {
         case "protected-resource-metadata":
         case "forwarded":
           // Not in this route table: a stdio server has no other paths.
-          return methodNotAllowed(req, res, "");
+          req.resume();
+          sendJsonRpcError(res, 404, INVALID_REQUEST, "Not Found");
+          return;
+        default:
+          // A new kind of route is a compile error here; at run time, a 500 (fail closed).
+          throw new Error(`no route for ${String(target.kind satisfies never)}`);
       }
     };
     closeTransports = () => bridge.closeAll();
@@ -96,6 +101,8 @@ export function createMcpProxy(options: McpProxyOptions): McpProxy {
           }
           return target.kind === "forwarded" ? streamable.forwarded(req, res, destination) : streamable.protectedResourceMetadata(req, res, destination);
         }
+        default:
+          throw new Error(`no route for ${String(target.kind satisfies never)}`);
       }
     };
     closeTransports = async () => {

@@ -8,13 +8,10 @@
 // locally, so a window spanning the switch can briefly hold more than max.
 
 import { storeUnavailableRefusal } from "../../policy/ratelimit/sliding-window.ts";
+import type { RateLimitFailureMode } from "../../protocol/index.ts";
 import type { AdmitResult, RateLimitRequest, RateLimitStore } from "../../policy/ratelimit/types.ts";
 import { MemoryRateLimitStore } from "./memory-store.ts";
 import type { SharedStoreAttempt } from "./redis-store.ts";
-
-export type RateLimitFailureMode = "local" | "deny" | "allow";
-
-export const RATE_LIMIT_FAILURE_MODES: readonly RateLimitFailureMode[] = ["local", "deny", "allow"];
 
 /** A store several replicas share and that can be out of reach (RedisRateLimitStore). */
 export interface SharedRateLimitStore {

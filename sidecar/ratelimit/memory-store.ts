@@ -11,7 +11,7 @@ import {
 } from "../../policy/ratelimit/sliding-window.ts";
 import type { AdmitResult, RateLimitRequest, RateLimitStore } from "../../policy/ratelimit/types.ts";
 
-export const DEFAULT_MAX_KEYS = 100_000;
+const DEFAULT_MAX_KEYS = 100_000;
 const DEFAULT_SWEEP_PER_ADMIT = 16;
 
 export interface MemoryRateLimitStoreOptions {

@@ -25,8 +25,8 @@ import {
 } from "../../policy/ratelimit/sliding-window.ts";
 import type { AdmitResult, RateLimitRequest, RateLimitStore } from "../../policy/ratelimit/types.ts";
 
-export const DEFAULT_RATE_LIMIT_KEY_PREFIX = "mcpwarden:rl:";
-export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 250;
+const DEFAULT_RATE_LIMIT_KEY_PREFIX = "mcpwarden:rl:";
+const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 250;
 
 // KEYS[i]: the sorted set of budget i.
 // ARGV[1]: the call's time in ms, or "" to use the Redis server's clock (TIME).
@@ -34,7 +34,7 @@ export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 250;
 // ARGV[2i+1], ARGV[2i+2]: window in ms and max of KEYS[i].
 // Returns {1, 0, 0, now} when admitted, {0, i, leavesAt, now} when refused, where i is
 // the budget whose room appears last and leavesAt the time (ms) it appears.
-export const RATE_LIMIT_ADMIT_LUA = `
+const RATE_LIMIT_ADMIT_LUA = `
 local now
 if ARGV[1] == '' then
   local t = redis.call('TIME')

@@ -39,7 +39,7 @@ export interface ControlPlaneOptions {
   startTimeoutMs?: number;
 }
 
-export const serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local";
+const serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local";
 
 export class ControlPlane {
   private etcd?: ManagedProcess;

@@ -100,7 +100,7 @@ export function at(value: Json | undefined, ...path: (string | number)[]): Json 
   return node;
 }
 
-export const STAND_IN_LABEL = "mcpwarden.dev/test-stand-in";
+const STAND_IN_LABEL = "mcpwarden.dev/test-stand-in";
 
 function standInCrd(group: string, kind: string, plural: string): JsonObject {
   return {

@@ -313,7 +313,7 @@ export async function eventsFor(namespace: string, uid: string): Promise<{ reaso
 
 // --- a simulated sidecar: the stream protocol over HTTPS, nothing else ---
 
-export interface StreamEvent {
+interface StreamEvent {
   event: string;
   data: string;
 }

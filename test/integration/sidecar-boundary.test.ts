@@ -162,7 +162,7 @@ describe("an upstream redirect is never relayed or followed", () => {
 
   it("a legacy SSE endpoint on another origin is never used", async () => {
     // The upstream's /sse names the canary as the place to POST messages.
-    const reply = await rawHttp(sidecar.port, "GET /sse HTTP/1.1\r\nHost: s\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n", 3_000);
+    const reply = await rawHttp(sidecar.port, "GET /sse HTTP/1.1\r\nHost: s\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n", 3_000, true);
     expect(reply.status).toBe(200);
     expect(reply.body).not.toContain(`127.0.0.1:${canary.port}`);
     expect(reply.body).toContain("another origin");

@@ -48,7 +48,7 @@ export async function startCanary(): Promise<Canary> {
   };
 }
 
-export interface RecordedRequest {
+interface RecordedRequest {
   readonly method: string;
   readonly path: string;
   readonly body: string;

@@ -21,7 +21,7 @@ import { recordInbound } from "./mcp-feature-server.ts";
 /** reviewed: as first approved; changed: the rug pull; patched: a benign edit of the description. */
 export type DefinitionVariant = "reviewed" | "changed" | "patched";
 
-export const DEFINITION_PAGE_SIZE = 2;
+const DEFINITION_PAGE_SIZE = 2;
 
 export const REVIEWED_LIST_RUNS: Tool = {
   name: "list_runs",

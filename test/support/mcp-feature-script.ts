@@ -23,7 +23,7 @@ export interface TranscriptEntry {
 
 export type FeatureStep = (client: FeatureClient) => Promise<unknown>;
 
-export class FeatureClient {
+class FeatureClient {
   readonly client: Client;
   readonly notifications: { method: string; params: unknown }[] = [];
 

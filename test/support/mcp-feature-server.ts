@@ -26,7 +26,7 @@ import {
 import { z } from "zod";
 
 /** Tools listed per tools/list page: small, so a client needs several pages. */
-export const TOOLS_PAGE_SIZE = 4;
+const TOOLS_PAGE_SIZE = 4;
 
 export interface MessageRecorder {
   record(message: JSONRPCMessage): void;

@@ -47,7 +47,7 @@ spec:
     delete_all: { action: approve, approval: { timeout: 1s } }
 `;
 
-export const testIdentityResolver: IdentityResolver = {
+const testIdentityResolver: IdentityResolver = {
   async resolve(spec, headers, sessionId) {
     if (spec.source === "session") return { ok: true, identity: { id: sessionId } };
     if (spec.source === "header") {

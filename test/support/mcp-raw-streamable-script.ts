@@ -12,7 +12,7 @@ interface RawEvent {
   data: string;
 }
 
-export function parseSseText(text: string): RawEvent[] {
+function parseSseText(text: string): RawEvent[] {
   const events: RawEvent[] = [];
   for (const block of text.split(/\r?\n\r?\n/)) {
     if (block.trim() === "") continue;

@@ -113,8 +113,11 @@ export interface RawResponse {
   readonly body: string;
 }
 
-/** Writes `request` as it is and reads the reply until the server closes (or `timeoutMs`). */
-export function rawHttp(port: number, request: string | Buffer, timeoutMs = 5_000): Promise<RawResponse> {
+/**
+ * Writes `request` as it is and reads the reply until the server closes (or `timeoutMs`);
+ * an event stream's reply ends at its head unless `untilClose`.
+ */
+export function rawHttp(port: number, request: string | Buffer, timeoutMs = 5_000, untilClose = false): Promise<RawResponse> {
   return new Promise((resolve) => {
     const socket = connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
@@ -136,7 +139,7 @@ export function rawHttp(port: number, request: string | Buffer, timeoutMs = 5_00
       const split = text.indexOf("\r\n\r\n");
       const length = /\r\ncontent-length: (\d+)/i.exec(text.slice(0, split))?.[1];
       // An event stream may never end: its head is the answer.
-      if (split >= 0 && /\r\ncontent-type: text\/event-stream/i.test(text.slice(0, split))) finish();
+      if (split >= 0 && !untilClose && /\r\ncontent-type: text\/event-stream/i.test(text.slice(0, split))) finish();
       else if (split >= 0 && length !== undefined && Buffer.byteLength(text.slice(split + 4), "latin1") >= Number(length)) finish();
     });
     socket.on("error", finish);

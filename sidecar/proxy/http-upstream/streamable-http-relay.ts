@@ -521,7 +521,7 @@ export class StreamableHttpRelay {
  * What a body sent to a forwarded path is: JSON-RPC (decided like the MCP endpoint's),
  * opaque (not JSON: forwarded as it is), or JSON that does not parse strictly (refused).
  */
-export function forwardedBodyKind(body: Buffer, maxDepth: number): "json-rpc" | "opaque" | { readonly problem: string } {
+function forwardedBodyKind(body: Buffer, maxDepth: number): "json-rpc" | "opaque" | { readonly problem: string } {
   let at = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
   while (at < body.length && (body[at] === 0x20 || body[at] === 0x09 || body[at] === 0x0a || body[at] === 0x0d)) at++;
   if (body[at] !== 0x7b && body[at] !== 0x5b) return "opaque";

@@ -45,7 +45,7 @@ export interface ToolCallDeps {
   readonly approvals?: ApprovalGate | undefined;
 }
 
-export const NOT_READY_REASON = "the sidecar has no policy loaded yet, and refuses every tool call until it has one";
+const NOT_READY_REASON = "the sidecar has no policy loaded yet, and refuses every tool call until it has one";
 
 /** The enforced decision: forward only when it is `allow`. `progressToken`: the call's, if it has one. */
 export async function decideToolCall(tool: string, args: unknown, context: ToolCallContext, deps: ToolCallDeps, progressToken?: JsonRpcId): Promise<Decision> {

@@ -15,7 +15,7 @@ import type { ProxyCore } from "../proxy-core.ts";
 import { readBody } from "./read-body.ts";
 
 /** JSON-RPC batches exist only in this protocol version (added in it, removed after it). */
-export const BATCH_PROTOCOL_VERSION = "2025-03-26";
+const BATCH_PROTOCOL_VERSION = "2025-03-26";
 
 export interface PostSession {
   /** The MCP session the POST belongs to ("" when none). */

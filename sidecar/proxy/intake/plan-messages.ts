@@ -8,7 +8,7 @@ import { isJsonObject, progressTokenOf, type JsonRpcId, type JsonRpcMessage } fr
 import { decideToolCall, type ToolCallContext, type ToolCallDeps } from "./decide-tool-call.ts";
 import { refusalResponse } from "./refusal.ts";
 
-export interface SidecarAnswer {
+interface SidecarAnswer {
   /** Position of the answered message in the request. */
   readonly index: number;
   readonly response: object;

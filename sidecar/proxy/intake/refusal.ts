@@ -5,7 +5,7 @@
 import { TOOL_NOT_FOUND, type Decision } from "../../../policy/index.ts";
 import type { JsonRpcId } from "../../jsonrpc/message.ts";
 
-export const DECISION_META_KEY = "mcpwarden.dev/decision";
+const DECISION_META_KEY = "mcpwarden.dev/decision";
 
 export interface RefusalResponse {
   readonly jsonrpc: "2.0";

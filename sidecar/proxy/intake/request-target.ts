@@ -6,7 +6,7 @@
 // endpoints are routed by default; any other path is 404 unless an operator lists it.
 
 /** What a normalised request is for. */
-export type RouteKind =
+type RouteKind =
   /** The Streamable HTTP endpoint: /mcp, or the upstream URL's own path. */
   | "mcp"
   /** The legacy (2024-11-05) transport: its event stream and its message endpoint. */
@@ -30,9 +30,9 @@ export interface RouteTable {
   readonly forwardPrefixes: readonly string[];
 }
 
-export const LEGACY_STREAM_PATH = "/sse";
+const LEGACY_STREAM_PATH = "/sse";
 export const LEGACY_MESSAGES_PATH = "/messages";
-export const PROTECTED_RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource";
+const PROTECTED_RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource";
 
 import { unnormalisable } from "../../../protocol/request-paths.ts";
 
@@ -89,7 +89,7 @@ function routeOf(path: string, routes: RouteTable): RouteKind | undefined {
 }
 
 /** `/api` matches `/api` and `/api/x`, not `/apix`; `/` matches every path. */
-export function segmentPrefixMatches(prefix: string, path: string): boolean {
+function segmentPrefixMatches(prefix: string, path: string): boolean {
   if (prefix === "/") return true;
   return path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 0x2f);
 }

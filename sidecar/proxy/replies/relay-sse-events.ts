@@ -60,6 +60,8 @@ export async function relaySseEvents(body: AsyncIterable<unknown>, res: ServerRe
         await writeWithBackpressure(res, item.bytes);
         handlers.onStreamed(item.messages);
         return;
+      default:
+        throw new Error(`an SSE item of no known kind: ${String(item satisfies never)}`);
     }
   };
   try {

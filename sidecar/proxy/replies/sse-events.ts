@@ -33,7 +33,7 @@ function makeEvent(raw: string, lines: readonly string[]): SseEvent {
   return { raw, lines, type, data };
 }
 
-export function splitField(line: string): { field: string; value: string } {
+function splitField(line: string): { field: string; value: string } {
   const colon = line.indexOf(":");
   if (colon < 0) return { field: line, value: "" };
   const value = line.charCodeAt(colon + 1) === 0x20 ? line.slice(colon + 2) : line.slice(colon + 1);

@@ -16,7 +16,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { isJsonObject, type JsonObject, type JsonRpcId, type JsonRpcMessage } from "../../jsonrpc/message.ts";
 import type { ProxyLogger } from "../options.ts";
 
-export const STATELESS_PROTOCOL_VERSION = "2026-07-28";
+const STATELESS_PROTOCOL_VERSION = "2026-07-28";
 const META_PROTOCOL_VERSION = "io.modelcontextprotocol/protocolVersion";
 /** Read on a server notification to find the request it belongs to (besides progress tokens). */
 const META_RELATED_REQUEST = "io.modelcontextprotocol/relatedRequestId";
