@@ -319,7 +319,7 @@ export class StreamableHttpRelay {
       upstream.body.destroy();
     }, this.#core.upstreamTimeoutMs);
     timer.unref();
-    const peeked = await peekBody(upstream.body, PEEK_BYTES);
+    const peeked = await peekBody(upstream.body, PEEK_BYTES, upstream.headers["content-length"]);
     clearTimeout(timer);
     if (peeked.kind === "failed") {
       this.#answerFailure(res, post.intake, pending, { kind: timedOut ? "timeout" : "closed" }, clientResponseHeadersOnly(upstream), early);
@@ -327,6 +327,14 @@ export class StreamableHttpRelay {
     }
     if (res.destroyed || (early === undefined && res.headersSent)) {
       discard(upstream.body);
+      return;
+    }
+    if (peeked.kind === "whole" && early === undefined) {
+      // The common small reply: sent in one write, with its length.
+      const headers = clientResponseHeaders(upstream.headers, false);
+      headers["content-length"] = String(peeked.bytes.length);
+      res.writeHead(upstream.statusCode, headers);
+      res.end(peeked.bytes);
       return;
     }
     const head = peeked.kind === "whole" ? [peeked.bytes] : peeked.head;

@@ -148,14 +148,25 @@ export async function streamBody(
 export async function peekBody(
   body: Dispatcher.ResponseData["body"],
   limit: number,
+  declaredLength?: string | string[],
 ): Promise<{ readonly kind: "whole"; readonly bytes: Buffer } | { readonly kind: "more"; readonly head: Buffer[]; readonly rest: AsyncIterator<unknown> } | { readonly kind: "failed" }> {
+  // A declared length within the limit is read in one call, without an async iterator
+  // (the common small JSON reply; undici fails the read if fewer bytes arrive).
+  const declared = typeof declaredLength === "string" ? Number(declaredLength) : Number.NaN;
+  if (Number.isSafeInteger(declared) && declared <= limit) {
+    try {
+      return { kind: "whole", bytes: Buffer.from(await body.arrayBuffer()) };
+    } catch {
+      return { kind: "failed" };
+    }
+  }
   const iterator = body[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let size = 0;
   try {
     for (;;) {
       const next = await iterator.next();
-      if (next.done === true) return { kind: "whole", bytes: Buffer.concat(head, size) };
+      if (next.done === true) return { kind: "whole", bytes: head.length === 1 ? (head[0] as Buffer) : Buffer.concat(head, size) };
       const chunk = next.value as Buffer;
       head.push(chunk);
       size += chunk.length;
