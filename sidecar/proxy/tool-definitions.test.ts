@@ -15,7 +15,7 @@ import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { toolDefinitionDigest } from "../../policy/index.ts";
 import { calledTools } from "../../test/support/mcp-feature-server.ts";
-import { CHANGED_LIST_RUNS, definitionTools, REVIEWED_LIST_RUNS, startDefinitionHttpServer, type DefinitionHttpServer } from "../../test/support/mcp-definition-server.ts";
+import { CHANGED_LIST_RUNS, definitionTools, listAllTools, REVIEWED_LIST_RUNS, startDefinitionHttpServer, type DefinitionHttpServer } from "../../test/support/mcp-definition-server.ts";
 import { recordedMessages, startProxy, type ProxyUnderTest } from "../../test/support/mcp-proxy-harness.ts";
 import type { ToolDefinitionRecord } from "../contracts.ts";
 
@@ -45,17 +45,7 @@ async function connect(transport: Transport): Promise<Client> {
   return client;
 }
 
-/** Every page of tools/list, as the agent sees it. */
-async function listAll(client: Client): Promise<Tool[]> {
-  const tools: Tool[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await client.listTools(cursor === undefined ? {} : { cursor });
-    tools.push(...page.tools);
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return tools;
-}
+const listAll = listAllTools;
 
 const names = (tools: readonly Tool[]): string[] => tools.map((tool) => tool.name);
 const call = async (client: Client, name: string, args: Record<string, unknown> = {}): Promise<ToolResult> => (await client.callTool({ name, arguments: args })) as ToolResult;

@@ -9,7 +9,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { calledTools } from "../support/mcp-feature-server.ts";
-import { definitionTools, startDefinitionHttpServer, type DefinitionHttpServer } from "../support/mcp-definition-server.ts";
+import { definitionTools, listAllTools, startDefinitionHttpServer, type DefinitionHttpServer } from "../support/mcp-definition-server.ts";
 import { startSidecarProcess, type SidecarProcess } from "../support/sidecar-process.ts";
 
 const RULE_SCHEMA = { type: "object", properties: { lines: { type: "integer", maximum: 100 } } };
@@ -47,21 +47,10 @@ afterAll(async () => {
 const call = async (name: string, args: Record<string, unknown>): Promise<CallToolResult> => (await client.callTool({ name, arguments: args })) as CallToolResult;
 const decisionOf = (result: CallToolResult): unknown => result._meta?.["mcpwarden.dev/decision"];
 
-async function listAll(): Promise<Tool[]> {
-  const tools: Tool[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await client.listTools(cursor === undefined ? {} : { cursor });
-    tools.push(...page.tools);
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return tools;
-}
-
 describe("validateServerSchema and advertiseConstraints through the sidecar process", () => {
   it("the agent sees the allOf schema and the rate-limit sentence", async () => {
     const getRun = definitionTools("reviewed", upstream.origin)[1] as Tool;
-    const listed = (await listAll()).find((tool) => tool.name === "get_run");
+    const listed = (await listAllTools(client)).find((tool) => tool.name === "get_run");
     expect(listed).toEqual({ ...getRun, description: "Reads one run. At most 10 calls a minute.", inputSchema: { type: "object", allOf: [getRun.inputSchema, RULE_SCHEMA] } });
   });
 

@@ -11,7 +11,7 @@ import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { toolDefinitionDigest } from "../../policy/index.ts";
 import { createNamespace, kubeconfigFor, kubectlOk } from "../harness/index.ts";
 import { calledTools } from "../support/mcp-feature-server.ts";
-import { CHANGED_LIST_RUNS, definitionTools, PATCHED_LIST_RUNS, REVIEWED_LIST_RUNS, startDefinitionHttpServer, type DefinitionHttpServer } from "../support/mcp-definition-server.ts";
+import { CHANGED_LIST_RUNS, definitionTools, listAllTools, PATCHED_LIST_RUNS, REVIEWED_LIST_RUNS, startDefinitionHttpServer, type DefinitionHttpServer } from "../support/mcp-definition-server.ts";
 import {
   applyPolicy,
   createServiceAccount,
@@ -62,17 +62,8 @@ const kubeconfigs: Record<string, string> = {};
 const startSidecar = (name: string, upstream: DefinitionHttpServer): Promise<Sidecar> =>
   startPodSidecar(env, operator, { namespace, name, labels, serviceAccount: "runs", upstreamUrl: upstream.url }, cleanups);
 
-/** Every page of tools/list, as the agent sees it. */
-async function listed(sidecar: Sidecar): Promise<string[]> {
-  const names: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await sidecar.client.listTools(cursor === undefined ? {} : { cursor });
-    names.push(...page.tools.map((tool) => tool.name));
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return names;
-}
+/** The names in every page of tools/list, as the agent sees them. */
+const listed = async (sidecar: Sidecar): Promise<string[]> => (await listAllTools(sidecar.client)).map((tool) => tool.name);
 
 const callListRuns = async (sidecar: Sidecar): Promise<CallToolResult> => (await sidecar.client.callTool({ name: "list_runs", arguments: {} })) as CallToolResult;
 const decisionOf = (result: CallToolResult): unknown => result._meta?.["mcpwarden.dev/decision"];
