@@ -6,6 +6,7 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runPolicyBench } from "./policy.ts";
 import { runPropagationBench } from "./propagation.ts";
@@ -48,6 +49,6 @@ for (const [name, run] of Object.entries(SECTIONS)) {
 const here = fileURLToPath(new URL(".", import.meta.url));
 const resultsDir = here.includes("/dist/bench/") ? fileURLToPath(new URL("../../bench/results", import.meta.url)) : fileURLToPath(new URL("./results", import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(`${resultsDir}latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
 console.log(`[bench] results written to bench/results/latest.json`);
 process.exit(failed ? 1 : 0);

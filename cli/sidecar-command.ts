@@ -10,6 +10,7 @@ import type { ControlPlaneSourceOptions, HostPort, RunningSidecar, SidecarConfig
 import { FORWARD_PATH_FLAG, readTunable, SIDECAR_TUNABLE_NAMES, SIDECAR_TUNABLES, writeTunable, type SidecarTunableName } from "../protocol/sidecar-tunables.ts";
 import { normaliseForwardPrefix } from "../protocol/request-paths.ts";
 import { splitShellWords } from "./sidecar-shell-words.ts";
+import { buildInfo } from "./build-info.ts";
 
 export interface SidecarFlags {
   listen: string;
@@ -240,7 +241,7 @@ export function registerSidecarCommand(program: Command, start: StartSidecar = s
       const config = (read as { ok: true; config: SidecarConfig }).config;
       let running: RunningSidecar;
       try {
-        running = await start(config);
+        running = await start({ ...config, build: buildInfo() });
       } catch (error) {
         proc.stderr(`mcp-warden sidecar: ${error instanceof Error ? error.message : String(error)}`);
         return proc.exit(1);

@@ -10,7 +10,8 @@ import type { RateLimitRequest, RateLimitScope } from "./ratelimit/types.ts";
  * pin) and the definition the server last listed is not the pinned one, has no pin, or
  * was never listed.
  */
-export type DecisionKind = "allow" | "deny" | "rate_limited" | "invalid_arguments" | "approval_required" | "definition_changed";
+export const DECISION_KINDS = ["allow", "deny", "rate_limited", "invalid_arguments", "approval_required", "definition_changed"] as const;
+export type DecisionKind = (typeof DECISION_KINDS)[number];
 
 export interface Decision {
   readonly decision: DecisionKind;

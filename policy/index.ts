@@ -17,6 +17,8 @@ export { unpinnedDefinitions, type UnpinnedDefinition } from "./tool-definition-
 export { canonicalJson } from "./canonical-json.ts";
 export { admitCall, admitRateLimits, type RateLimitAdmitter } from "./admit-call.ts";
 export { createPolicyBundle, readPolicyBundle, type PolicyBundle } from "./bundle.ts";
+export { matchedRules, policyRules, type RuleRef } from "./rule-coverage.ts";
+export { grantScopedLimits, sharedGrantBudget, PER_AGENT_BUDGETS_NOTE } from "./grant-identity.ts";
 export { renderPolicyYaml } from "./render-policy-yaml.ts";
 export { dnsLabelPrefix, labelKeyProblem, labelValueProblem, objectNameProblem, namespaceProblem } from "./kubernetes-names.ts";
 export * from "./ratelimit/types.ts";

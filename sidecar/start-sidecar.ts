@@ -58,6 +58,8 @@ export interface SidecarConfig {
   approvalDecidedTtlMs?: number;
   /** Guards the admin API's approvals (`--admin-token-file`); without it they answer loopback only. */
   adminTokenFile?: string;
+  /** What was built (cli/build-info.ts), logged at start. */
+  build?: { readonly version: string; readonly commit: string; readonly mcpProtocolVersions: readonly string[] };
   /** Caps and timeouts (`--max-request-bytes`, `--upstream-timeout`, …); unset ones take their defaults. */
   tunables?: SidecarTunableValues;
   /** Paths besides the MCP endpoints that are forwarded (`--forward-path`), normalised. */
@@ -132,6 +134,7 @@ export const createSidecarProxy: McpProxyFactory = (parts) => {
 
 export async function startSidecarWith(config: SidecarConfig, createProxy: McpProxyFactory): Promise<RunningSidecar> {
   const logger = config.logger ?? createSidecarLogger({ level: config.logLevel ?? "info" });
+  if (config.build !== undefined) logger.info({ ...config.build }, `mcp-warden sidecar ${config.build.version} starting`);
   const metrics = new SidecarMetrics();
   const shutdownGraceMs = config.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
   let snapshot: PolicySnapshot | undefined;

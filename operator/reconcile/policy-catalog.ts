@@ -12,8 +12,10 @@ import {
   compilePolicies,
   createPolicyBundle,
   formatProblem,
+  grantScopedLimits,
   policyRef,
   readMcpPolicy,
+  sharedGrantBudget,
   type IdentityConflict,
   type McpPolicy,
   type PolicyBundle,
@@ -103,6 +105,25 @@ export class PolicyCatalog {
   /** Enforced versions of the namespace's policies whose selector matches the labels. */
   policiesFor(namespace: string, labels: Readonly<Record<string, string>> | undefined): McpPolicy[] {
     return this.#state(namespace).enforced.filter((policy) => selectorMatches(policy.spec.selector, labels));
+  }
+
+  /**
+   * Why the policy's per-grant limits are one budget for every caller, if they are: the
+   * identity that counts is the one each selected pod's policies agree on (the policy's
+   * own when it selects no pod yet).
+   */
+  sharedGrantBudget(namespace: string, policy: McpPolicy, podLabels: readonly (Readonly<Record<string, string>> | undefined)[]): string | undefined {
+    if (grantScopedLimits(policy).length === 0) return undefined;
+    if (podLabels.length === 0) return sharedGrantBudget(policy, agreeOnIdentity([policy]).identity);
+    const seen = new Set<PodBundle>();
+    for (const labels of podLabels) {
+      const bundle = this.bundleFor(namespace, labels);
+      if (seen.has(bundle)) continue;
+      seen.add(bundle);
+      const shared = sharedGrantBudget(policy, agreeOnIdentity(this.policiesFor(namespace, labels)).identity);
+      if (shared !== undefined) return shared;
+    }
+    return undefined;
   }
 
   /** The bundle for a pod with these labels in this namespace. */

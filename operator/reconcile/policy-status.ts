@@ -2,7 +2,7 @@
 // reconciler gathers the inputs and writes the result only when it differs.
 import type { IdentityConflict } from "../../policy/index.ts";
 import type { Condition, McpPolicyStatus, ToolDefinitionsStatus } from "../kube-objects.ts";
-import { ACCEPTED, nextCondition, PROGRAMMED, ProgrammedReason } from "./conditions.ts";
+import { ACCEPTED, AcceptedReason, nextCondition, PROGRAMMED, ProgrammedReason } from "./conditions.ts";
 import type { PolicyEvaluation } from "./policy-catalog.ts";
 
 const LISTED_PODS = 5;
@@ -24,6 +24,8 @@ export interface PolicyStatusInput {
   readonly pods: readonly SelectedPod[];
   /** This policy's identity disagrees with an older policy's on one of its pods. */
   readonly identityConflict: IdentityConflict | undefined;
+  /** Why its per-grant limits are one budget for every caller (no identity source), if they are. */
+  readonly sharedGrantBudget?: string | undefined;
   /** For a policy with spec.toolDefinitions (tool-definition-status.ts); undefined otherwise. */
   readonly toolDefinitions?: ToolDefinitionsStatus | undefined;
   readonly now: Date;
@@ -41,8 +43,9 @@ export function desiredPolicyStatus(input: PolicyStatusInput): McpPolicyStatus {
       type: ACCEPTED,
       status: evaluation.accepted ? "True" : "False",
       observedGeneration: generation,
-      reason: evaluation.reason,
-      message: evaluation.accepted ? "the policy is valid" : evaluation.message,
+      ...(evaluation.accepted && input.sharedGrantBudget !== undefined
+        ? { reason: AcceptedReason.NoIdentitySource, message: `the policy is valid; warning: ${input.sharedGrantBudget}` }
+        : { reason: evaluation.reason, message: evaluation.accepted ? "the policy is valid" : evaluation.message }),
     },
     now,
   );

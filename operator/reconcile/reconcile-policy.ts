@@ -36,12 +36,12 @@ export interface ReconcileContext {
 export type ReconcileOutcome = { done: true; selectedPods: readonly string[] } | { done: false; retryInMs: number; why: string };
 
 /** Pods that count: not finished, not being deleted. */
-function podIsActive(pod: Pod): boolean {
+export function podIsActive(pod: Pod): boolean {
   const phase = pod.status?.phase;
   return pod.metadata?.deletionTimestamp === undefined && phase !== "Succeeded" && phase !== "Failed";
 }
 
-function podIsProtected(pod: Pod): boolean {
+export function podIsProtected(pod: Pod): boolean {
   return pod.metadata?.labels?.[INJECTED_LABEL] === "true";
 }
 
@@ -93,6 +93,10 @@ export async function reconcilePolicy(key: string, context: ReconcileContext): P
       note: evaluation.message,
     });
   }
+  const sharedBudget = evaluation.enforced === undefined ? undefined : context.catalog.sharedGrantBudget(namespace, evaluation.enforced, pods.map((pod) => pod.metadata?.labels));
+  if (sharedBudget !== undefined) {
+    await context.events.record(`${eventKey}/shared-budget`, { regarding, type: "Warning", reason: EventReason.NoIdentitySource, action: "Validate", note: sharedBudget });
+  }
   if (identityConflict !== undefined) {
     await context.events.record(`${eventKey}/identity/${identityConflict.conflictsWith}`, {
       regarding,
@@ -122,7 +126,7 @@ export async function reconcilePolicy(key: string, context: ReconcileContext): P
   await reconcileNetworkPolicy(object, evaluation.enforced?.spec.networkPolicy === "enabled" ? selector : undefined, context);
   const toolDefinitions = await reconcileToolDefinitions(evaluation.enforced, pods.filter(podIsProtected), { regarding, context });
 
-  const desired = desiredPolicyStatus({ generation, current: object.status, evaluation, pods: selected, identityConflict, toolDefinitions, now: context.now() });
+  const desired = desiredPolicyStatus({ generation, current: object.status, evaluation, pods: selected, identityConflict, sharedGrantBudget: sharedBudget, toolDefinitions, now: context.now() });
   if (!statusEquals(object.status, desired)) {
     await context.client.patchPolicyStatus(namespace, name, desired);
     context.onStatusWritten?.(key);
