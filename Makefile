@@ -31,6 +31,10 @@ build: $(DEPS_STAMP) ## compile TypeScript to dist/
 	@chmod +x dist/cli/main.js dist/cli/kubectl-mcpwarden.js
 	@touch $(BUILD_STAMP)
 
+.PHONY: dist
+dist: $(DEPS_STAMP) ## what ships: the esbuild bundle, the npm package (dist/mcp-warden-VERSION.tgz), single executables (dist/sea/)
+	@node tools/build-dist.ts
+
 .PHONY: typecheck
 typecheck: $(DEPS_STAMP) ## type-check everything, tests included
 	@tsc -p tsconfig.json --noEmit
@@ -63,7 +67,7 @@ test-unit: $(DEPS_STAMP) ## unit tests
 	@vitest run --config vitest.unit.config.ts $(call VITEST_REPORT,unit)
 
 .PHONY: test-integration
-test-integration: build control-plane system-packages ## integration tests against a real control plane
+test-integration: build dist control-plane system-packages ## integration tests against a real control plane
 	@mkdir -p $(RESULTS)
 	@MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" vitest run --config vitest.integration.config.ts $(call VITEST_REPORT,integration)
 
@@ -125,6 +129,13 @@ images: ## build the operator, sidecar and demo server images with docker or pod
 .PHONY: image-names
 image-names: ## print the names `make images` gives the images
 	@for name in $(PROJECT_IMAGES); do echo "$(IMAGE_PREFIX)/$$name:$(IMAGE_TAG)"; done
+
+CHART_VERSION = $(shell node -p 'require("./package.json").version')
+
+.PHONY: chart
+chart: control-plane ## package the Helm chart, versioned as package.json, into dist/charts/mcp-warden-VERSION.tgz
+	@mkdir -p dist/charts
+	@"$$(tools/build-control-plane.sh)/helm" package charts/mcp-warden --version "$(CHART_VERSION)" --app-version "$(CHART_VERSION)" --destination dist/charts
 
 .PHONY: chart-crds
 chart-crds: $(DEPS_STAMP) ## regenerate the Helm chart's CRD templates from crds/

@@ -67,4 +67,10 @@ export default tseslint.config(
   boundary(["policy/**/*.ts"], ["sidecar", "operator", "cli", "protocol"], { pure: true, ignores: ["**/*.test.ts"] }),
   boundary(["policy/**/*.test.ts"], ["sidecar", "operator", "cli", "protocol"]),
   boundary(["protocol/**/*.ts"], ["sidecar", "operator", "cli"], { pure: true, ignores: ["**/*.test.ts"] }),
+  {
+    // The package's command shims: CommonJS in syntax every Node.js parses (packaging/bin/require-node.cjs).
+    files: ["packaging/**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable" } },
+    rules: { "@typescript-eslint/no-require-imports": "off", "no-var": "off" },
+  },
 );

@@ -2,20 +2,23 @@
 // in parallel on 2 cores), and the figures in bench/results/latest.json. A benchmark, not
 // a test: it measures and reports, and fails only when a section cannot run.
 //
-// Run: node dist/bench/main.js [section...]   (sections: policy, ratelimit, sidecar, propagation, cluster)
+// Run: node dist/bench/main.js [section...]   (sections: policy, ratelimit, definitions, sidecar, propagation, cluster)
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runClusterBench } from "./cluster.ts";
 import { runPolicyBench } from "./policy.ts";
 import { runPropagationBench } from "./propagation.ts";
 import { runRateLimitBench } from "./ratelimit.ts";
 import { runSidecarBench } from "./sidecar.ts";
+import { runToolDefinitionsBench } from "./tool-definitions.ts";
 
 const SECTIONS: Record<string, () => Promise<object>> = {
   policy: runPolicyBench,
   ratelimit: runRateLimitBench,
+  definitions: runToolDefinitionsBench,
   sidecar: () => runSidecarBench(),
   propagation: async () => runPropagationBench(),
   cluster: runClusterBench,
@@ -48,6 +51,6 @@ for (const [name, run] of Object.entries(SECTIONS)) {
 const here = fileURLToPath(new URL(".", import.meta.url));
 const resultsDir = here.includes("/dist/bench/") ? fileURLToPath(new URL("../../bench/results", import.meta.url)) : fileURLToPath(new URL("./results", import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(`${resultsDir}latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(resultsDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
 console.log(`[bench] results written to bench/results/latest.json`);
 process.exit(failed ? 1 : 0);

@@ -30,7 +30,11 @@ import { controlPlaneBinDir } from "../test/harness/control-plane-bin.ts";
 import { freePort } from "../test/harness/free-port.ts";
 import { packageRoot as repoRoot } from "../cli/package-root.ts";
 import { createCertificateAuthority, issueCertificate } from "../operator/tls/certificates.ts";
+import { allPolicyEngines } from "../policy/all-engines.ts";
 import { readPolicyBundle } from "../policy/index.ts";
+
+/** What a sidecar would have loaded for these bundles (their policies use CEL and schemas). */
+const ENGINES = allPolicyEngines();
 import { cliScript, rssMb } from "./bench-process.ts";
 
 const run = promisify(execFile);
@@ -353,7 +357,7 @@ function compileTime(bundle: string): number {
   const times: number[] = [];
   for (let i = 0; i < 50; i++) {
     const started = performance.now();
-    const result = readPolicyBundle(JSON.parse(bundle));
+    const result = readPolicyBundle(JSON.parse(bundle), ENGINES);
     times.push(performance.now() - started);
     if (!result.ok) throw new Error("the bench bundle does not compile");
   }

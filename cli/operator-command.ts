@@ -10,7 +10,7 @@ import { createOperatorLogger, errorText } from "../operator/operator-logger.ts"
 import type { OperatorConfig, RunningOperator } from "../operator/run-operator.ts";
 import type { SidecarResources } from "../operator/injection/index.ts";
 import { RATE_LIMIT_FAILURE_MODES } from "../protocol/index.ts";
-import { packageVersion } from "./package-root.ts";
+import { buildInfo } from "./build-info.ts";
 import { sidecarRedisFromFlags, type SidecarRedisFlags } from "./operator-redis-flags.ts";
 import { addSidecarSettingOptions, sidecarSettingsFromFlags } from "./operator-sidecar-settings.ts";
 
@@ -131,6 +131,8 @@ export function registerOperatorCommand(program: Command): void {
       const settings = sidecarSettingsFromFlags(flags as unknown as Record<string, unknown>);
       if (!settings.ok) return command.error(`error: ${settings.message}`, { exitCode: 2 });
       const logger = createOperatorLogger(flags.logLevel);
+      const build = buildInfo();
+      logger.info({ ...build }, `mcp-warden operator ${build.version} starting`);
       let running: RunningOperator;
       try {
         // Loaded here, not at start-up: every other command (the sidecar above all) would
@@ -154,7 +156,7 @@ export function registerOperatorCommand(program: Command): void {
           controlPlaneUrl: flags.controlPlaneUrl,
           controlPlaneCaFile: flags.controlPlaneCaFile,
           injection: {
-            image: flags.sidecarImage ?? `mcp-warden:${packageVersion()}`,
+            image: flags.sidecarImage ?? `mcp-warden:${build.version}`,
             imagePullPolicy: flags.sidecarImagePullPolicy,
             logLevel: flags.sidecarLogLevel,
             ...(flags.sidecarResources === undefined ? {} : { resources: flags.sidecarResources }),

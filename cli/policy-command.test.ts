@@ -1,4 +1,3 @@
-import { Command, CommanderError } from "commander";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,8 +5,9 @@ import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { rmSync } from "node:fs";
-import { processIo, registerPolicyCommand } from "./policy-command.ts";
+import { runPolicyCommand } from "../test/support/policy-cli.ts";
 import { readMcpPolicy } from "../policy/index.ts";
+import { testCache } from "../test/support/policy-engines.ts";
 
 const examples = fileURLToPath(new URL("../examples/policies", import.meta.url));
 const example = (file: string) => join(examples, file);
@@ -20,39 +20,31 @@ function file(name: string, text: string): string {
   return path;
 }
 
-interface Run {
-  code: number;
-  stdout: string[];
-  stderr: string[];
-}
-
-async function run(...args: string[]): Promise<Run> {
-  const result: Run = { code: 0, stdout: [], stderr: [] };
-  const program = new Command("mcp-warden")
-    .exitOverride()
-    .configureOutput({ writeOut: (text) => void result.stdout.push(text.trimEnd()), writeErr: (text) => void result.stderr.push(text.trimEnd()) });
-  registerPolicyCommand(program, {
-    readFile: processIo.readFile,
-    stdout: (line) => void result.stdout.push(line),
-    stderr: (line) => void result.stderr.push(line),
-    setExitCode: (code) => void (result.code = code),
-  });
-  try {
-    await program.parseAsync(["node", "mcp-warden", "policy", ...args]);
-  } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    result.code = error.exitCode === 0 ? 0 : 2; // what cli/main.ts does
-  }
-  return result;
-}
+const run = runPolicyCommand;
 
 const header = "apiVersion: mcpwarden.dev/v1alpha1\nkind: McpPolicy\n";
 
 describe("mcp-warden policy validate", () => {
   it("accepts the example policies", async () => {
-    const files = ["mockloop.policylayer.json", "mockloop.yaml", "mock-mcp.policylayer.json", "mock-mcp.yaml"].map(example);
+    const files = ["mock-mcp.policylayer.json", "mock-mcp.yaml"].map(example);
     const result = await run("validate", ...files);
     expect(result).toEqual({ code: 0, stdout: files.map((path) => `${path}: ok (1 policy)`), stderr: [] });
+  });
+
+  it("warns, without failing, where per-grant limits have no identity source (every caller shares one budget)", async () => {
+    const result = await run("validate", example("mockloop.yaml"));
+    expect(result.code).toBe(0);
+    expect(result.stdout).toEqual([`${example("mockloop.yaml")}: ok (1 policy)`]);
+    expect(result.stderr).toEqual([
+      `${example("mockloop.yaml")}: warning: agents/mockloop: per-grant limits (tools["run_test_iteration"].limits[0]) have no identity source, so every caller is one grant and all callers share one budget; ` +
+        "name the caller with spec.identity (source: header, jwt or session) for a budget per caller, or write scope: global to say the budget is shared",
+    ]);
+    const named = file("named.yaml", `${header}metadata: {name: named}\nspec:\n  identity: {source: header, header: x-agent-id}\n  tools:\n    run: {limits: [{counter: runs, window: minute, max: 10}]}\n`);
+    const global = file("global.yaml", `${header}metadata: {name: global}\nspec:\n  tools:\n    run: {limits: [{counter: runs, window: minute, max: 10, scope: global}]}\n`);
+    expect((await run("validate", named)).stderr).toEqual([]);
+    expect((await run("validate", global)).stderr).toEqual([]);
+    // Another file of the same pod naming the caller counts.
+    expect((await run("validate", example("mockloop.yaml"), named)).stderr.filter((line) => line.includes("per-grant"))).toEqual([]);
   });
 
   it("exits 1 listing every problem in every file, including problems across files", async () => {
@@ -98,7 +90,7 @@ describe("mcp-warden policy import", () => {
     const result = await run("import", example("mockloop.policylayer.json"), "--namespace", "agents", "--selector", "app.kubernetes.io/name=mockloop-mcp,tier=tools");
     expect(result.code).toBe(0);
     expect(result.stdout[0]).toMatch(/^# Imported from the PolicyLayer document mockloop\.policylayer\.json/);
-    const read = readMcpPolicy(load(result.stdout.join("\n")));
+    const read = readMcpPolicy(load(result.stdout.join("\n")), testCache());
     if (!read.ok) throw new Error(JSON.stringify(read.problems));
     expect(read.policy.metadata).toEqual({ name: "mockloop", namespace: "agents" });
     expect(read.policy.spec).toEqual({
@@ -113,6 +105,12 @@ describe("mcp-warden policy import", () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toEqual(["note: no --selector, so the policy selects every pod in its namespace"]);
     expect(load(result.stdout.join("\n"))).toMatchObject({ metadata: { name: "mock" }, spec: { selector: {}, tools: { list_runs: {} } } });
+  });
+
+  it("says how to get per-agent budgets when the document has per-grant limits", async () => {
+    const result = await run("import", example("mockloop.policylayer.json"), "--selector", "app=mockloop");
+    expect(result.code).toBe(0);
+    expect(result.stderr).toEqual([expect.stringMatching(/^note: PolicyLayer tracks limits per agent session; .*add spec\.identity — \{source: header, header: x-agent-id\}/)]);
   });
 
   it("exits 2 for bad flags and 1 for a document with problems", async () => {
@@ -179,7 +177,7 @@ describe("mcp-warden policy test", () => {
     ]);
   });
 
-  it("exits 1 listing every bad line of the calls file, and 2 without --calls", async () => {
+  it("exits 2 listing every bad line of the calls file (a usage error, not a failed expectation), and 2 without --calls", async () => {
     const calls = file(
       "bad-calls.jsonl",
       [
@@ -194,12 +192,12 @@ describe("mcp-warden policy test", () => {
       ].join("\n"),
     );
     const result = await run("test", example("mockloop.yaml"), "--calls", calls);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stdout).toEqual([]);
     expect(result.stderr).toEqual([
       expect.stringMatching(new RegExp(`^${calls}:2: not JSON: `)),
       `${calls}:3: tool: must be a string`,
-      `${calls}:4: unknown field "when" (allowed: tool, arguments, identity, session, at)`,
+      `${calls}:4: unknown field "when" (allowed: tool, arguments, identity, session, at, listed, expect)`,
       `${calls}:5: at: "yesterday" is not an ISO 8601 time with a zone (e.g. 2026-01-01T10:00:00Z)`,
       `${calls}:6: at: 2026-01-01T00:00:00Z is earlier than the previous call; calls must be in time order`,
       `${calls}:7: identity: must be an id or {"id", "claims"}`,
@@ -222,5 +220,106 @@ describe("mcp-warden policy test", () => {
       ]),
     );
     expect(result.stdout.map((line) => (JSON.parse(line) as { decision: string }).decision)).toEqual(["allow", "deny"]);
+  });
+
+  describe("with expectations", () => {
+    const rateLimited = { decision: "rate_limited", rule: 'tools["run_test_iteration"].limits[0]', retryAfterSeconds: 50 };
+    const seed000 = (eleventh: object, bob: object = { decision: "allow" }) => [
+      { tool: "run_test_iteration", identity: "alice", at: at(0), expect: { decision: "allow", policy: "agents/mockloop" } },
+      ...Array.from({ length: 9 }, (_, index) => ({ tool: "run_test_iteration", identity: "alice", at: at(index + 1) })),
+      { tool: "run_test_iteration", identity: "alice", at: at(10), expect: eleventh },
+      { tool: "run_test_iteration", identity: "bob", at: at(11), expect: bob },
+    ];
+
+    it("counts the calls that state what they must get and exits 0 when all pass", async () => {
+      const result = await run("test", example("mockloop.yaml"), "--calls", lines(seed000(rateLimited)));
+      expect(result).toEqual({ code: 0, stdout: ["3 passed, 0 failed"], stderr: [] });
+    });
+
+    it("shows a diff per mismatch and exits 1", async () => {
+      const calls = lines(seed000({ ...rateLimited, retryAfterSeconds: 30 }, { decision: "rate_limited" }));
+      const result = await run("test", example("mockloop.yaml"), "--calls", calls);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toEqual([
+        `FAIL ${calls}:11: run_test_iteration by alice at 2026-11-22T10:00:10.000Z`,
+        '    decision: "rate_limited"',
+        '    rule: "tools[\\"run_test_iteration\\"].limits[0]"',
+        "  - retryAfterSeconds: 30",
+        "  + retryAfterSeconds: 50",
+        expect.stringMatching(/^ {4}got: \{"decision":"rate_limited",.*"retryAfterSeconds":50\}$/),
+        `FAIL ${calls}:12: run_test_iteration by bob at 2026-11-22T10:00:11.000Z`,
+        '  - decision: "rate_limited"',
+        '  + decision: "allow"',
+        expect.stringMatching(/^ {4}got: \{"decision":"allow",/),
+        "1 passed, 2 failed",
+      ]);
+    });
+
+    it("-o json gives every call, its decision and its mismatches in one document", async () => {
+      const result = await run("test", example("mockloop.yaml"), "--calls", lines(seed000(rateLimited, { decision: "deny" })), "-o", "json");
+      expect(result.code).toBe(1);
+      const report = JSON.parse(result.stdout.join("\n")) as { passed: number; failed: number; results: { line: number; decision: { decision: string }; mismatches?: unknown[] }[] };
+      expect([report.passed, report.failed, report.results.length]).toEqual([2, 1, 12]);
+      expect(report.results[1]).not.toHaveProperty("mismatches");
+      expect(report.results[11]).toMatchObject({ line: 12, decision: { decision: "allow" }, mismatches: [{ field: "decision", expected: "deny", actual: "allow" }] });
+    });
+
+    it("an unknown decision or field in expect is an error naming the line and the field (exit 2)", async () => {
+      const calls = lines([
+        { tool: "a", expect: { decision: "rate-limited" } },
+        { tool: "a", expect: { verdict: "allow" } },
+        { tool: "a", expect: {} },
+        { tool: "a", expect: { retryAfterSeconds: 0.5 } },
+        { tool: "a", expect: "allow" },
+      ]);
+      const result = await run("test", example("mockloop.yaml"), "--calls", calls);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toEqual([]);
+      expect(result.stderr).toEqual([
+        `${calls}:1: expect.decision: "rate-limited" is not a decision (allow, deny, rate_limited, invalid_arguments, approval_required, definition_changed)`,
+        `${calls}:2: expect: unknown field "verdict" (allowed: decision, policy, rule, reason, retryAfterSeconds)`,
+        `${calls}:3: expect: names nothing to check; give at least one of decision, policy, rule, reason, retryAfterSeconds`,
+        `${calls}:4: expect.retryAfterSeconds: must be a whole number of seconds from 1`,
+        `${calls}:5: expect: must be an object {"decision", "policy", "rule", "reason", "retryAfterSeconds"}`,
+      ]);
+    });
+  });
+
+  describe("--coverage", () => {
+    const policies = () => [
+      file("cover-a.yaml", `${header}metadata: {name: a, namespace: agents}\nspec:\n  default: deny\n  hide: ["debug_*"]\n  tools:\n    list_runs: {}\n    "run_*": {}\n    deploy: {action: deny}\n`),
+      file("cover-b.yaml", `${header}metadata: {name: b, namespace: agents}\nspec:\n  default: allow\n  tools:\n    list_runs: {action: deny}\n`),
+    ];
+
+    it("lists the rules no policy's evaluation matched, counting a rule outvoted by another policy's deny as exercised", async () => {
+      // list_runs: a allows, b denies; the combined decision is b's deny, and a's rule was still reached.
+      const result = await run("test", ...policies(), "--calls", lines([{ tool: "list_runs" }, { tool: "debug_dump" }]), "--coverage");
+      expect(result.code).toBe(0);
+      expect(result.stdout.slice(0, 2).map((line) => (JSON.parse(line) as { decision: string; policy: string }).policy)).toEqual(["agents/b", "agents/a"]);
+      expect(result.stdout.slice(2)).toEqual([
+        "coverage: 4 of 7 rules exercised",
+        '  not exercised: agents/a tools["deploy"]',
+        '  not exercised: agents/a tools["run_*"]',
+        "  not exercised: agents/a default",
+      ]);
+    });
+
+    it("with expectations, after the summary; in JSON, as a field", async () => {
+      const calls = lines([{ tool: "deploy", expect: { decision: "deny", rule: 'tools["deploy"]' } }]);
+      const text = await run("test", ...policies(), "--calls", calls, "--coverage");
+      expect(text.stdout.slice(0, 2)).toEqual(["1 passed, 0 failed", "coverage: 2 of 7 rules exercised"]);
+      const json = await run("test", ...policies(), "--calls", calls, "--coverage", "-o", "json");
+      expect((JSON.parse(json.stdout.join("\n")) as { coverage: unknown }).coverage).toEqual({
+        rules: 7,
+        exercised: 2,
+        notExercised: [
+          { policy: "agents/a", rule: "hide[0]" },
+          { policy: "agents/a", rule: 'tools["list_runs"]' },
+          { policy: "agents/a", rule: 'tools["run_*"]' },
+          { policy: "agents/a", rule: "default" },
+          { policy: "agents/b", rule: 'tools["list_runs"]' },
+        ],
+      });
+    });
   });
 });

@@ -6,26 +6,27 @@
 import { type Command, CommanderError, Option } from "commander";
 import { readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
-import { MemoryRateLimitStore } from "../sidecar/ratelimit/memory-store.ts";
 import {
-  admitCall,
+  CompileCache,
   compilePolicies,
   formatProblem,
+  grantScopedLimits,
+  PER_AGENT_BUDGETS_NOTE,
+  sharedGrantBudget,
   labelKeyProblem,
   labelValueProblem,
   namespaceProblem,
   objectNameProblem,
   readPolicyText,
   renderPolicyYaml,
-  evaluateCall,
-  type Decision,
   type DecisionTable,
   type LabelSelector,
   type McpPolicy,
   policyRef,
-  type ToolCall,
 } from "../policy/index.ts";
-import { SlidingWindowLimiter } from "../policy/ratelimit/sliding-window.ts";
+import { readCalls } from "./policy-test-calls.ts";
+import { runPolicyTest, TEST_OUTPUT_FORMATS, type TestOutputFormat } from "./policy-test-run.ts";
+import { registerPolicyPinCommand } from "./policy-pin-command.ts";
 
 /** Where the command reads and writes; tests pass their own. */
 export interface PolicyCommandIo {
@@ -51,17 +52,18 @@ export const processIo: PolicyCommandIo = {
 };
 
 export function registerPolicyCommand(program: Command, io: PolicyCommandIo = processIo): void {
-  const policy = program.command("policy").description("validate, import and test McpPolicy and PolicyLayer documents");
+  const policy = program.command("policy").description("validate, import and test McpPolicy and PolicyLayer documents; pin tool definitions");
 
   policy
     .command("validate")
     .description("check policy files (McpPolicy YAML/JSON or PolicyLayer JSON); exit 1 listing every problem")
     .argument("<files...>", "policy files; several documents per file are allowed")
-    .action((files: string[]) => {
-      const loaded = loadPolicyFiles(files, io);
+    .action(async (files: string[]) => {
+      const cache = await fullCompileCache();
+      const loaded = loadPolicyFiles(files, io, cache);
       for (const problem of loaded.problems) io.stderr(problem);
       // The readable policies are also checked together (counters, identity), so one run lists everything.
-      const table = compileLoaded(loaded, io);
+      const table = compileLoaded(loaded, io, cache, true);
       if (loaded.problems.length > 0 || table === undefined) return io.setExitCode(1);
       for (const file of files) {
         const count = loaded.countByFile.get(file) ?? 0;
@@ -95,30 +97,31 @@ export function registerPolicyCommand(program: Command, io: PolicyCommandIo = pr
       }
       if (!document.result.ok) return failWith(document.result.problems.map((problem) => `${file}: ${formatProblem(problem)}`), io);
       if (options.selector === undefined) io.stderr(`note: no --selector, so the policy selects every pod in its namespace`);
+      if (grantScopedLimits(document.result.policy).length > 0) io.stderr(`note: ${PER_AGENT_BUDGETS_NOTE}`);
       io.stdout(`# Imported from the PolicyLayer document ${basename(file)} by mcp-warden policy import.`);
       io.stdout(renderPolicyYaml(document.result.policy).trimEnd());
     });
 
   policy
     .command("test")
-    .description("decide a sequence of calls against policies; prints one JSON decision per call")
+    .description("decide a sequence of calls against policies; checks each call's expect, or prints one JSON decision per call")
     .argument("<policies...>", "policy files (all of them apply, as for one pod)")
-    .addOption(new Option("--calls <file>", 'JSON Lines, one call each: {"tool","arguments","identity","session","at"}').makeOptionMandatory())
-    .action(async (files: string[], options: { calls: string }) => {
-      const loaded = loadPolicyFiles(files, io);
+    .addOption(new Option("--calls <file>", 'JSON Lines, one call each: {"tool","arguments","identity","session","at","listed","expect"}').makeOptionMandatory())
+    .option("--coverage", "list the rules no call exercised (matched by any policy, whatever the combined decision)")
+    .addOption(new Option("-o, --output <format>", "text, or one JSON document for CI").choices(TEST_OUTPUT_FORMATS).default("text"))
+    .action(async (files: string[], options: { calls: string; coverage?: boolean; output: TestOutputFormat }) => {
+      const cache = await fullCompileCache();
+      const loaded = loadPolicyFiles(files, io, cache);
       if (loaded.problems.length > 0) return failWith(loaded.problems, io);
-      const table = compileLoaded(loaded, io);
+      const table = compileLoaded(loaded, io, cache);
       if (table === undefined) return io.setExitCode(1);
       const calls = readCalls(options.calls, readOrExit(options.calls, MAX_CALLS_FILE_BYTES, io));
-      if (!calls.ok) return failWith(calls.problems, io);
-      const limiter = new SlidingWindowLimiter(new MemoryRateLimitStore());
-      for (const { call, atMs } of calls.calls) {
-        const admitted = await admitCall(evaluateCall(table, call, atMs), limiter, atMs);
-        const line: Record<string, unknown> = decisionLine(admitted.decision);
-        if (table.audit.length > 0) line["audit"] = admitted.audit.map(decisionLine);
-        io.stdout(JSON.stringify(line));
-      }
+      // A malformed calls file is a usage error, not a failed expectation.
+      if (!calls.ok) return failWith(calls.problems, io, 2);
+      io.setExitCode(await runPolicyTest(table, calls.calls, options.calls, { output: options.output, coverage: options.coverage === true }, io.stdout));
     });
+
+  registerPolicyPinCommand(policy, io);
 }
 
 interface LoadedPolicies {
@@ -129,10 +132,18 @@ interface LoadedPolicies {
   problems: string[];
 }
 
-function loadPolicyFiles(files: readonly string[], io: PolicyCommandIo): LoadedPolicies {
+/**
+ * Every engine (CEL, JSON Schema): these commands read any policy. Loaded when one runs,
+ * not with the command line: `mcp-warden sidecar` never loads what its policies do not need.
+ */
+async function fullCompileCache(): Promise<CompileCache> {
+  return new CompileCache((await import("../policy/all-engines.ts")).allPolicyEngines());
+}
+
+function loadPolicyFiles(files: readonly string[], io: PolicyCommandIo, cache: CompileCache): LoadedPolicies {
   const loaded: LoadedPolicies = { policies: [], fileOf: new Map(), countByFile: new Map(), problems: [] };
   for (const file of files) {
-    const read = readPolicyText(readOrExit(file, MAX_POLICY_FILE_BYTES, io), { name: nameFromFile(file) });
+    const read = readPolicyText(readOrExit(file, MAX_POLICY_FILE_BYTES, io), { name: nameFromFile(file) }, cache);
     if (!read.ok) {
       loaded.problems.push(...read.problems.map((problem) => `${file}: ${formatProblem(problem)}`));
       continue;
@@ -152,8 +163,8 @@ function loadPolicyFiles(files: readonly string[], io: PolicyCommandIo): LoadedP
 }
 
 /** Compiles all loaded policies together (counters and identity span files); problems are printed. */
-function compileLoaded(loaded: LoadedPolicies, io: PolicyCommandIo): DecisionTable | undefined {
-  const compiled = compilePolicies(loaded.policies);
+function compileLoaded(loaded: LoadedPolicies, io: PolicyCommandIo, cache: CompileCache, warnSharedBudgets = false): DecisionTable | undefined {
+  const compiled = compilePolicies(loaded.policies, cache);
   const fileOf = (ref: string | undefined): string => {
     const policy = loaded.policies.find((candidate) => policyRef(candidate) === ref);
     return (policy === undefined ? undefined : loaded.fileOf.get(policy)) ?? "(policies)";
@@ -163,6 +174,12 @@ function compileLoaded(loaded: LoadedPolicies, io: PolicyCommandIo): DecisionTab
     return undefined;
   }
   for (const conflict of compiled.table.identityConflicts) io.stderr(`${fileOf(conflict.policy)}: warning: spec.identity: ${conflict.message}`);
+  if (warnSharedBudgets) {
+    for (const policy of loaded.policies) {
+      const shared = sharedGrantBudget(policy, compiled.table.identity);
+      if (shared !== undefined) io.stderr(`${loaded.fileOf.get(policy) ?? "(policies)"}: warning: ${policyRef(policy)}: ${shared}`);
+    }
+  }
   return compiled.table;
 }
 
@@ -205,92 +222,7 @@ function readErrorReason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function failWith(lines: readonly string[], io: PolicyCommandIo): void {
+function failWith(lines: readonly string[], io: PolicyCommandIo, code = 1): void {
   for (const line of lines) io.stderr(line);
-  io.setExitCode(1);
-}
-
-function decisionLine(decision: Decision): Record<string, unknown> {
-  const line: Record<string, unknown> = {
-    decision: decision.decision,
-    policy: decision.policy,
-    rule: decision.rule,
-    reason: decision.reason,
-  };
-  if (decision.retryAfterSeconds !== undefined) line["retryAfterSeconds"] = decision.retryAfterSeconds;
-  return line;
-}
-
-const CALL_KEYS = ["tool", "arguments", "identity", "session", "at"];
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-
-type CallsResult = { ok: true; calls: { call: ToolCall; atMs: number }[] } | { ok: false; problems: string[] };
-
-/**
- * One call per line. `identity` and `session` are ids ("alice") or objects ({"id",
- * "claims"}); both default to "". `at` (ISO 8601 with a zone) defaults to the previous
- * call's time (the first call: 1970-01-01T00:00:00Z) and may not go back in time.
- */
-function readCalls(file: string, text: string): CallsResult {
-  const calls: { call: ToolCall; atMs: number }[] = [];
-  const problems: string[] = [];
-  let previousMs = 0;
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const where = `${file}:${index + 1}`;
-    if (raw.trim() === "") return;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      problems.push(`${where}: not JSON: ${error instanceof Error ? error.message : String(error)}`);
-      return;
-    }
-    const parsed = readCall(value, previousMs);
-    if (typeof parsed === "string") {
-      problems.push(`${where}: ${parsed}`);
-      return;
-    }
-    previousMs = parsed.atMs;
-    calls.push(parsed);
-  });
-  if (problems.length === 0 && calls.length === 0) problems.push(`${file}: holds no calls`);
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, calls };
-}
-
-function readCall(value: unknown, previousMs: number): { call: ToolCall; atMs: number } | string {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return 'a call must be an object {"tool", "arguments", "identity", "session", "at"}';
-  const record = value as Record<string, unknown>;
-  const unknown = Object.keys(record).filter((key) => !CALL_KEYS.includes(key));
-  if (unknown.length > 0) return `unknown field ${JSON.stringify(unknown[0])} (allowed: ${CALL_KEYS.join(", ")})`;
-  const tool = record["tool"];
-  if (typeof tool !== "string") return "tool: must be a string";
-  const identity = readParty(record["identity"], "identity", true);
-  if (typeof identity === "string") return identity;
-  const session = readParty(record["session"], "session", false);
-  if (typeof session === "string") return session;
-  let atMs = previousMs;
-  if (record["at"] !== undefined) {
-    const at = record["at"];
-    if (typeof at !== "string" || !ISO_TIME.test(at) || Number.isNaN(Date.parse(at))) {
-      return `at: ${JSON.stringify(at)} is not an ISO 8601 time with a zone (e.g. 2026-01-01T10:00:00Z)`;
-    }
-    atMs = Date.parse(at);
-    if (atMs < previousMs) return `at: ${at} is earlier than the previous call; calls must be in time order`;
-  }
-  const call: ToolCall = { tool, identity: identity.claims === undefined ? { id: identity.id } : identity, session: { id: session.id } };
-  return { call: record["arguments"] === undefined ? call : { ...call, arguments: record["arguments"] }, atMs };
-}
-
-function readParty(value: unknown, field: string, claims: boolean): { id: string; claims?: Record<string, unknown> } | string {
-  if (value === undefined) return { id: "" };
-  if (typeof value === "string") return { id: value };
-  const shape = claims ? '{"id", "claims"}' : '{"id"}';
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return `${field}: must be an id or ${shape}`;
-  const record = value as Record<string, unknown>;
-  const allowed = claims ? ["id", "claims"] : ["id"];
-  if (Object.keys(record).some((key) => !allowed.includes(key)) || typeof record["id"] !== "string") return `${field}: must be an id or ${shape}`;
-  const claimValue = record["claims"];
-  if (claimValue === undefined) return { id: record["id"] };
-  if (typeof claimValue !== "object" || claimValue === null || Array.isArray(claimValue)) return `${field}.claims: must be an object`;
-  return { id: record["id"], claims: claimValue as Record<string, unknown> };
+  io.setExitCode(code);
 }

@@ -4,42 +4,36 @@
 #
 # Build from the repository root (`make images` does):
 #   docker build -f images/sidecar.Dockerfile -t mcp-warden/sidecar:$(VERSION) .
+# The image runs the one build the product ships (ADR 6): the esbuild bundle, behind the
+# npm package's command shim — no node_modules, no TypeScript output.
 # test/integration/images.test.ts replays this file without an engine: every COPY source
-# exists, the production install has the entrypoint, and it starts.
+# exists, the bundle really builds, and the entrypoint starts.
 ARG NODE_IMAGE=node:24-slim
 
-# Compile TypeScript with every dependency (the compiler and types are dev dependencies).
+# Bundle with every dependency (esbuild is a dev dependency).
 FROM ${NODE_IMAGE} AS build
+# The commit `mcp-warden version` reports (the build context has no .git).
+ARG MCPWARDEN_COMMIT=unknown
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
-COPY tsconfig.json tsconfig.build.json ./
 COPY cli cli
 COPY policy policy
-COPY protocol protocol
 COPY sidecar sidecar
 COPY operator operator
-RUN npx tsc -p tsconfig.build.json
-
-# Production dependencies only, from the same lockfile.
-FROM ${NODE_IMAGE} AS production-dependencies
-WORKDIR /src
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
+COPY protocol protocol
+COPY tools/build-dist.ts tools/build-dist.ts
+RUN node tools/build-dist.ts --bundle-only
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
-# package.json: the CLI finds its version (and root) by it.
+# package.json: the shim reads the Node version it needs (engines) from it.
 COPY package.json ./
-COPY --from=production-dependencies /src/node_modules node_modules
-COPY --from=build /src/dist/cli dist/cli
-COPY --from=build /src/dist/policy dist/policy
-COPY --from=build /src/dist/protocol dist/protocol
-COPY --from=build /src/dist/sidecar dist/sidecar
-COPY --from=build /src/dist/operator dist/operator
+COPY packaging/bin bin
+COPY --from=build /src/dist/bundle/mcp-warden.cjs /src/dist/bundle/mcp-warden.cjs.LEGAL.txt lib/
 # Numeric, so the kubelet can enforce runAsNonRoot without reading /etc/passwd; the same
 # uid the chart and the injector set.
 USER 65532:65532
-ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+ENTRYPOINT ["node", "/app/bin/mcp-warden.cjs"]
 CMD ["sidecar"]

@@ -1,11 +1,13 @@
-// Structured logs (pino, JSON lines on stderr). Components take the Logger they are
-// given, usually a child with a `component` field.
-import { pino, type Logger } from "pino";
+// Structured logs (pino, JSON lines on stderr) in the sidecar's format
+// (protocol/log-format.ts). Components take the Logger they are given,
+// usually a child with a `component` field.
+import { pino, type DestinationStream, type Logger } from "pino";
+import { logFormat } from "../protocol/log-format.ts";
 
 export type OperatorLogger = Logger;
 
-export function createOperatorLogger(level: string = "info"): OperatorLogger {
-  return pino({ level, base: { app: "mcp-warden-operator" } }, pino.destination(2));
+export function createOperatorLogger(level: string = "info", destination: DestinationStream = pino.destination(2)): OperatorLogger {
+  return pino({ level, ...logFormat("mcp-warden-operator") }, destination);
 }
 
 /** A logger that writes nothing, for tests. */

@@ -44,17 +44,19 @@ mcp-warden demo: the sidecar enforces examples/demo/policy.yaml in front of a de
   MCP endpoint  ${mcpUrl}   (Streamable HTTP)
   metrics       http://${ADMIN.host}:${ADMIN.port}/metrics   (also /healthz, /readyz)
 
-Connect any MCP client to ${mcpUrl}, for example:
-  npx @modelcontextprotocol/inspector     then Transport "Streamable HTTP", URL ${mcpUrl}
+Connect any MCP client to ${mcpUrl}, naming the caller in the header x-agent-id (the
+policy's identity source: each name has its own rate-limit budget), for example:
+  npx @modelcontextprotocol/inspector     then Transport "Streamable HTTP", URL ${mcpUrl},
+                                          header x-agent-id: alice
 
 or with curl (the first reply carries an Mcp-Session-Id header; send it back):
-  curl -si ${mcpUrl} -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\
+  curl -si ${mcpUrl} -H 'x-agent-id: alice' -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\
     -d '${initialize}'
-  curl -s ${mcpUrl} -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\
+  curl -s ${mcpUrl} -H 'x-agent-id: alice' -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\
     -H 'mcp-session-id: <the id>' -H 'mcp-protocol-version: 2025-06-18' -d '${listRuns}'
 
 Things to try: list_runs (allowed); run_test_iteration 11 times within a minute (the 11th is
-rate limited); get_run_logs with run_id "r-1" (allowed) or "../etc/passwd" (invalid arguments);
+rate limited; another x-agent-id still has its full budget); get_run_logs with run_id "r-1" (allowed) or "../etc/passwd" (invalid arguments);
 deploy_mock_api (denied: no rule names it); debug_delete_all_runs (hidden);
 reset_mock_data with dataset "empty" (held for a person: in another terminal run
   npx mcp-warden approvals     then     npx mcp-warden approve <NAME>   or   npx mcp-warden deny <NAME> --reason "…"

@@ -12,6 +12,11 @@ export const AcceptedReason = {
   Invalid: "Invalid",
   /** A counter shared with an older policy of the namespace with another window, max or scope. */
   CounterConflict: "CounterConflict",
+  /**
+   * Valid (status True), with a warning: its per-grant limits meet no identity source, so
+   * every caller is one grant and all share one budget (policy/grant-identity.ts).
+   */
+  NoIdentitySource: "NoIdentitySource",
 } as const;
 
 export const ProgrammedReason = {
@@ -32,6 +37,11 @@ export const EventReason = {
   CounterConflict: "CounterConflict",
   IdentityConflict: "IdentityConflict",
   TargetsUpstreamPort: "TargetsUpstreamPort",
+  NoIdentitySource: "NoIdentitySource",
+  /** A pod lists a tool definition other than the one spec.toolDefinitions pins. */
+  ToolDefinitionChanged: "ToolDefinitionChanged",
+  /** Pods list tools spec.toolDefinitions has no pin for. */
+  ToolDefinitionUnpinned: "ToolDefinitionUnpinned",
 } as const;
 
 /**

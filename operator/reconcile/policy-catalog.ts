@@ -5,15 +5,18 @@
 // replicas compute the same revision for the same pod: an ack taken by one replica
 // means the same thing to the leader.
 import { createHash } from "node:crypto";
+import { allPolicyEngines } from "../../policy/all-engines.ts";
+import type { PolicyEngines } from "../../policy/policy-engines.ts";
 import {
   agreeOnIdentity,
-  ArgumentSchemaCompiler,
   CompileCache,
   compilePolicies,
   createPolicyBundle,
   formatProblem,
+  grantScopedLimits,
   policyRef,
   readMcpPolicy,
+  sharedGrantBudget,
   type IdentityConflict,
   type McpPolicy,
   type PolicyBundle,
@@ -69,7 +72,7 @@ export class PolicyCatalog {
   readonly #lastAccepted = new Map<string, McpPolicy>();
   readonly #namespaces = new Map<string, NamespaceState>();
   /** One ajv across reads: a new one would compile the meta-schema on every edit, before the push. */
-  readonly #schemaCompiler = new ArgumentSchemaCompiler();
+  readonly #engines = allPolicyEngines();
 
   constructor(store: ObjectStore<McpPolicyObject>) {
     this.#store = store;
@@ -105,6 +108,25 @@ export class PolicyCatalog {
     return this.#state(namespace).enforced.filter((policy) => selectorMatches(policy.spec.selector, labels));
   }
 
+  /**
+   * Why the policy's per-grant limits are one budget for every caller, if they are: the
+   * identity that counts is the one each selected pod's policies agree on (the policy's
+   * own when it selects no pod yet).
+   */
+  sharedGrantBudget(namespace: string, policy: McpPolicy, podLabels: readonly (Readonly<Record<string, string>> | undefined)[]): string | undefined {
+    if (grantScopedLimits(policy).length === 0) return undefined;
+    if (podLabels.length === 0) return sharedGrantBudget(policy, agreeOnIdentity([policy]).identity);
+    const seen = new Set<PodBundle>();
+    for (const labels of podLabels) {
+      const bundle = this.bundleFor(namespace, labels);
+      if (seen.has(bundle)) continue;
+      seen.add(bundle);
+      const shared = sharedGrantBudget(policy, agreeOnIdentity(this.policiesFor(namespace, labels)).identity);
+      if (shared !== undefined) return shared;
+    }
+    return undefined;
+  }
+
   /** The bundle for a pod with these labels in this namespace. */
   bundleFor(namespace: string, labels: Readonly<Record<string, string>> | undefined): PodBundle {
     const state = this.#state(namespace);
@@ -120,7 +142,7 @@ export class PolicyCatalog {
     const selectionKey = selected.map(versionKey).join(",");
     let bundle = state.bySelection.get(selectionKey);
     if (bundle === undefined) {
-      bundle = buildBundle(selected, selected.every((policy) => !state.stale.has(policy)));
+      bundle = buildBundle(selected, selected.every((policy) => !state.stale.has(policy)), this.#engines);
       state.bySelection.set(selectionKey, bundle);
     }
     state.byLabels.set(labelsKey, bundle);
@@ -193,7 +215,7 @@ export class PolicyCatalog {
     // status is the operator's own output, not input
     const result = readMcpPolicy(
       { apiVersion: object.apiVersion ?? "mcpwarden.dev/v1alpha1", kind: object.kind ?? "McpPolicy", metadata: object.metadata, spec: object.spec },
-      new CompileCache(this.#schemaCompiler),
+      new CompileCache(this.#engines),
     );
     if (uid !== "") this.#reads.set(uid, { generation, result });
     return result;
@@ -217,7 +239,7 @@ function describeProblems(lines: string[]): string {
  * anyway. A set holding an older, last accepted version is compiled to be sure; a policy
  * that does not compile with the others is then left out, newest first.
  */
-export function buildBundle(selected: readonly McpPolicy[], allCurrent = false): PodBundle {
+export function buildBundle(selected: readonly McpPolicy[], allCurrent = false, engines: PolicyEngines = allPolicyEngines()): PodBundle {
   if (allCurrent) {
     const revision = revisionOf(selected);
     const ordered = [...selected].sort(compareRefOrder);
@@ -231,7 +253,7 @@ export function buildBundle(selected: readonly McpPolicy[], allCurrent = false):
   let policies = [...selected];
   const dropped: string[] = [];
   for (;;) {
-    const compiled = compilePolicies(policies);
+    const compiled = compilePolicies(policies, new CompileCache(engines));
     if (compiled.ok) {
       const revision = revisionOf(policies);
       const bundle = createPolicyBundle(revision, compiled.table);

@@ -65,6 +65,32 @@ describe("reconcilePolicy", () => {
     expect(programmed?.message).toContain("b: applied 0000000000000000");
   });
 
+  it("warns in Accepted (reason NoIdentitySource) and with an Event when per-grant limits have no identity source on its pods", async () => {
+    const limited = { selector, tools: { run: { limits: [{ counter: "runs", window: "minute", max: 10 }] } } };
+    const { context, client } = setUp([policyObject("agents", "shared", limited)], [podObject("agents", "a", labels)]);
+    await reconcilePolicy("agents/shared", context);
+    const accepted = condition(lastStatus(client), "Accepted");
+    expect(accepted).toMatchObject({ status: "True", reason: "NoIdentitySource" });
+    expect(accepted?.message).toContain('per-grant limits (tools["run"].limits[0]) have no identity source');
+    expect(client.writesOf("event").map((write) => (write.body as { reason: string }).reason)).toContain("NoIdentitySource");
+
+    // Another policy of the same pods naming the caller gives these limits a grant per caller.
+    const named = setUp(
+      [
+        policyObject("agents", "shared", limited, { created: "2026-01-02T00:00:00Z" }),
+        policyObject("agents", "identity", { selector, identity: { source: "header", header: "x-agent-id" } }, { created: "2026-01-01T00:00:00Z" }),
+      ],
+      [podObject("agents", "a", labels)],
+    );
+    await reconcilePolicy("agents/shared", named.context);
+    expect(condition(lastStatus(named.client), "Accepted")).toMatchObject({ status: "True", reason: "Accepted", message: "the policy is valid" });
+
+    // Session- and global-scoped limits are what they say.
+    const scoped = setUp([policyObject("agents", "scoped", { selector, tools: { run: { limits: [{ counter: "runs", window: "minute", max: 10, scope: "global" }] } } })]);
+    await reconcilePolicy("agents/scoped", scoped.context);
+    expect(condition(lastStatus(scoped.client), "Accepted")).toMatchObject({ reason: "Accepted" });
+  });
+
   it("writes status only when it changes", async () => {
     const policy = policyObject("agents", "p", { selector });
     const { context, client, policyStore, catalog } = setUp([policy]);

@@ -1,24 +1,12 @@
-// JSON logs on stdout (pino). Secrets never reach them: nothing logs request headers,
-// and the paths where a token could hide are redacted in case a future line does.
+// JSON logs on stdout (pino), in the format the operator shares (protocol/log-format.ts). Secrets
+// never reach them: nothing logs request headers, and the paths where a token could hide
+// are redacted in case a future line does.
 
 import { pino, type DestinationStream, type Level, type Logger } from "pino";
+import { logFormat } from "../../protocol/log-format.ts";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-// Exact paths only: a wildcard path (`*.token`) makes the redactor walk every line, which
-// cost 14 µs per audit line — more than the rest of the decision path.
-const REDACTED_PATHS = [
-  "authorization",
-  "token",
-  "password",
-  "secret",
-  "headers.authorization",
-  "headers.cookie",
-  "req.headers.authorization",
-  "req.headers.cookie",
-  "err.config.headers.authorization",
-];
 
 export interface SidecarLoggerOptions {
   level?: LogLevel;
@@ -43,32 +31,12 @@ function stdoutDestination(): DestinationStream {
   return destination;
 }
 
-/**
- * pino's isoTime, formatted once per millisecond: under load several lines share a
- * millisecond, and Date#toISOString is a measurable part of an audit line.
- */
-function isoTimeOncePerMs(): () => string {
-  let formattedAt = Number.NaN;
-  let formatted = "";
-  return () => {
-    const now = Date.now();
-    if (now !== formattedAt) {
-      formattedAt = now;
-      formatted = `,"time":"${new Date(now).toISOString()}"`;
-    }
-    return formatted;
-  };
-}
-
 export function createSidecarLogger(options: SidecarLoggerOptions = {}): Logger {
   const destination = options.destination ?? stdoutDestination();
   return pino(
     {
       level: options.level ?? "info",
-      base: { component: "sidecar" },
-      timestamp: isoTimeOncePerMs(),
-      redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
-      formatters: { level: (label) => ({ level: label }) },
+      ...logFormat("mcp-warden-sidecar"),
     },
     destination,
   );

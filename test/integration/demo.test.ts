@@ -73,8 +73,13 @@ describe("make demo", () => {
     expect(output).toContain(`http://127.0.0.1:${MCP_PORT}/mcp`);
     expect(output).toContain("npx @modelcontextprotocol/inspector");
 
-    const client = new Client({ name: "demo-test", version: "0" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${MCP_PORT}/mcp`)));
+    // The demo's policy names the caller by the x-agent-id header: each agent has its own budget.
+    const agent = async (name: string): Promise<Client> => {
+      const connected = new Client({ name: `demo-test-${name}`, version: "0" });
+      await connected.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${MCP_PORT}/mcp`), { requestInit: { headers: { "x-agent-id": name } } }));
+      return connected;
+    };
+    const client = await agent("alice");
     const listed = (await client.listTools()).tools.map((tool) => tool.name).sort();
     expect(listed).toEqual(["get_run_logs", "list_runs", "reset_mock_data", "run_test_iteration"]);
 
@@ -85,6 +90,16 @@ describe("make demo", () => {
     for (let i = 0; i < 10; i++) expect((await client.callTool({ name: "run_test_iteration", arguments: { scenario: "smoke" } })).isError).toBeFalsy();
     const limited = await client.callTool({ name: "run_test_iteration", arguments: { scenario: "smoke" } });
     expect(limited).toMatchObject({ isError: true, _meta: { "mcpwarden.dev/decision": { decision: "rate_limited", retryAfterSeconds: expect.any(Number) } } });
+    const bob = await agent("bob");
+    expect((await bob.callTool({ name: "run_test_iteration", arguments: { scenario: "smoke" } })).isError).toBeFalsy();
+    await bob.close();
+    // No x-agent-id: no caller, no call (401 at initialize).
+    const anonymous = await fetch(`http://127.0.0.1:${MCP_PORT}/mcp`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "curl", version: "0" } } }),
+    });
+    expect(anonymous.status).toBe(401);
     const invalid = await client.callTool({ name: "get_run_logs", arguments: { run_id: "../etc/passwd" } });
     expect(invalid).toMatchObject({ isError: true, _meta: { "mcpwarden.dev/decision": { decision: "invalid_arguments" } } });
 
@@ -106,7 +121,7 @@ describe("make demo", () => {
     expect(metrics).toContain('mcpwarden_approvals_total{tool="reset_mock_data",outcome="approved"} 1');
     expect(metrics).toContain('mcpwarden_tool_calls_total{tool="list_runs",decision="allow",policy="demo",mode="enforce"} 1');
     expect(metrics).toContain('mcpwarden_tool_calls_total{tool="deploy_mock_api",decision="deny",policy="demo",mode="enforce"} 1');
-    expect(metrics).toContain('mcpwarden_tool_calls_total{tool="run_test_iteration",decision="allow",policy="demo",mode="enforce"} 10');
+    expect(metrics).toContain('mcpwarden_tool_calls_total{tool="run_test_iteration",decision="allow",policy="demo",mode="enforce"} 11');
     expect(metrics).toContain('mcpwarden_tool_calls_total{tool="run_test_iteration",decision="rate_limited",policy="demo",mode="enforce"} 1');
     expect(metrics).toContain('mcpwarden_rate_limit_hits_total{tool="run_test_iteration",counter="run_test_iteration_rate"} 1');
     expect((await fetch(`http://127.0.0.1:${ADMIN_PORT}/readyz`)).status).toBe(200);
@@ -115,7 +130,7 @@ describe("make demo", () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(output).toMatch(/ALLOW\s+list_runs/);
     expect(output).toMatch(/DENY\s+deploy_mock_api/);
-    expect(output).toMatch(/RATE_LIMITED\s+run_test_iteration .*reached: at most 10 calls per minute/);
+    expect(output).toMatch(/RATE_LIMITED\s+run_test_iteration .*caller=alice.*reached: at most 10 calls per minute/);
 
     // The demo, and the demo MCP server the stdio bridge spawned for our session.
     const running = await descendants(child.pid!);

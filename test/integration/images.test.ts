@@ -1,9 +1,9 @@
 // The operator and sidecar Dockerfiles, checked without a container engine (none runs
 // here): the files are replayed stage by stage into temp folders. Every COPY source must
-// exist in the build context and survive the .dockerignore; `npm ci --omit=dev` really
-// runs (from the npm cache); the TypeScript build really compiles what the build stage
-// copied; the final stage's ENTRYPOINT + CMD must exist and start (`--help` exits 0);
-// USER must be numeric and the production install must hold no dev dependency.
+// exist in the build context and survive the .dockerignore; the bundle (ADR 6) really
+// builds from what the build stage copied; the final stage holds the bundle and the
+// command shim and no node_modules; its ENTRYPOINT + CMD must exist and start (`--help`
+// exits 0, `version` names the build); USER must be numeric.
 //
 // One shortcut: the build stage's full `npm ci` is replaced by a link to the checkout's
 // node_modules, which the same lockfile produced.
@@ -78,8 +78,9 @@ function dockerignoreAllows(context: string, dockerfile: string, source: string)
     .map((line) => line.trim())
     .filter((line) => line !== "" && !line.startsWith("#"));
   if (patterns[0] !== "*") throw new Error(`${ignoreFile}: this test only reads ignore files that start by excluding everything (*)`);
-  const top = source.replace(/^\.\//, "").split("/")[0] as string;
-  return patterns.some((pattern) => pattern.startsWith("!") && pattern.slice(1).replace(/\/$/, "") === top) && existsSync(join(context, source));
+  const path = source.replace(/^\.\//, "").replace(/\/$/, "");
+  const top = path.split("/")[0] as string;
+  return patterns.some((pattern) => pattern.startsWith("!") && [top, path].includes(pattern.slice(1).replace(/\/$/, ""))) && existsSync(join(context, source));
 }
 
 /** JSON exec form, as ENTRYPOINT and CMD must be (no shell to run as a non-root user without one). */
@@ -93,6 +94,8 @@ interface StageResult {
   root: string;
   workdir: string;
   env: Record<string, string>;
+  /** ARGs of the stage: in the environment of its RUN steps only. */
+  args: Record<string, string>;
   user?: string;
   entrypoint?: string[];
   cmd?: string[];
@@ -131,6 +134,11 @@ async function runStep(step: string, stage: StageResult, context: string, line: 
     expect(result.code, `line ${line}: ${step}\n${result.stderr}`).toBe(0);
     return;
   }
+  if (words[0] === "node" && words[1] === "tools/build-dist.ts") {
+    const result = await run(process.execPath, words.slice(1), { cwd, timeoutMs: 240_000, env: { PATH: process.env.PATH, HOME: workRoot, ...stage.env, ...stage.args } });
+    expect(result.code, `line ${line}: ${step}\n${result.stdout}${result.stderr}`).toBe(0);
+    return;
+  }
   if (words[0] === "npx" && words[1] === "tsc") {
     const result = await run(process.execPath, [join(cwd, "node_modules", "typescript", "bin", "tsc"), ...words.slice(2)], { cwd, timeoutMs: 240_000 });
     expect(result.code, `line ${line}: ${step}\n${result.stdout}${result.stderr}`).toBe(0);
@@ -145,7 +153,7 @@ async function replayStage(dockerfile: Dockerfile, file: string, index: number):
   const key = createHash("sha256").update(JSON.stringify([stage.base, stage.instructions.map((i) => [i.keyword, i.args])])).digest("hex");
   const done = replayedStages.get(key);
   if (done) return done;
-  const result: StageResult = { root: join(workRoot, key.slice(0, 16)), workdir: "/", env: {} };
+  const result: StageResult = { root: join(workRoot, key.slice(0, 16)), workdir: "/", env: {}, args: {} };
   mkdirSync(result.root, { recursive: true });
   for (const instruction of stage.instructions) {
     const { keyword, args, line } = instruction;
@@ -153,6 +161,9 @@ async function replayStage(dockerfile: Dockerfile, file: string, index: number):
     else if (keyword === "ENV") {
       const [name, value] = args.split("=", 2);
       result.env[name as string] = value ?? "";
+    } else if (keyword === "ARG") {
+      const [name, value] = args.split("=", 2);
+      result.args[name as string] = value ?? "";
     } else if (keyword === "USER") result.user = args;
     else if (keyword === "ENTRYPOINT") result.entrypoint = execForm(instruction);
     else if (keyword === "CMD") result.cmd = execForm(instruction);
@@ -207,20 +218,16 @@ describe.each(COMPONENTS)("images/%s.Dockerfile", (component) => {
   });
 
   it(
-    "has every COPY source, production dependencies only, and an entrypoint that starts",
+    "has every COPY source, the bundle and no node_modules, and an entrypoint that starts",
     async () => {
       const final = await replayStage(dockerfile, file, dockerfile.stages.length - 1);
-      const modules = inStage(final, "node_modules");
-      expect(existsSync(join(modules, "commander")), "production dependencies are installed").toBe(true);
-      const lock = JSON.parse(readFileSync(join(repoRoot(), "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean }> };
-      const devOnly = Object.entries(lock.packages)
-        .filter(([path, entry]) => path.startsWith("node_modules/") && entry.dev === true)
-        .map(([path]) => path);
-      expect(devOnly.length).toBeGreaterThan(0);
-      expect(devOnly.filter((path) => existsSync(inStage(final, path)))).toEqual([]);
+      // Everything the commands need is in the bundle: no dependencies, no tsc output.
+      expect(existsSync(inStage(final, "node_modules")), "the image carries no node_modules").toBe(false);
+      expect(existsSync(inStage(final, "dist")), "the image carries no tsc output").toBe(false);
+      expect(statSync(inStage(final, "lib/mcp-warden.cjs")).size).toBeGreaterThan(1_000_000);
 
       const command = [...(final.entrypoint ?? []), ...(final.cmd ?? [])];
-      expect(command.slice(0, 2)).toEqual(["node", "/app/dist/cli/main.js"]);
+      expect(command.slice(0, 2)).toEqual(["node", "/app/bin/mcp-warden.cjs"]);
       expect(command).toContain(component);
       const script = inStage(final, command[1] as string);
       expect(existsSync(script), `${command[1]} exists in the image`).toBe(true);
@@ -231,6 +238,9 @@ describe.each(COMPONENTS)("images/%s.Dockerfile", (component) => {
       expect(started.stderr).toBe("");
       expect(started.code).toBe(0);
       expect(started.stdout).toContain(`Usage: mcp-warden ${component}`);
+      const version = await run(process.execPath, [script, "version"], { cwd: inStage(final, "."), env: { PATH: process.env.PATH, HOME: workRoot, ...final.env } });
+      const manifest = JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version: string };
+      expect(version.stdout.split("\n").slice(0, 2)).toEqual([`mcp-warden ${manifest.version}`, "commit: unknown"]);
     },
     600_000,
   );

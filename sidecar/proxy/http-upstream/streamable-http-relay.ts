@@ -7,7 +7,8 @@
 // result, a batch it merges its own answers into).
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Agent, Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import type { UpstreamAgent } from "./upstream-agent.ts";
 import { CONNECTION_CLOSED, errorResponse, INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TIMEOUT } from "../../jsonrpc/error-codes.ts";
 import { idKey, type JsonRpcId, type JsonRpcMessage } from "../../jsonrpc/message.ts";
 import { parseStrictJson } from "../../jsonrpc/strict-json.ts";
@@ -22,7 +23,7 @@ import { hasLongLivedRequest } from "../replies/long-lived-requests.ts";
 import { mergeReplies } from "../replies/merge-replies.ts";
 import { PEEK_BYTES, relaySseEvents, type SseRelayHandlers } from "../replies/relay-sse-events.ts";
 import { ResponseWatch } from "../replies/response-watch.ts";
-import { processServerMessage, type ServerMessageContext } from "../replies/server-message.ts";
+import { messageContext, processServerMessage, type ServerMessageContext } from "../replies/server-message.ts";
 import { replaceEventData } from "../replies/sse-events.ts";
 import { SessionRegistry, type SessionState } from "./session-registry.ts";
 import type { UpstreamTarget } from "./upstream-endpoints.ts";
@@ -74,12 +75,12 @@ const FORWARDED_BODYLESS_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", 
 
 export class StreamableHttpRelay {
   readonly #core: ProxyCore;
-  readonly #agent: Agent;
+  readonly #agent: UpstreamAgent;
   readonly #sessions: SessionRegistry;
   readonly #streams = new Set<Dispatcher.ResponseData["body"]>();
   readonly #relay: RelayContext;
 
-  constructor(core: ProxyCore, agent: Agent, redirects: RedirectLog) {
+  constructor(core: ProxyCore, agent: UpstreamAgent, redirects: RedirectLog) {
     this.#core = core;
     this.#agent = agent;
     this.#sessions = new SessionRegistry(core.sessionIdleTimeoutMs, core.now);
@@ -247,15 +248,9 @@ export class StreamableHttpRelay {
 
   #messageContext(session: SessionState | undefined, watch: ResponseWatch | undefined): ServerMessageContext {
     const watches = [watch, session?.watch].filter((entry): entry is ResponseWatch => entry !== undefined);
-    return {
-      watches,
-      table: () => this.#core.table(),
-      knownTools: this.#core.knownTools,
-      maxDepth: this.#core.limits.maxDepth,
-      onInitialized: (version) => {
-        if (session !== undefined) session.protocolVersion = version;
-      },
-    };
+    return messageContext(this.#core, watches, (version) => {
+      if (session !== undefined) session.protocolVersion = version;
+    });
   }
 
   /**
@@ -325,7 +320,7 @@ export class StreamableHttpRelay {
       upstream.body.destroy();
     }, this.#core.upstreamTimeoutMs);
     timer.unref();
-    const peeked = await peekBody(upstream.body, PEEK_BYTES);
+    const peeked = await peekBody(upstream.body, PEEK_BYTES, upstream.headers["content-length"]);
     clearTimeout(timer);
     if (peeked.kind === "failed") {
       this.#answerFailure(res, post.intake, pending, { kind: timedOut ? "timeout" : "closed" }, clientResponseHeadersOnly(upstream), early);
@@ -333,6 +328,14 @@ export class StreamableHttpRelay {
     }
     if (res.destroyed || (early === undefined && res.headersSent)) {
       discard(upstream.body);
+      return;
+    }
+    if (peeked.kind === "whole" && early === undefined) {
+      // The common small reply: sent in one write, with its length.
+      const headers = clientResponseHeaders(upstream.headers, false);
+      headers["content-length"] = String(peeked.bytes.length);
+      res.writeHead(upstream.statusCode, headers);
+      res.end(peeked.bytes);
       return;
     }
     const head = peeked.kind === "whole" ? [peeked.bytes] : peeked.head;

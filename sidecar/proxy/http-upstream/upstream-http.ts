@@ -3,7 +3,8 @@
 // backpressure, never held whole, a redirect never relayed.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { Agent, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import type { UpstreamAgent } from "./upstream-agent.ts";
 import { CONNECTION_CLOSED, INTERNAL_ERROR } from "../../jsonrpc/error-codes.ts";
 import { sendJsonRpcError, writeWithBackpressure } from "../replies/http-replies.ts";
 import type { ProxyLogger } from "../options.ts";
@@ -29,10 +30,6 @@ const REQUEST_HEADERS_DROPPED = new Set([
   "expect",
 ]);
 const RESPONSE_HEADERS_DROPPED = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length"]);
-
-export function createUpstreamAgent(): Agent {
-  return new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
-}
 
 /** What relaying a reply needs to know. */
 export interface RelayContext {
@@ -148,14 +145,25 @@ export async function streamBody(
 export async function peekBody(
   body: Dispatcher.ResponseData["body"],
   limit: number,
+  declaredLength?: string | string[],
 ): Promise<{ readonly kind: "whole"; readonly bytes: Buffer } | { readonly kind: "more"; readonly head: Buffer[]; readonly rest: AsyncIterator<unknown> } | { readonly kind: "failed" }> {
+  // A declared length within the limit is read in one call, without an async iterator
+  // (the common small JSON reply; undici fails the read if fewer bytes arrive).
+  const declared = typeof declaredLength === "string" ? Number(declaredLength) : Number.NaN;
+  if (Number.isSafeInteger(declared) && declared <= limit) {
+    try {
+      return { kind: "whole", bytes: Buffer.from(await body.arrayBuffer()) };
+    } catch {
+      return { kind: "failed" };
+    }
+  }
   const iterator = body[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let size = 0;
   try {
     for (;;) {
       const next = await iterator.next();
-      if (next.done === true) return { kind: "whole", bytes: Buffer.concat(head, size) };
+      if (next.done === true) return { kind: "whole", bytes: head.length === 1 ? (head[0] as Buffer) : Buffer.concat(head, size) };
       const chunk = next.value as Buffer;
       head.push(chunk);
       size += chunk.length;
@@ -215,7 +223,7 @@ export function discard(body: Dispatcher.ResponseData["body"]): void {
  * stream (relayed as is).
  */
 export async function openUpstreamEventStream(
-  agent: Agent,
+  agent: UpstreamAgent,
   target: UpstreamTarget,
   req: IncomingMessage,
   res: ServerResponse,

@@ -1,0 +1,112 @@
+// `make dist`: the one build the product ships, and what is made from it (ADR 6).
+//   dist/bundle/mcp-warden.cjs        esbuild bundle of cli/bundle-main.ts (CommonJS: Node 24's
+//                                     single executables run a CommonJS main script only)
+//   dist/npm/ -> dist/mcp-warden-<version>.tgz
+//                                     the npm package: packaging/bin/ (a Node version check,
+//                                     then the bundle), crds/, examples/policies/, README
+//   dist/sea/mcp-warden, dist/sea/kubectl-mcpwarden
+//                                     single executables for this platform (linux-amd64 here):
+//                                     the bundle injected into the node binary running this
+//                                     script; kubectl-mcpwarden is a symlink (it dispatches on
+//                                     the name it was called by)
+// `--bundle-only` stops after the bundle (the images build it so).
+import { execFileSync } from "node:child_process";
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { arch, platform } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+
+const root = process.cwd();
+const dist = join(root, "dist");
+const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string; version: string; description: string; license: string; engines: { node: string } };
+
+/** The short commit, `-dirty` with uncommitted changes to tracked files; `unknown` outside git. */
+function commit(): string {
+  const git = (...args: string[]): string => execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  try {
+    return `${git("rev-parse", "--short=12", "HEAD")}${git("status", "--porcelain", "--untracked-files=no") === "" ? "" : "-dirty"}`;
+  } catch {
+    return process.env["MCPWARDEN_COMMIT"] ?? "unknown";
+  }
+}
+
+export const BUNDLE = join(dist, "bundle", "mcp-warden.cjs");
+
+async function bundle(): Promise<void> {
+  rmSync(join(dist, "bundle"), { recursive: true, force: true });
+  await build({
+    entryPoints: [join(root, "cli", "bundle-main.ts")],
+    outfile: BUNDLE,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: `node${manifest.engines.node.replace(/^>=\s*/, "")}`,
+    // Whitespace and syntax only: the names stay readable in stack traces.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    sourcemap: "linked",
+    legalComments: "linked",
+    logLevel: "warning",
+    define: {
+      MCPWARDEN_BUILD: JSON.stringify({ version: manifest.version, commit: commit() }),
+      // Only cli/package-root.ts reads import.meta.url, for a checkout's package.json; the
+      // bundle never reaches it (MCPWARDEN_BUILD), but CommonJS has no import.meta.
+      "import.meta.url": "__mcpwardenBundleUrl",
+    },
+    banner: { js: 'const __mcpwardenBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  });
+}
+
+function npmPackage(): string {
+  const staging = join(dist, "npm");
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(join(staging, "lib"), { recursive: true });
+  cpSync(join(root, "packaging", "bin"), join(staging, "bin"), { recursive: true });
+  for (const file of ["mcp-warden.cjs", "mcp-warden.cjs.map", "mcp-warden.cjs.LEGAL.txt"]) copyFileSync(join(dist, "bundle", file), join(staging, "lib", file));
+  cpSync(join(root, "crds"), join(staging, "crds"), { recursive: true, filter: (source) => !source.endsWith(".md") || source.endsWith("README.md") });
+  cpSync(join(root, "examples", "policies"), join(staging, "examples", "policies"), { recursive: true, filter: (source) => !source.endsWith(".ts") });
+  copyFileSync(join(root, "README.md"), join(staging, "README.md"));
+  // Everything is in the bundle: the package has no dependencies to install.
+  const packageJson = {
+    name: manifest.name,
+    version: manifest.version,
+    description: manifest.description,
+    license: manifest.license,
+    engines: manifest.engines,
+    bin: { "mcp-warden": "bin/mcp-warden.cjs", "kubectl-mcpwarden": "bin/kubectl-mcpwarden.cjs" },
+    files: ["bin", "lib", "crds", "examples"],
+  };
+  writeFileSync(join(staging, "package.json"), `${JSON.stringify(packageJson, null, 2)}\n`);
+  const packed = execFileSync("npm", ["pack", "--silent", "--pack-destination", dist], { cwd: staging, encoding: "utf8" }).trim().split("\n").at(-1) as string;
+  return join(dist, packed);
+}
+
+/** Node's single executable application (Node 24: a blob from --experimental-sea-config, injected with postject). */
+function singleExecutable(): string {
+  const folder = join(dist, "sea");
+  rmSync(folder, { recursive: true, force: true });
+  mkdirSync(folder, { recursive: true });
+  const blob = join(folder, "mcp-warden.blob");
+  const config = join(folder, "sea-config.json");
+  writeFileSync(config, JSON.stringify({ main: BUNDLE, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }));
+  execFileSync(process.execPath, ["--experimental-sea-config", config], { stdio: "pipe" });
+  const executable = join(folder, "mcp-warden");
+  copyFileSync(process.execPath, executable);
+  chmodSync(executable, 0o755);
+  // The fuse is the one Node's documentation gives: postject flips it so the binary looks for the blob.
+  // Its stderr is kept for a failure: it warns about every ELF note section it copies.
+  execFileSync(join(root, "node_modules", ".bin", "postject"), [executable, "NODE_SEA_BLOB", blob, "--sentinel-fuse", "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2"], { stdio: "pipe" });
+  symlinkSync("mcp-warden", join(folder, "kubectl-mcpwarden"));
+  rmSync(blob);
+  rmSync(config);
+  return executable;
+}
+
+const bundleOnly = process.argv.includes("--bundle-only");
+await bundle();
+console.log(`[dist] ${BUNDLE.slice(root.length + 1)}`);
+if (!bundleOnly) {
+  console.log(`[dist] ${npmPackage().slice(root.length + 1)}`);
+  const target = `${platform()}-${arch() === "x64" ? "amd64" : arch()}`;
+  console.log(`[dist] ${singleExecutable().slice(root.length + 1)} (${target}) and dist/sea/kubectl-mcpwarden`);
+}
