@@ -47,7 +47,8 @@ export async function runClusterBench(): Promise<object> {
 
     const serviceIp = (await kubectl(["-n", "demo", "get", "service", "demo-server", "-o", "jsonpath={.spec.clusterIP}"])).trim();
     const client = new Client({ name: "bench-cluster", version: "0" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`http://${serviceIp}/mcp`)));
+    // The demo policy names callers by this header.
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://${serviceIp}/mcp`), { requestInit: { headers: { "x-agent-id": "bench" } } }));
     const policy = load(readFileSync(join(root, "examples", "demo", "kubernetes", "policy.yaml"), "utf8")) as { spec: { tools: Record<string, unknown> } };
     const delays: number[] = [];
     for (let round = 0; round < rounds; round++) {

@@ -57,7 +57,8 @@ describeE2e("rate limits shared in Redis across three replicas", () => {
     await upgradeRelease([`sidecar.redis.url=redis://redis.${cache}.svc:6379`]);
     namespace = await createNamespace("e2e-redis");
     await deployDemoServer(namespace, { replicas: 3, args: ["--http", "0.0.0.0:8080", "--stateless"] });
-    await kubectlOk(["apply", "-f", "-"], { input: demoPolicy(namespace, (spec) => (spec.identity = { source: "header", header: "x-agent-id" })) });
+    // The demo policy's identity: the x-agent-id header.
+    await kubectlOk(["apply", "-f", "-"], { input: demoPolicy(namespace) });
     await eventually("the policy Programmed on three pods", async () => {
       const policy = await kubectlJson<{ status?: { conditions?: { type: string; status: string }[]; targets?: { inSync: number } } }>(["-n", namespace, "get", "mcppolicy", "demo"]);
       return policy.status?.conditions?.some((c) => c.type === "Programmed" && c.status === "True") && policy.status.targets?.inSync === 3 ? true : undefined;

@@ -169,9 +169,10 @@ export function stopPortForwards(): void {
 
 /**
  * A real MCP SDK client on its own connection pool (so a new client is a new TCP
- * connection, which kube-proxy may send to another replica), with extra headers.
+ * connection, which kube-proxy may send to another replica), with extra headers — by
+ * default the demo policy's identity header, naming the agent `e2e-agent`.
  */
-export async function mcpClient(url: string, headers: Record<string, string> = {}): Promise<{ client: Client; close: () => Promise<void> }> {
+export async function mcpClient(url: string, headers: Record<string, string> = { "x-agent-id": "e2e-agent" }): Promise<{ client: Client; close: () => Promise<void> }> {
   const agent = new Agent({ keepAliveTimeout: 1_000 });
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     requestInit: { headers },

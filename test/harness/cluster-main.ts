@@ -112,7 +112,8 @@ async function installDemo(cp: LocalClusterInfo, config: string): Promise<void> 
   kubectl get mcpp -n demo -o wide          the demo policy: Accepted, Programmed, pods in sync
   kubectl get mcpa -n demo                  approvals the demo policy holds calls for (reset_mock_data)
 
-  MCP endpoint  http://${serviceIp}/mcp     (Service demo/demo-server → the sidecar; Streamable HTTP)
+  MCP endpoint  http://${serviceIp}/mcp     (Service demo/demo-server → the sidecar; Streamable HTTP;
+                the demo policy knows callers by their x-agent-id header)
   metrics       http://${podIp}:9464/metrics   (the sidecar's admin port; also /healthz, /readyz)
   logs          ${shown(cp.logDir)}
 
