@@ -18,7 +18,7 @@ if (process.env.MCPWARDEN_E2E === "skip") {
   process.exit(1);
 } else {
   try {
-    (await ClusterLock.acquire()).release();
+    await (await ClusterLock.acquire()).release();
   } catch (error) {
     const reason = error instanceof ClusterLockedError ? error.message : error instanceof Error ? error.message : String(error);
     console.error(`e2e: ${reason}; the suite starts a cluster of its own`);

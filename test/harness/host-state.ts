@@ -71,8 +71,12 @@ export class ClusterLock {
     throw new Error(`could not take the cluster lock ${lockFile} (flock exited ${outcome})`);
   }
 
-  release(): void {
+  /** Ends the holder and resolves once it is gone (and the lock with it). */
+  release(): Promise<void> {
+    if (this.holder.exitCode !== null || this.holder.signalCode !== null) return Promise.resolve();
+    const gone = new Promise<void>((resolve) => this.holder.once("exit", () => resolve()));
     this.holder.stdin?.end();
+    return gone;
   }
 }
 

@@ -198,7 +198,7 @@ export class LocalCluster {
       await Promise.all([...this.components.map((component) => component.stop(5_000)), this.controlPlane?.stop()]);
       await this.namespace?.stop();
       const problems = this.record === undefined ? [] : await restoreHost(this.record);
-      this.lock?.release();
+      await this.lock?.release();
       return problems;
     })();
     return this.stopping;
