@@ -16,7 +16,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { arch, platform } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
+import { build, type BuildOptions } from "esbuild";
 
 const root = process.cwd();
 const dist = join(root, "dist");
@@ -39,7 +39,7 @@ export const SPLIT_BUNDLE = join(dist, "bundle", "esm");
 async function bundle(): Promise<void> {
   rmSync(join(dist, "bundle"), { recursive: true, force: true });
   const define = { MCPWARDEN_BUILD: JSON.stringify({ version: manifest.version, commit: commit() }) };
-  const common = {
+  const common: BuildOptions = {
     entryPoints: [join(root, "cli", "bundle-main.ts")],
     bundle: true,
     platform: "node",
@@ -50,7 +50,7 @@ async function bundle(): Promise<void> {
     sourcemap: "linked",
     legalComments: "linked",
     logLevel: "warning",
-  } as const;
+  };
   // What the npm package and the images run: ES modules split into chunks, so a process
   // parses only the code its command reaches (the sidecar never parses the operator, the
   // Kubernetes client, CEL or ajv unless its policies need them).
