@@ -9,9 +9,10 @@
 // Every policy names an identity and its own counter (no warnings, no conflicts).
 //
 // Run alone: MCPWARDEN_BENCH_POLICIES=1000,10000 node bench/scaling.ts operator
+//   MCPWARDEN_BENCH_OPERATOR_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   node flags for the operator
 
 import { request as httpsRequest } from "node:https";
-import { rssMb } from "./bench-process.ts";
+import { cpuSeconds, rssMb } from "./bench-process.ts";
 import { applyPolicy, inBatches, kubeClient, kubeConnection, operatorHeapMb, sleep, startBenchCluster, startOperatorProcess, until, waitReady, type Kube, type OperatorProcess } from "./kube-bench-cluster.ts";
 import { printTable, ratio } from "./text-table.ts";
 
@@ -27,6 +28,10 @@ interface OperatorScalingRun {
   readyMs: number;
   /** Process start → every policy's status written for its generation. */
   fullReconcileMs: number;
+  /** The operator's own CPU time (user + system) until then: the rest is the API server's and etcd's. */
+  operatorCpuSeconds: number;
+  /** Status writes seen through the watch until then. */
+  statusWrites: number;
   accepted: number;
   programmed: Record<string, number>;
   rssMb: { afterFullReconcile: number; afterEdits: number };
@@ -63,13 +68,16 @@ export async function runOperatorScaling(counts: readonly number[] = DEFAULT_COU
       const createSeconds = Math.round((performance.now() - createStart) / 100) / 10;
 
       watch = await PolicyStatusWatch.open(cp.kubeconfig);
-      operator = await startOperatorProcess(cp, stateDir);
+      const flags = (process.env["MCPWARDEN_BENCH_OPERATOR_FLAGS"] ?? "").split(/\s+/).filter((flag) => flag !== "");
+      operator = await startOperatorProcess(cp, stateDir, flags);
       const started = operator.startedAt;
       await waitReady(`http://127.0.0.1:${operator.adminPort}/readyz`, operator, 600_000);
       const readyMs = Math.round(performance.now() - started);
       const current = watch;
       await until(() => current.reconciled() >= count, 1_800_000, `status on all ${count} policies`);
       const fullReconcileMs = Math.round(current.lastReconciledAt - started);
+      const cpuFullReconcile = cpuSeconds(operator.pid);
+      const statusWrites = current.statusWrites;
       const rssAfterFull = rssMb(operator.pid);
       const heapMb = await operatorHeapMb(operator.adminPort);
       console.log(`[bench] scaling: ${count} policies reconciled ${fullReconcileMs} ms after the operator started (RSS ${rssAfterFull} MB); timing ${EDITS} edits`);
@@ -91,6 +99,8 @@ export async function runOperatorScaling(counts: readonly number[] = DEFAULT_COU
         createSeconds,
         readyMs,
         fullReconcileMs,
+        operatorCpuSeconds: Math.round(cpuFullReconcile * 10) / 10,
+        statusWrites,
         accepted: current.count((status) => status.accepted === "True"),
         programmed: current.programmedReasons(),
         rssMb: { afterFullReconcile: rssAfterFull, afterEdits: rssMb(operator.pid) },
@@ -123,13 +133,16 @@ function printOperatorScaling(runs: readonly OperatorScalingRun[]): void {
   const base = runs[0];
   printTable(
     "scaling: the operator by McpPolicy count (one namespace; from process start)",
-    ["policies", "ready ms", "all status ms", "×", "per policy ms", "RSS MB", "heap used MB", "edit p50 ms", "max", "×", "reconcile mean ms", "Accepted", "Programmed"],
+    ["policies", "ready ms", "all status ms", "×", "per policy ms", "operator CPU s", "×", "status writes", "RSS MB", "heap used MB", "edit p50 ms", "max", "×", "reconcile mean ms", "Accepted", "Programmed"],
     runs.map((r) => [
       r.policies.toLocaleString("en"),
       String(r.readyMs),
       String(r.fullReconcileMs),
       ratio(r.fullReconcileMs, base?.fullReconcileMs ?? Number.NaN),
       (r.fullReconcileMs / r.policies).toFixed(2),
+      r.operatorCpuSeconds.toFixed(1),
+      ratio(r.operatorCpuSeconds, base?.operatorCpuSeconds ?? Number.NaN),
+      r.statusWrites.toLocaleString("en"),
       String(r.rssMb.afterFullReconcile),
       String(r.heapMb.heapUsed),
       String(r.editMs.p50),
@@ -143,6 +156,7 @@ function printOperatorScaling(runs: readonly OperatorScalingRun[]): void {
     ]),
     [
       `all status: until every policy's status names its generation (Accepted and Programmed written); Programmed is Pending where a selected pod has no sidecar that acked (no pods run here).`,
+      `operator CPU: the operator process's user + system time from its start to that point (the rest of the wait is the API server's and etcd's, on the same 2 cores).`,
       `edit: server-side apply of one policy until its status names the new generation; ×: against the first row.`,
     ],
   );
@@ -189,6 +203,7 @@ interface PolicyState {
   statusAt: number;
   accepted: string | undefined;
   programmedReason: string | undefined;
+  statusText: string;
 }
 
 interface PolicyObject {
@@ -204,6 +219,8 @@ class PolicyStatusWatch {
   #failure: string | undefined;
   #request: ReturnType<typeof httpsRequest> | undefined;
   lastReconciledAt = Number.NaN;
+  /** Watch events that changed a policy's status and not its generation: the operator's status writes. */
+  statusWrites = 0;
 
   static async open(kubeconfig: string): Promise<PolicyStatusWatch> {
     const watch = new PolicyStatusWatch();
@@ -260,12 +277,14 @@ class PolicyStatusWatch {
     const wasReconciled = previous !== undefined && previous.statusGeneration === previous.generation;
     const isReconciled = statusGeneration === generation;
     const statusChanged = previous === undefined || previous.statusGeneration !== statusGeneration;
+    if (previous !== undefined && previous.generation === generation && JSON.stringify(object.status) !== previous.statusText) this.statusWrites++;
     this.#states.set(name, {
       generation,
       statusGeneration,
       statusAt: statusChanged ? performance.now() : previous.statusAt,
       accepted: accepted?.status,
       programmedReason: programmed?.reason,
+      statusText: JSON.stringify(object.status),
     });
     if (isReconciled && !wasReconciled) {
       this.#reconciled++;
