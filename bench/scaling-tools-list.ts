@@ -6,9 +6,9 @@
 import type { DecisionTable } from "../policy/decision-table.ts";
 import { filterToolsList } from "../policy/index.ts";
 import { DEFAULT_MAX_DEPTH } from "../sidecar/jsonrpc/strict-json.ts";
-import { KnownTools } from "../sidecar/proxy/replies/known-tools.ts";
 import { ResponseWatch } from "../sidecar/proxy/replies/response-watch.ts";
-import { processServerMessage, type ServerMessageContext } from "../sidecar/proxy/replies/server-message.ts";
+import { messageContext, processServerMessage } from "../sidecar/proxy/replies/server-message.ts";
+import { ToolCatalog } from "../sidecar/proxy/replies/tool-catalog.ts";
 import { compileTable, LAYOUTS, scalingPolicies, scanningTable } from "./scaling-policy.ts";
 import { printTable, quantile, ratio, round } from "./text-table.ts";
 
@@ -26,10 +26,6 @@ function listingText(tools: number): string {
     },
   }));
   return JSON.stringify({ jsonrpc: "2.0", id: 7, result: { tools: list } });
-}
-
-function messageContext(table: DecisionTable, watch: ResponseWatch): ServerMessageContext {
-  return { watches: [watch], table: () => table, knownTools: new KnownTools(), maxDepth: DEFAULT_MAX_DEPTH, onInitialized: () => undefined };
 }
 
 interface Timing {
@@ -72,7 +68,9 @@ export function runToolsListScaling(): { method: string; rows: ToolsListRow[] } 
       const parsed = (JSON.parse(text) as { result: { tools: { name: string }[] } }).result.tools;
       const runs = tools >= 10_000 ? 15 : 60;
       const watch = new ResponseWatch();
-      const context = messageContext(table, watch);
+      // As the sidecar builds it, with the catalog of listed tools it keeps across listings.
+      const core = { table: (): DecisionTable => table, catalog: new ToolCatalog(), definitions: undefined, limits: { maxDepth: DEFAULT_MAX_DEPTH } };
+      const context = messageContext(core, [watch], () => undefined);
       watch.add(7, "tools/list");
       const listed = (JSON.parse(processServerMessage(text, context).text) as { result: { tools: unknown[] } }).result.tools.length;
       const wholePath = time(runs, () => {
@@ -114,7 +112,7 @@ export function runToolsListScaling(): { method: string; rows: ToolsListRow[] } 
       ratio(row.wholePath.p50Ms, row.floor.p50Ms),
     ]),
     [
-      `whole path: processServerMessage on the reply text (JSON.parse, the strict parse for duplicate keys, filterToolsList, known tools, JSON.stringify of the filtered result).`,
+      `whole path: processServerMessage on the reply text (JSON.parse, the strict parse for duplicate keys, the tool catalog, filterToolsList, JSON.stringify of the filtered result).`,
       `The sidecar reads a reply whole only up to --max-inspected-reply-bytes (8 MiB by default, 1/32 of the memory limit under the injector): a larger listing is refused, not filtered.`,
     ],
   );

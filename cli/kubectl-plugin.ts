@@ -4,6 +4,7 @@
 //   deny NS/NAME [--reason TEXT]
 //   status [-n NS | -A] [-o json|yaml]      policies: Accepted, Programmed, pods, in sync, unprotected
 //   analyze [-n NS | -A] [-o json]          what is wrong and how to fix it (codes MW001...; exit 1 on errors)
+//   pin accept NS/POLICY TOOL [--digest D]  pins the tool definition the policy's pods see
 // It drives kubectl itself ($MCPWARDEN_KUBECTL, else `kubectl` on PATH), so the user's
 // kubeconfig, context and credentials plugins apply unchanged, and RBAC and the admission
 // webhooks decide what a person may do, not this program.
@@ -14,6 +15,7 @@ import { table, renderApprovals, OUTPUT_FORMATS, type ApprovalRow, type OutputFo
 import { dump } from "js-yaml";
 import type { Finding } from "./analyze-cluster.ts";
 import { exitQuietlyWhenStdoutCloses } from "./closed-stdout.ts";
+import { registerPinCommand } from "./pin-accept-command.ts";
 
 interface ScopeFlags {
   namespace?: string;
@@ -173,6 +175,7 @@ function buildPlugin(): Command {
       else process.stdout.write(findings.length === 0 ? `No problems found in ${where}.\n` : `${findings.map(renderFinding).join("\n")}\n`);
       if (findings.some((finding) => finding.severity === "Error")) process.exitCode = 1;
     });
+  registerPinCommand(program, kubectl);
   return program;
 }
 

@@ -1,4 +1,3 @@
-import { Command, CommanderError } from "commander";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { rmSync } from "node:fs";
-import { processIo, registerPolicyCommand } from "./policy-command.ts";
+import { runPolicyCommand } from "../test/support/policy-cli.ts";
 import { readMcpPolicy } from "../policy/index.ts";
 
 const examples = fileURLToPath(new URL("../examples/policies", import.meta.url));
@@ -20,31 +19,7 @@ function file(name: string, text: string): string {
   return path;
 }
 
-interface Run {
-  code: number;
-  stdout: string[];
-  stderr: string[];
-}
-
-async function run(...args: string[]): Promise<Run> {
-  const result: Run = { code: 0, stdout: [], stderr: [] };
-  const program = new Command("mcp-warden")
-    .exitOverride()
-    .configureOutput({ writeOut: (text) => void result.stdout.push(text.trimEnd()), writeErr: (text) => void result.stderr.push(text.trimEnd()) });
-  registerPolicyCommand(program, {
-    readFile: processIo.readFile,
-    stdout: (line) => void result.stdout.push(line),
-    stderr: (line) => void result.stderr.push(line),
-    setExitCode: (code) => void (result.code = code),
-  });
-  try {
-    await program.parseAsync(["node", "mcp-warden", "policy", ...args]);
-  } catch (error) {
-    if (!(error instanceof CommanderError)) throw error;
-    result.code = error.exitCode === 0 ? 0 : 2; // what cli/main.ts does
-  }
-  return result;
-}
+const run = runPolicyCommand;
 
 const header = "apiVersion: mcpwarden.dev/v1alpha1\nkind: McpPolicy\n";
 
@@ -221,7 +196,7 @@ describe("mcp-warden policy test", () => {
     expect(result.stderr).toEqual([
       expect.stringMatching(new RegExp(`^${calls}:2: not JSON: `)),
       `${calls}:3: tool: must be a string`,
-      `${calls}:4: unknown field "when" (allowed: tool, arguments, identity, session, at, expect)`,
+      `${calls}:4: unknown field "when" (allowed: tool, arguments, identity, session, at, listed, expect)`,
       `${calls}:5: at: "yesterday" is not an ISO 8601 time with a zone (e.g. 2026-01-01T10:00:00Z)`,
       `${calls}:6: at: 2026-01-01T00:00:00Z is earlier than the previous call; calls must be in time order`,
       `${calls}:7: identity: must be an id or {"id", "claims"}`,
@@ -300,7 +275,7 @@ describe("mcp-warden policy test", () => {
       expect(result.code).toBe(2);
       expect(result.stdout).toEqual([]);
       expect(result.stderr).toEqual([
-        `${calls}:1: expect.decision: "rate-limited" is not a decision (allow, deny, rate_limited, invalid_arguments, approval_required)`,
+        `${calls}:1: expect.decision: "rate-limited" is not a decision (allow, deny, rate_limited, invalid_arguments, approval_required, definition_changed)`,
         `${calls}:2: expect: unknown field "verdict" (allowed: decision, policy, rule, reason, retryAfterSeconds)`,
         `${calls}:3: expect: names nothing to check; give at least one of decision, policy, rule, reason, retryAfterSeconds`,
         `${calls}:4: expect.retryAfterSeconds: must be a whole number of seconds from 1`,

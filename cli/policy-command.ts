@@ -25,6 +25,7 @@ import {
 } from "../policy/index.ts";
 import { readCalls } from "./policy-test-calls.ts";
 import { runPolicyTest, TEST_OUTPUT_FORMATS, type TestOutputFormat } from "./policy-test-run.ts";
+import { registerPolicyPinCommand } from "./policy-pin-command.ts";
 
 /** Where the command reads and writes; tests pass their own. */
 export interface PolicyCommandIo {
@@ -50,7 +51,7 @@ export const processIo: PolicyCommandIo = {
 };
 
 export function registerPolicyCommand(program: Command, io: PolicyCommandIo = processIo): void {
-  const policy = program.command("policy").description("validate, import and test McpPolicy and PolicyLayer documents");
+  const policy = program.command("policy").description("validate, import and test McpPolicy and PolicyLayer documents; pin tool definitions");
 
   policy
     .command("validate")
@@ -103,7 +104,7 @@ export function registerPolicyCommand(program: Command, io: PolicyCommandIo = pr
     .command("test")
     .description("decide a sequence of calls against policies; checks each call's expect, or prints one JSON decision per call")
     .argument("<policies...>", "policy files (all of them apply, as for one pod)")
-    .addOption(new Option("--calls <file>", 'JSON Lines, one call each: {"tool","arguments","identity","session","at","expect"}').makeOptionMandatory())
+    .addOption(new Option("--calls <file>", 'JSON Lines, one call each: {"tool","arguments","identity","session","at","listed","expect"}').makeOptionMandatory())
     .option("--coverage", "list the rules no call exercised (matched by any policy, whatever the combined decision)")
     .addOption(new Option("-o, --output <format>", "text, or one JSON document for CI").choices(TEST_OUTPUT_FORMATS).default("text"))
     .action(async (files: string[], options: { calls: string; coverage?: boolean; output: TestOutputFormat }) => {
@@ -116,6 +117,8 @@ export function registerPolicyCommand(program: Command, io: PolicyCommandIo = pr
       if (!calls.ok) return failWith(calls.problems, io, 2);
       io.setExitCode(await runPolicyTest(table, calls.calls, options.calls, { output: options.output, coverage: options.coverage === true }, io.stdout));
     });
+
+  registerPolicyPinCommand(policy, io);
 }
 
 interface LoadedPolicies {

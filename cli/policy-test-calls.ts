@@ -1,6 +1,6 @@
 // The calls file of `mcp-warden policy test`: JSON Lines, one call each, optionally with
 // what the call must get. Every problem names the line and the field.
-import { DECISION_KINDS, type DecisionKind, type ToolCall } from "../policy/index.ts";
+import { DECISION_KINDS, ServerSchemaCompiler, toolDefinitionDigest, type DecisionKind, type ToolCall } from "../policy/index.ts";
 
 /** What a call must get: any of these fields, compared exactly with the decision. */
 export interface Expectation {
@@ -21,7 +21,7 @@ export interface TestCall {
 
 export type CallsResult = { ok: true; calls: TestCall[] } | { ok: false; problems: string[] };
 
-const CALL_KEYS = ["tool", "arguments", "identity", "session", "at", "expect"];
+const CALL_KEYS = ["tool", "arguments", "identity", "session", "at", "listed", "expect"];
 const EXPECT_KEYS = ["decision", "policy", "rule", "reason", "retryAfterSeconds"] as const;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -29,8 +29,11 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d
  * One call per line. `identity` and `session` are ids ("alice") or objects ({"id",
  * "claims"}); both default to "". `at` (ISO 8601 with a zone) defaults to the previous
  * call's time (the first call: 1970-01-01T00:00:00Z) and may not go back in time.
+ * `listed`: the tool object as the server last listed it (what pins and
+ * validateServerSchema judge by); absent, no listing has named the tool.
  */
 export function readCalls(file: string, text: string): CallsResult {
+  const schemas = new ServerSchemaCompiler();
   const calls: TestCall[] = [];
   const problems: string[] = [];
   let previousMs = 0;
@@ -44,7 +47,7 @@ export function readCalls(file: string, text: string): CallsResult {
       problems.push(`${where}: not JSON: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
-    const parsed = readCall(value, previousMs);
+    const parsed = readCall(value, previousMs, schemas);
     if (typeof parsed === "string") {
       problems.push(`${where}: ${parsed}`);
       return;
@@ -56,8 +59,8 @@ export function readCalls(file: string, text: string): CallsResult {
   return problems.length > 0 ? { ok: false, problems } : { ok: true, calls };
 }
 
-function readCall(value: unknown, previousMs: number): Omit<TestCall, "line"> | string {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return 'a call must be an object {"tool", "arguments", "identity", "session", "at", "expect"}';
+function readCall(value: unknown, previousMs: number, schemas: ServerSchemaCompiler): Omit<TestCall, "line"> | string {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return 'a call must be an object {"tool", "arguments", "identity", "session", "at", "listed", "expect"}';
   const record = value as Record<string, unknown>;
   const unknown = Object.keys(record).filter((key) => !CALL_KEYS.includes(key));
   if (unknown.length > 0) return `unknown field ${JSON.stringify(unknown[0])} (allowed: ${CALL_KEYS.join(", ")})`;
@@ -78,12 +81,25 @@ function readCall(value: unknown, previousMs: number): Omit<TestCall, "line"> | 
   }
   const expectation = record["expect"] === undefined ? undefined : readExpectation(record["expect"]);
   if (typeof expectation === "string") return expectation;
-  const call: ToolCall = { tool, identity: identity.claims === undefined ? { id: identity.id } : identity, session: { id: session.id } };
+  const listed = record["listed"];
+  if (listed !== undefined && (typeof listed !== "object" || listed === null || Array.isArray(listed) || (listed as Record<string, unknown>)["name"] !== tool)) {
+    return `listed: must be the tool object as the server lists it, with "name": ${JSON.stringify(tool)}`;
+  }
+  const call: ToolCall = {
+    tool,
+    identity: identity.claims === undefined ? { id: identity.id } : identity,
+    session: { id: session.id },
+    ...(listed === undefined ? {} : { listed: listedTool(listed as Record<string, unknown>, schemas) }),
+  };
   return {
     call: record["arguments"] === undefined ? call : { ...call, arguments: record["arguments"] },
     atMs,
     ...(expectation === undefined ? {} : { expect: expectation }),
   };
+}
+
+function listedTool(tool: Record<string, unknown>, schemas: ServerSchemaCompiler): NonNullable<ToolCall["listed"]> {
+  return { digest: toolDefinitionDigest(tool), inputSchema: schemas.compile(tool["inputSchema"]) };
 }
 
 function readExpectation(value: unknown): Expectation | string {

@@ -46,7 +46,8 @@ export async function runPolicyTest(table: DecisionTable, calls: readonly TestCa
   for (const { line, call, atMs, expect } of calls) {
     const admitted = await admitCall(evaluateCall(table, call, atMs), limiter, atMs);
     const decision = decisionLine(admitted.decision);
-    if (table.audit.length > 0) decision["audit"] = admitted.audit.map(decisionLine);
+    // Audit policies, and pins in toolDefinitions mode audit, report without refusing.
+    if (table.audit.length > 0 || admitted.audit.length > 0) decision["audit"] = admitted.audit.map(decisionLine);
     if (options.coverage) for (const rule of matchedRules(table, call.tool)) exercised.add(ruleKey(rule));
     const result: CallResult = { line, tool: call.tool, identity: call.identity.id, at: new Date(atMs).toISOString(), decision };
     if (expect !== undefined) {

@@ -38,6 +38,24 @@ export interface SidecarFlags {
 export type SidecarFlagsRead = { ok: true; config: SidecarConfig } | { ok: false; message: string };
 
 /** The flags as a SidecarConfig, or the first thing wrong with them. */
+/** `--upstream URL` or `--upstream-command CMD`, exactly one (the sidecar's and `policy pin`'s). */
+export function upstreamFromFlags(flags: { upstream?: string | undefined; upstreamCommand?: string | undefined }): { ok: true; value: SidecarUpstream } | { ok: false; message: string } {
+  if ((flags.upstream === undefined) === (flags.upstreamCommand === undefined)) {
+    return { ok: false, message: "give exactly one of --upstream URL and --upstream-command CMD" };
+  }
+  if (flags.upstream !== undefined) {
+    const url = URL.parse(flags.upstream);
+    if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      return { ok: false, message: `--upstream must be an http:// or https:// URL, got ${JSON.stringify(flags.upstream)}` };
+    }
+    return { ok: true, value: { url: url.href } };
+  }
+  const words = splitShellWords(flags.upstreamCommand as string);
+  if (!words.ok) return { ok: false, message: `--upstream-command ${words.message}` };
+  const [command, ...args] = words.words as [string, ...string[]];
+  return { ok: true, value: { command, args } };
+}
+
 export function sidecarConfigFromFlags(flags: SidecarFlags): SidecarFlagsRead {
   const listen = hostPort(flags.listen, "--listen");
   if (!listen.ok) return listen;
@@ -47,21 +65,9 @@ export function sidecarConfigFromFlags(flags: SidecarFlags): SidecarFlagsRead {
     return { ok: false, message: "--admin must differ from --listen" };
   }
 
-  let upstream: SidecarUpstream;
-  if ((flags.upstream === undefined) === (flags.upstreamCommand === undefined)) {
-    return { ok: false, message: "give exactly one of --upstream URL and --upstream-command CMD" };
-  } else if (flags.upstream !== undefined) {
-    const url = URL.parse(flags.upstream);
-    if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
-      return { ok: false, message: `--upstream must be an http:// or https:// URL, got ${JSON.stringify(flags.upstream)}` };
-    }
-    upstream = { url: url.href };
-  } else {
-    const words = splitShellWords(flags.upstreamCommand as string);
-    if (!words.ok) return { ok: false, message: `--upstream-command ${words.message}` };
-    const [command, ...args] = words.words as [string, ...string[]];
-    upstream = { command, args };
-  }
+  const upstreamRead = upstreamFromFlags(flags);
+  if (!upstreamRead.ok) return upstreamRead;
+  const upstream = upstreamRead.value;
 
   const controlPlane = controlPlaneFromFlags(flags);
   if (!controlPlane.ok) return controlPlane;

@@ -99,10 +99,32 @@ interface PolicyTargets {
   unprotected: number;
 }
 
+/** One tool in status.toolDefinitions: its pin and the definitions the selected pods see. */
+export interface ToolDefinitionStatus {
+  name: string;
+  /** The pin in spec.toolDefinitions.pins; absent when the tool has none. */
+  pinned?: string;
+  /** A pod sees a definition other than the pinned one (or the tool has no pin). */
+  changed: boolean;
+  /** Each definition seen, with how many selected pods last saw it; most pods first. */
+  seen: { digest: string; pods: number }[];
+  /** Definitions seen but left out of `seen`. */
+  omittedDigests?: number;
+}
+
+export interface ToolDefinitionsStatus {
+  /** Changed tools first, then by name; pinned tools no pod has listed are included. */
+  tools: ToolDefinitionStatus[];
+  /** Tools left out of `tools`. */
+  omittedTools?: number;
+}
+
 export interface McpPolicyStatus {
   observedGeneration?: number;
   conditions?: Condition[];
   targets?: PolicyTargets;
+  /** Only on policies with spec.toolDefinitions. */
+  toolDefinitions?: ToolDefinitionsStatus;
 }
 
 /** An McpPolicy as the API server returns it; `spec` is read by policy/ (readMcpPolicy). */

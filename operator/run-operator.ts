@@ -21,7 +21,7 @@ import { TokenReviewAuthenticator, type BoundPod } from "./stream/stream-authent
 import type { RequestHandler } from "./http-app.ts";
 import { webhookAndStreamRoutes, webhookRoutes } from "./operator-routes.ts";
 import { servingCertificate, startTlsServer, type TlsServer } from "./tls-server.ts";
-import { INJECTED_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from "./well-known.ts";
+import { INJECTED_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TOOL_DEFINITIONS_ANNOTATION } from "./well-known.ts";
 
 export interface OperatorConfig {
   /** The operator's namespace: the Lease lives there, and it is never injected. */
@@ -155,6 +155,7 @@ export async function runOperator(config: OperatorConfig, cluster: OperatorClust
       authenticator: new TokenReviewAuthenticator({ client, cachedPod, verifyPeerAddress: config.verifyPeerAddress, logger: logger.child({ component: "stream-auth" }) }),
       bundleFor,
       acks: new PodAnnotationAcks(client, cachedPod),
+      definitions: new PodAnnotationAcks(client, cachedPod, TOOL_DEFINITIONS_ANNOTATION),
       approvals,
       metrics,
       heartbeatMs: config.heartbeatMs,

@@ -9,6 +9,8 @@ export const INJECTED_LABEL = "mcpwarden.dev/injected";
 export const UPSTREAM_PORT_ANNOTATION = "mcpwarden.dev/upstream-port";
 /** Written by the replica that receives the sidecar's ack. */
 export const APPLIED_REVISION_ANNOTATION = "mcpwarden.dev/applied-revision";
+/** Written by the replica that receives the sidecar's report of listed tool definitions: JSON {tool: "sha256:…"}. */
+export const TOOL_DEFINITIONS_ANNOTATION = "mcpwarden.dev/tool-definitions";
 
 export const SIDECAR_CONTAINER_NAME = "mcp-warden";
 export const SIDECAR_PORT_NAME = "mcp-warden";

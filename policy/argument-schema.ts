@@ -2,7 +2,11 @@
 // once per decision table by ajv in strict mode (unknown keywords and formats and
 // unresolvable `$ref`s are compile errors, never silently ignored).
 
-import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
+import { Ajv2020, MissingRefError, type ErrorObject, type Options } from "ajv/dist/2020.js";
+import type * as ajvCore from "ajv/dist/core.js";
+
+/** The class every ajv dialect extends. */
+type AjvCore = ajvCore.default;
 import addFormats from "ajv-formats";
 import { RE2JS } from "@bufbuild/re2";
 
@@ -30,15 +34,29 @@ export type ArgumentSchemaResult = { ok: true; schema: CompiledArgumentSchema } 
  * references are never fetched: there is no `loadSchema`, so they fail to compile.
  */
 export function createArgumentSchemaCompiler(): Ajv2020 {
-  const ajv = new Ajv2020({
-    strict: true,
+  return withFormats(new Ajv2020(schemaOptions(true)));
+}
+
+/**
+ * What every schema compiler here shares: every error listed, nothing added to the
+ * registry, own keys only, and `pattern` on RE2. `strict`: unknown keywords and formats
+ * are errors (a policy author's typo) rather than ignored (a server's annotations).
+ */
+export function schemaOptions(strict: boolean): Options {
+  return {
+    strict,
     allErrors: true,
     addUsedSchema: false,
     // Only the data's own keys: `required: ["constructor"]` must not be met by Object.prototype.
     ownProperties: true,
     code: { regExp: re2Engine },
-  });
-  // date-time, email, uri, uuid, …: common in MCP tool schemas.
+    // Not strict: what is ignored is ignored silently (ajv would print to the console).
+    ...(strict ? {} : { logger: false }),
+  };
+}
+
+/** date-time, email, uri, uuid, …: common in MCP tool schemas. */
+export function withFormats<T extends AjvCore>(ajv: T): T {
   addFormats.default(ajv);
   return ajv;
 }
@@ -54,12 +72,18 @@ const COMPILES_PER_AJV = 256;
  * it compiled, so after COMPILES_PER_AJV compiles the next one starts a fresh ajv.
  */
 export class ArgumentSchemaCompiler {
-  #ajv: Ajv2020 | undefined;
+  readonly #create: () => AjvCore;
+  #ajv: AjvCore | undefined;
   #compiles = 0;
+
+  /** `create`: a new ajv (default: the policy schemas' strict 2020-12 one). */
+  constructor(create: () => AjvCore = createArgumentSchemaCompiler) {
+    this.#create = create;
+  }
 
   compile(schema: unknown): ArgumentSchemaResult {
     if (this.#ajv === undefined || this.#compiles >= COMPILES_PER_AJV) {
-      this.#ajv = createArgumentSchemaCompiler();
+      this.#ajv = this.#create();
       this.#compiles = 0;
     }
     this.#compiles++;
@@ -67,18 +91,20 @@ export class ArgumentSchemaCompiler {
   }
 }
 
-export function compileArgumentSchema(schema: unknown, compiler: Ajv2020): ArgumentSchemaResult {
+export function compileArgumentSchema(schema: unknown, compiler: AjvCore): ArgumentSchemaResult {
   if (typeof schema !== "boolean" && (typeof schema !== "object" || schema === null || Array.isArray(schema))) {
     return { ok: false, message: "must be a JSON Schema (an object or a boolean)" };
   }
   if (typeof schema === "object" && Object.hasOwn(schema, "$async")) {
     return { ok: false, message: "$async schemas are not supported (a check must be synchronous)" };
   }
-  let validate: ReturnType<Ajv2020["compile"]>;
+  let validate: ReturnType<AjvCore["compile"]>;
   try {
     validate = compiler.compile(schema as object | boolean);
   } catch (error) {
-    return { ok: false, message: `does not compile: ${error instanceof Error ? error.message : String(error)}` };
+    // No loadSchema: ajv never fetches; say so, since the message alone suggests a network error.
+    const remote = error instanceof MissingRefError ? " (a $ref outside the schema is never fetched)" : "";
+    return { ok: false, message: `does not compile: ${error instanceof Error ? error.message : String(error)}${remote}` };
   }
   return {
     ok: true,

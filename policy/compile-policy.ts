@@ -5,15 +5,16 @@
 import type { CompiledArgumentSchema } from "./argument-schema.ts";
 import type { CompiledCondition } from "./cel-condition.ts";
 import { CompileCache } from "./compile-cache.ts";
-import type { CompiledHideEntry, CompiledLimit, CompiledPolicy, CompiledRule } from "./decision-table.ts";
+import type { CompiledHideEntry, CompiledLimit, CompiledPolicy, CompiledRule, CompiledToolDefinitions } from "./decision-table.ts";
 import type { Decision } from "./decision.ts";
 import { describeMs, parseApprovalTimeout, parseWindow } from "./duration.ts";
 import { compareGlobSpecificity, compileGlob, isGlobPattern, MAX_TOOL_NAME_LENGTH, toolPatternProblem, type CompiledGlob } from "./glob.ts";
 import { GlobIndex } from "./glob-index.ts";
 import { identityProblems } from "./identity-problems.ts";
 import { labelKeyProblem, labelValueProblem, namespaceProblem, objectNameProblem } from "./kubernetes-names.ts";
-import { policyRef, type DefaultAction, type LabelSelector, type McpPolicy, type RateLimitSpec, type ToolAction, type ToolRuleSpec } from "./model.ts";
+import { policyRef, type DefaultAction, type LabelSelector, type McpPolicy, type RateLimitSpec, type ToolAction, type ToolDefinitionsSpec, type ToolRuleSpec } from "./model.ts";
 import { entryPath, fieldPath, indexPath, quoteValue, type PolicyProblem } from "./problems.ts";
+import { toolDigestProblem } from "./tool-definition.ts";
 
 /** A budget's log holds up to `max` timestamps per key, so `max` is bounded (as in the CRD). */
 const MAX_LIMIT = 100_000;
@@ -23,6 +24,8 @@ const MAX_COUNTER_LENGTH = 128;
 const MAX_TOOL_RULES = 256;
 const MAX_HIDE_ENTRIES = 256;
 const MAX_LIMITS_PER_LIST = 16;
+/** As in the CRD: pins are exact names, one per tool a server lists. */
+const MAX_PINS = 512;
 
 /** Where a counter was first defined: later uses must agree (one counter, one budget). */
 export interface CounterUse {
@@ -103,6 +106,7 @@ export function compilePolicy(policy: McpPolicy, context: PolicyCompileContext):
     else exact.set(name, rule);
   }
   globs.sort((a, b) => compareGlobSpecificity(a.glob, b.glob));
+  const toolDefinitions = compileToolDefinitions(spec.toolDefinitions, add);
 
   if (problems.length > 0) return { compiled: undefined, problems };
   return {
@@ -123,9 +127,38 @@ export function compilePolicy(policy: McpPolicy, context: PolicyCompileContext):
         rule: "default",
         reason: `tool names longer than ${MAX_TOOL_NAME_LENGTH} characters are refused`,
       }),
+      toolDefinitions,
+      validateServerSchema: spec.validateServerSchema === true,
+      advertiseConstraints: spec.advertiseConstraints === true,
     },
     problems,
   };
+}
+
+function compileToolDefinitions(spec: ToolDefinitionsSpec | undefined, add: (path: string, message: string) => void): CompiledToolDefinitions | undefined {
+  if (spec === undefined) return undefined;
+  const entries = Object.entries(spec.pins ?? {});
+  if (entries.length > MAX_PINS) add("spec.toolDefinitions.pins", `has ${entries.length} pins; at most ${MAX_PINS} are allowed`);
+  const pins = new Map<string, string>();
+  for (const [name, digest] of entries) {
+    const path = entryPath("spec.toolDefinitions.pins", name);
+    if (name.length === 0 || name.length > MAX_TOOL_NAME_LENGTH) add(path, `tool names must be 1 to ${MAX_TOOL_NAME_LENGTH} characters`);
+    const problem = toolDigestProblem(digest);
+    if (problem !== undefined) add(path, problem);
+    pins.set(name, digest);
+  }
+  const mode = spec.mode ?? "off";
+  switch (mode) {
+    case "off":
+      return undefined;
+    case "pin":
+    case "audit":
+      return { mode, pins };
+    default:
+      // Unreachable for a policy the readers accepted; an unknown mode pins (fail closed).
+      mode satisfies never;
+      return { mode: "pin", pins };
+  }
 }
 
 interface RuleContext {
@@ -182,6 +215,7 @@ function compileRule(spec: ToolRuleSpec, context: RuleContext): CompiledRule | u
     action,
     limits: [...limits, ...context.allToolsLimits],
     arguments: argumentSchema,
+    argumentsSchema: spec.arguments,
     condition,
     reason,
     approvalTimeoutMs,
@@ -211,6 +245,7 @@ function defaultRule(ref: string, action: DefaultAction, allToolsLimits: readonl
     action,
     limits: allToolsLimits,
     arguments: undefined,
+    argumentsSchema: undefined,
     condition: undefined,
     reason: undefined,
     approvalTimeoutMs: 0,

@@ -7,7 +7,7 @@ import type { CompiledCondition } from "./cel-condition.ts";
 import type { Decision } from "./decision.ts";
 import type { CompiledGlob } from "./glob.ts";
 import type { GlobIndex } from "./glob-index.ts";
-import type { IdentitySpec, McpPolicy, PolicyMode, ToolAction } from "./model.ts";
+import type { IdentitySpec, JsonSchema, McpPolicy, PolicyMode, ToolAction } from "./model.ts";
 import type { RateLimitScope } from "./ratelimit/types.ts";
 
 export interface CompiledLimit {
@@ -28,6 +28,8 @@ export interface CompiledRule {
   /** This rule's limits followed by the policy's allTools limits. */
   readonly limits: readonly CompiledLimit[];
   readonly arguments: CompiledArgumentSchema | undefined;
+  /** The schema `arguments` was compiled from, as written (advertised with advertiseConstraints). */
+  readonly argumentsSchema: JsonSchema | undefined;
   readonly condition: CompiledCondition | undefined;
   readonly reason: string | undefined;
   readonly approvalTimeoutMs: number;
@@ -39,6 +41,13 @@ export interface CompiledHideEntry {
   readonly glob: CompiledGlob;
   readonly exact: boolean;
   readonly decision: Decision;
+}
+
+/** spec.toolDefinitions when its mode is pin or audit (off compiles to nothing). */
+export interface CompiledToolDefinitions {
+  readonly mode: "pin" | "audit";
+  /** Exact tool name → `sha256:<hex>`. */
+  readonly pins: ReadonlyMap<string, string>;
 }
 
 export interface CompiledPolicy {
@@ -59,6 +68,9 @@ export interface CompiledPolicy {
   readonly fallback: CompiledRule;
   /** The answer for names too long to match (see MAX_TOOL_NAME_LENGTH). */
   readonly overlongName: Decision;
+  readonly toolDefinitions: CompiledToolDefinitions | undefined;
+  readonly validateServerSchema: boolean;
+  readonly advertiseConstraints: boolean;
 }
 
 export interface IdentityConflict {

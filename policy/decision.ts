@@ -2,9 +2,15 @@
 // what the agent sees"). A Decision has exactly the shape of the refusal's
 // `_meta["mcpwarden.dev/decision"]`.
 
+import type { ArgumentSchemaResult } from "./argument-schema.ts";
 import type { RateLimitRequest, RateLimitScope } from "./ratelimit/types.ts";
 
-export const DECISION_KINDS = ["allow", "deny", "rate_limited", "invalid_arguments", "approval_required"] as const;
+/**
+ * definition_changed: a policy pins the tool's definition (spec.toolDefinitions, mode
+ * pin) and the definition the server last listed is not the pinned one, has no pin, or
+ * was never listed.
+ */
+export const DECISION_KINDS = ["allow", "deny", "rate_limited", "invalid_arguments", "approval_required", "definition_changed"] as const;
 export type DecisionKind = (typeof DECISION_KINDS)[number];
 
 export interface Decision {
@@ -32,6 +38,17 @@ interface CallSession {
   readonly id: string;
 }
 
+/**
+ * The tool as the upstream last listed it (any session, any page): what pins and the
+ * server-schema check judge a call by. The sidecar keeps these; policy/ never fetches.
+ */
+export interface ListedTool {
+  /** `sha256:<hex>` of the definition as the server listed it (toolDefinitionDigest). */
+  readonly digest: string;
+  /** The listed inputSchema compiled by ServerSchemaCompiler (read only when a policy validates it). */
+  readonly inputSchema: ArgumentSchemaResult;
+}
+
 export interface ToolCall {
   /** `params.name` of the tools/call request. */
   readonly tool: string;
@@ -39,6 +56,8 @@ export interface ToolCall {
   readonly arguments?: unknown;
   readonly identity: CallIdentity;
   readonly session: CallSession;
+  /** undefined: no listing from the upstream has named this tool (as far as the caller knows). */
+  readonly listed?: ListedTool | undefined;
 }
 
 /** A RateLimitRequest that also says which policy and rule asked for it (stores ignore the extra fields). */
@@ -74,6 +93,10 @@ export interface CallEvaluation {
   readonly rateLimits: readonly PolicyRateLimitRequest[];
   /** Set when decision is approval_required. */
   readonly approval?: ApprovalRequest;
-  /** One entry per audit-mode policy, in namespace/name order. */
+  /**
+   * One entry per audit-mode policy, in namespace/name order; then, for each enforcing
+   * policy whose `toolDefinitions.mode: audit` pin the call's tool does not match, its
+   * would-be definition_changed.
+   */
   readonly audit: readonly AuditEvaluation[];
 }

@@ -52,6 +52,12 @@ export function readString(value: unknown, path: string, out: ProblemCollector):
   return undefined;
 }
 
+export function readBoolean(value: unknown, path: string, out: ProblemCollector): boolean | undefined {
+  if (typeof value === "boolean") return value;
+  out.add(path, value === undefined ? "is required" : `must be true or false, not ${quoteValue(value)}`);
+  return undefined;
+}
+
 export function readOneOf<const T extends string>(
   value: unknown,
   choices: readonly T[],

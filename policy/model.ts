@@ -25,6 +25,14 @@ type IdentitySource = (typeof IDENTITY_SOURCES)[number];
 export const NETWORK_POLICY_SETTINGS = ["enabled", "disabled"] as const;
 type NetworkPolicySetting = (typeof NETWORK_POLICY_SETTINGS)[number];
 
+/**
+ * `toolDefinitions.mode`: pin removes listed tools whose definition digest differs from
+ * their pin (or that have none) and refuses calls to them; audit reports and counts the
+ * same without refusing; off (the default) does neither.
+ */
+export const TOOL_DEFINITION_MODES = ["pin", "audit", "off"] as const;
+type ToolDefinitionMode = (typeof TOOL_DEFINITION_MODES)[number];
+
 export interface RateLimitSpec {
   counter: string;
   /** "minute", "90s", or a number of seconds, as written. */
@@ -50,6 +58,14 @@ export interface ToolRuleSpec {
   arguments?: JsonSchema;
   when?: string;
   approval?: ApprovalSpec;
+}
+
+/** Pins of tool definitions (policy/tool-definition.ts has the digest). */
+export interface ToolDefinitionsSpec {
+  /** Default: off. */
+  mode?: ToolDefinitionMode;
+  /** Exact tool name → `sha256:<64 hex>`. A record without prototype: any name is a plain key. */
+  pins?: Record<string, string>;
 }
 
 export interface JwtIdentitySpec {
@@ -90,6 +106,12 @@ export interface McpPolicySpec {
   allTools?: { limits?: RateLimitSpec[] };
   /** Keyed by exact tool name or glob. A record without prototype: any name is a plain key. */
   tools?: Record<string, ToolRuleSpec>;
+  /** Tool definitions pinned against later changes. Absent: mode off. */
+  toolDefinitions?: ToolDefinitionsSpec;
+  /** Arguments must also satisfy the inputSchema the server listed for the tool. Default false. */
+  validateServerSchema?: boolean;
+  /** tools/list shows the policy's argument schemas, rate limits and approvals. Default false. */
+  advertiseConstraints?: boolean;
 }
 
 /** The metadata fields the policy core uses; others are dropped when a resource is read. */

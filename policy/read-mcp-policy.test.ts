@@ -99,6 +99,42 @@ spec:
     expect(found.filter((line) => line.startsWith("spec.hide"))).toHaveLength(1);
   });
 
+  it("reads toolDefinitions, validateServerSchema and advertiseConstraints", () => {
+    const digest = `sha256:${"0123456789abcdef".repeat(4)}`;
+    const result = readMcpPolicy(
+      load(`${header}spec:
+  toolDefinitions: { mode: pin, pins: { list_runs: "${digest}", __proto__: "${digest}" } }
+  validateServerSchema: true
+  advertiseConstraints: false
+`),
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.policy.spec).toMatchObject({ toolDefinitions: { mode: "pin" }, validateServerSchema: true, advertiseConstraints: false });
+    expect(Object.keys(result.policy.spec.toolDefinitions?.pins ?? {})).toEqual(["list_runs", "__proto__"]);
+  });
+
+  it("names the field of a bad mode, a malformed digest and a non-boolean option", () => {
+    expect(
+      problems(`${header}spec:
+  toolDefinitions: { mode: lock, pins: { list_runs: "sha256:abc", deploy: 7 }, extra: 1 }
+  validateServerSchema: "yes"
+  advertiseConstraints: 1
+`),
+    ).toEqual([
+      "spec.toolDefinitions.extra: unknown field (allowed: mode, pins)",
+      'spec.toolDefinitions.mode: "lock" is not one of pin | audit | off',
+      'spec.toolDefinitions.pins["deploy"]: must be a string, not number',
+      'spec.validateServerSchema: must be true or false, not "yes"',
+      "spec.advertiseConstraints: must be true or false, not 1",
+    ]);
+    expect(problems(`${header}spec:
+  toolDefinitions: { mode: audit, pins: { list_runs: "sha256:abc" } }
+`)).toEqual([
+      'spec.toolDefinitions.pins["list_runs"]: "sha256:abc" is not a tool definition digest (sha256: and 64 lowercase hex digits, as mcp-warden policy pin prints)',
+    ]);
+  });
+
   it("never throws on hostile shapes", () => {
     for (const value of [null, 1, "x", [], { spec: null }, { spec: { tools: null } }, { metadata: [] }, { spec: { tools: { a: { limits: [null, 1, "x"] } } } }]) {
       expect(readMcpPolicy(value).ok).toBe(false);

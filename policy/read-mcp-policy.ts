@@ -6,6 +6,7 @@
 import {
   checkKnownKeys,
   readArray,
+  readBoolean,
   readOneOf,
   readRecord,
   readString,
@@ -18,21 +19,35 @@ import {
   MCP_POLICY_KIND,
   NETWORK_POLICY_SETTINGS,
   POLICY_MODES,
+  TOOL_DEFINITION_MODES,
   policyRef,
   type McpPolicy,
   type McpPolicyMetadata,
   type McpPolicySpec,
+  type ToolDefinitionsSpec,
 } from "./model.ts";
 import type { CompileCache } from "./compile-cache.ts";
 import { policyProblems } from "./compile-policy.ts";
-import { fieldPath, indexPath, quoteValue, type PolicyProblem } from "./problems.ts";
+import { entryPath, fieldPath, indexPath, quoteValue, type PolicyProblem } from "./problems.ts";
 import { readIdentity } from "./read-identity.ts";
 import { readSelector } from "./read-selector.ts";
 import { readRateLimits, readToolRules } from "./read-tool-rule.ts";
 
 export type ReadPolicyResult = { ok: true; policy: McpPolicy } | { ok: false; problems: PolicyProblem[] };
 
-const SPEC_KEYS = ["selector", "mode", "default", "hide", "networkPolicy", "identity", "allTools", "tools"] as const;
+const SPEC_KEYS = [
+  "selector",
+  "mode",
+  "default",
+  "hide",
+  "networkPolicy",
+  "identity",
+  "allTools",
+  "tools",
+  "toolDefinitions",
+  "validateServerSchema",
+  "advertiseConstraints",
+] as const;
 
 /** `cache`: shared by reads that are compiled together next (readPolicyBundle). */
 export function readMcpPolicy(value: unknown, cache?: CompileCache): ReadPolicyResult {
@@ -106,6 +121,9 @@ function readSpec(value: unknown, out: ProblemCollector): McpPolicySpec | undefi
   if (has("identity")) assign(spec, "identity", readIdentity(record["identity"], "spec.identity", out));
   if (has("allTools")) assign(spec, "allTools", readAllTools(record["allTools"], out));
   if (has("tools")) assign(spec, "tools", readToolRules(record["tools"], "spec.tools", "McpPolicy", out));
+  if (has("toolDefinitions")) assign(spec, "toolDefinitions", readToolDefinitions(record["toolDefinitions"], out));
+  if (has("validateServerSchema")) assign(spec, "validateServerSchema", readBoolean(record["validateServerSchema"], "spec.validateServerSchema", out));
+  if (has("advertiseConstraints")) assign(spec, "advertiseConstraints", readBoolean(record["advertiseConstraints"], "spec.advertiseConstraints", out));
   return spec;
 }
 
@@ -119,6 +137,31 @@ function readHide(value: unknown, out: ProblemCollector): string[] | undefined {
   const before = out.count;
   const hide = list.map((item, index) => readString(item, indexPath("spec.hide", index), out) ?? "");
   return out.count > before ? undefined : hide;
+}
+
+/** The shape; whether each pin is a digest is checked when the policy is compiled. */
+function readToolDefinitions(value: unknown, out: ProblemCollector): ToolDefinitionsSpec | undefined {
+  const path = "spec.toolDefinitions";
+  const record = readRecord(value, path, out);
+  if (record === undefined) return undefined;
+  checkKnownKeys(record, ["mode", "pins"], path, out);
+  const before = out.count;
+  const definitions: ToolDefinitionsSpec = {};
+  if (record["mode"] !== undefined) {
+    const mode = readOneOf(record["mode"], TOOL_DEFINITION_MODES, fieldPath(path, "mode"), out);
+    if (mode !== undefined) definitions.mode = mode;
+  }
+  if (record["pins"] !== undefined) {
+    const pinsRecord = readRecord(record["pins"], fieldPath(path, "pins"), out);
+    // Without prototype: a tool called `__proto__` is just a key.
+    const pins = Object.create(null) as Record<string, string>;
+    for (const [name, digest] of Object.entries(pinsRecord ?? {})) {
+      const text = readString(digest, entryPath(fieldPath(path, "pins"), name), out);
+      if (text !== undefined) pins[name] = text;
+    }
+    definitions.pins = pins;
+  }
+  return out.count > before ? undefined : definitions;
 }
 
 function readAllTools(value: unknown, out: ProblemCollector): McpPolicySpec["allTools"] {

@@ -2,7 +2,7 @@
 // on one side; policy sources, identity, metrics and the audit log on the other.
 
 import type { IncomingHttpHeaders } from "node:http";
-import type { CallIdentity, Decision, DecisionTable, IdentitySpec } from "../policy/index.ts";
+import type { CallIdentity, Decision, DecisionTable, IdentitySpec, UnpinnedDefinition } from "../policy/index.ts";
 
 /** A compiled policy the sidecar enforces, and where it came from. */
 export interface PolicySnapshot {
@@ -56,4 +56,20 @@ export interface DecisionRecord {
 
 export interface DecisionObserver {
   onDecision(record: DecisionRecord): void;
+}
+
+/** A tools/list result named a tool with another definition than the last one the sidecar saw (or its first). */
+export interface ToolDefinitionRecord {
+  readonly tool: string;
+  /** `sha256:<hex>` of the definition as the server listed it. */
+  readonly digest: string;
+  /** The digest seen before; undefined the first time the tool is listed. */
+  readonly previous: string | undefined;
+  /** The policies with toolDefinitions for which it is not the pinned definition. */
+  readonly unpinned: readonly UnpinnedDefinition[];
+}
+
+/** Metrics, the audit log and the operator report listen for new tool definitions. */
+export interface ToolDefinitionObserver {
+  onToolDefinition(record: ToolDefinitionRecord): void;
 }

@@ -12,14 +12,15 @@ import { startAdminServer, type AdminServer } from "./admin-server.ts";
 import { ApprovalGate } from "./approvals/approval-gate.ts";
 import { LocalApprovalDesk } from "./approvals/local-approval-desk.ts";
 import { OperatorApprovalDesk } from "./approvals/operator-approval-desk.ts";
-import type { DecisionObserver, IdentityResolver, PolicySnapshot, PolicySource } from "./contracts.ts";
+import type { DecisionObserver, IdentityResolver, PolicySnapshot, PolicySource, ToolDefinitionObserver } from "./contracts.ts";
 import { createIdentityResolver } from "./identity/index.ts";
 import { AuditLog } from "./observability/audit-log.ts";
-import { fanOutDecisions } from "./observability/decision-fan-out.ts";
+import { fanOutDecisions, fanOutToolDefinitions } from "./observability/decision-fan-out.ts";
 import { SidecarMetrics } from "./observability/sidecar-metrics.ts";
 import { createSidecarLogger, type LogLevel } from "./observability/sidecar-logger.ts";
 import { FilePolicySource } from "./policy-source/index.ts";
 import { OperatorStreamSource, type OperatorStreamSourceOptions } from "./policy-source/operator-stream-source.ts";
+import { DefinitionReport } from "./policy-source/definition-report.ts";
 import type { RateLimitFailureMode } from "../protocol/index.ts";
 import { setUpRateLimits } from "./start-sidecar-rate-limits.ts";
 import type { SidecarTunableValues } from "../protocol/sidecar-tunables.ts";
@@ -79,6 +80,8 @@ export interface McpProxyParts {
   identity: IdentityResolver;
   limiter: RateLimitAdmitter;
   observer: DecisionObserver;
+  /** Metrics, the audit log and, in a cluster, the report to the operator. */
+  definitions: ToolDefinitionObserver;
   metrics: SidecarMetrics;
   logArguments: boolean;
   shutdownGraceMs: number;
@@ -116,6 +119,7 @@ export const createSidecarProxy: McpProxyFactory = (parts) => {
     identity: parts.identity,
     limiter: parts.limiter,
     observer: parts.observer,
+    definitions: parts.definitions,
     timings: parts.metrics,
     logArguments: parts.logArguments,
     shutdownGraceMs: parts.shutdownGraceMs,
@@ -185,12 +189,18 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
     if (desk !== undefined) cleanups.push(async () => desk.close());
     const approvals = desk === undefined ? undefined : new ApprovalGate({ desk, ...(config.approvalHoldMs === undefined ? {} : { holdMs: config.approvalHoldMs }), metrics });
     const observer = fanOutDecisions([metrics, audit], (error) => logger.error({ err: String(error) }, "decision observer failed"));
+    const report = source instanceof OperatorStreamSource ? new DefinitionReport({ post: (path, body) => source.post(path, body), logger }) : undefined;
+    if (report !== undefined) cleanups.push(async () => report.stop());
+    const definitions = fanOutToolDefinitions(report === undefined ? [metrics, audit] : [metrics, audit, report], (error) =>
+      logger.error({ err: String(error) }, "tool definition observer failed"),
+    );
     const proxy = createProxy({
       upstream: config.upstream,
       snapshot: () => snapshot,
       identity,
       limiter: rateLimits.limiter,
       observer,
+      definitions,
       metrics,
       logArguments: config.logArguments ?? false,
       shutdownGraceMs,

@@ -13,6 +13,7 @@ const TONES: Record<DecisionKind, keyof typeof COLOURS> = {
   rate_limited: "limited",
   invalid_arguments: "refused",
   approval_required: "refused",
+  definition_changed: "refused",
 };
 
 interface LogLine {

@@ -38,6 +38,10 @@ export const EventReason = {
   IdentityConflict: "IdentityConflict",
   TargetsUpstreamPort: "TargetsUpstreamPort",
   NoIdentitySource: "NoIdentitySource",
+  /** A pod lists a tool definition other than the one spec.toolDefinitions pins. */
+  ToolDefinitionChanged: "ToolDefinitionChanged",
+  /** Pods list tools spec.toolDefinitions has no pin for. */
+  ToolDefinitionUnpinned: "ToolDefinitionUnpinned",
 } as const;
 
 /**

@@ -1,7 +1,7 @@
 // The status an McpPolicy should have, from what the operator observes. Pure: the
 // reconciler gathers the inputs and writes the result only when it differs.
 import type { IdentityConflict } from "../../policy/index.ts";
-import type { Condition, McpPolicyStatus } from "../kube-objects.ts";
+import type { Condition, McpPolicyStatus, ToolDefinitionsStatus } from "../kube-objects.ts";
 import { ACCEPTED, AcceptedReason, nextCondition, PROGRAMMED, ProgrammedReason } from "./conditions.ts";
 import type { PolicyEvaluation } from "./policy-catalog.ts";
 
@@ -26,6 +26,8 @@ export interface PolicyStatusInput {
   readonly identityConflict: IdentityConflict | undefined;
   /** Why its per-grant limits are one budget for every caller (no identity source), if they are. */
   readonly sharedGrantBudget?: string | undefined;
+  /** For a policy with spec.toolDefinitions (tool-definition-status.ts); undefined otherwise. */
+  readonly toolDefinitions?: ToolDefinitionsStatus | undefined;
   readonly now: Date;
 }
 
@@ -49,7 +51,9 @@ export function desiredPolicyStatus(input: PolicyStatusInput): McpPolicyStatus {
   );
   const programmed = nextCondition(input.current?.conditions, { type: PROGRAMMED, observedGeneration: generation, ...programmedState(input, targets) }, now);
   const conditions: Condition[] = [accepted, programmed];
-  return { observedGeneration: generation, conditions, targets };
+  const status: McpPolicyStatus = { observedGeneration: generation, conditions, targets };
+  if (input.toolDefinitions !== undefined) status.toolDefinitions = input.toolDefinitions;
+  return status;
 }
 
 function programmedState(
@@ -111,5 +115,6 @@ export function statusEquals(current: McpPolicyStatus | undefined, desired: McpP
         .sort((a, b) => (a.type < b.type ? -1 : 1))
         .map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration ?? null, c.lastTransitionTime]),
     );
-  return conditions(current) === conditions(desired);
+  if (conditions(current) !== conditions(desired)) return false;
+  return JSON.stringify(current.toolDefinitions ?? null) === JSON.stringify(desired.toolDefinitions ?? null);
 }

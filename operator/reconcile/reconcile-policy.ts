@@ -1,11 +1,12 @@
 // Reconciles one McpPolicy (leader only): reads the caches, computes the status, the
 // owned NetworkPolicy and the events it should have, and writes only what differs,
 // status last. A thrown error makes the work queue retry the key with backoff.
-import type { IdentityConflict, LabelSelector } from "../../policy/index.ts";
-import type { ClusterClient, ObjectStore } from "../cluster.ts";
-import { splitKey, type McpPolicyObject, type NetworkPolicy, type Pod, type Service } from "../kube-objects.ts";
+import type { IdentityConflict, LabelSelector, McpPolicy } from "../../policy/index.ts";
+import type { ClusterClient, EventRecord, ObjectStore } from "../cluster.ts";
+import { splitKey, type McpPolicyObject, type NetworkPolicy, type Pod, type Service, type ToolDefinitionsStatus } from "../kube-objects.ts";
 import type { OperatorMetrics } from "../metrics/operator-metrics.ts";
-import { APPLIED_REVISION_ANNOTATION, INJECTED_LABEL, POLICY_LABEL } from "../well-known.ts";
+import { readDefinitionAnnotation } from "../stream/definition-reports.ts";
+import { APPLIED_REVISION_ANNOTATION, INJECTED_LABEL, POLICY_LABEL, TOOL_DEFINITIONS_ANNOTATION } from "../well-known.ts";
 import { ACCEPTED, EventReason, PROGRAMMED } from "./conditions.ts";
 import type { EventRecorder } from "./event-recorder.ts";
 import { selectorMatches } from "./label-selector.ts";
@@ -13,6 +14,7 @@ import { desiredNetworkPolicy, networkPolicyName, networkPolicyUpToDate } from "
 import type { PolicyCatalog } from "./policy-catalog.ts";
 import { desiredPolicyStatus, statusEquals, type SelectedPod } from "./policy-status.ts";
 import { servicesTargetingUpstream } from "./service-findings.ts";
+import { changedPins, toolDefinitionsStatus, type PodDefinitions } from "./tool-definition-status.ts";
 
 export interface ReconcileContext {
   readonly policies: ObjectStore<McpPolicyObject>;
@@ -122,8 +124,9 @@ export async function reconcilePolicy(key: string, context: ReconcileContext): P
   }
 
   await reconcileNetworkPolicy(object, evaluation.enforced?.spec.networkPolicy === "enabled" ? selector : undefined, context);
+  const toolDefinitions = await reconcileToolDefinitions(evaluation.enforced, pods.filter(podIsProtected), { regarding, context });
 
-  const desired = desiredPolicyStatus({ generation, current: object.status, evaluation, pods: selected, identityConflict, sharedGrantBudget: sharedBudget, now: context.now() });
+  const desired = desiredPolicyStatus({ generation, current: object.status, evaluation, pods: selected, identityConflict, sharedGrantBudget: sharedBudget, toolDefinitions, now: context.now() });
   if (!statusEquals(object.status, desired)) {
     await context.client.patchPolicyStatus(namespace, name, desired);
     context.onStatusWritten?.(key);
@@ -134,6 +137,49 @@ export async function reconcilePolicy(key: string, context: ReconcileContext): P
     }
   }
   return { done: true, selectedPods: selected.map((pod) => pod.name) };
+}
+
+/**
+ * status.toolDefinitions from the selected pods' reports, for a policy with
+ * spec.toolDefinitions; a Warning Event, once, for each definition a pod lists in place
+ * of a pinned one, and for the tools listed without a pin (modes pin and audit).
+ */
+async function reconcileToolDefinitions(
+  policy: McpPolicy | undefined,
+  pods: readonly Pod[],
+  { regarding, context }: { regarding: EventRecord["regarding"]; context: ReconcileContext },
+): Promise<ToolDefinitionsStatus | undefined> {
+  const spec = policy?.spec.toolDefinitions;
+  if (policy === undefined || spec === undefined) return undefined;
+  const reports = pods
+    .map((pod) => readDefinitionAnnotation(pod.metadata?.annotations?.[TOOL_DEFINITIONS_ANNOTATION]))
+    .filter((report): report is PodDefinitions => report !== undefined);
+  const status = toolDefinitionsStatus(spec, reports);
+  if ((spec.mode ?? "off") === "off") return status;
+  const ref = `${regarding.namespace}/${regarding.name}`;
+  for (const change of changedPins(status)) {
+    await context.events.record(`${ref}/${regarding.uid ?? ""}/definition/${change.tool}/${change.pinned}/${change.digest}`, {
+      regarding,
+      type: "Warning",
+      reason: EventReason.ToolDefinitionChanged,
+      action: "Compare",
+      note:
+        `tool ${JSON.stringify(change.tool)}: ${change.pods === 1 ? "1 pod lists" : `${change.pods} pods list`} definition ${change.digest}, pinned ${change.pinned}; ` +
+        `review the new definition, and if it is expected pin it: kubectl mcpwarden pin accept ${ref} ${change.tool} --digest ${change.digest}`,
+    });
+  }
+  const unpinned = status.tools.filter((tool) => tool.pinned === undefined && tool.seen.length > 0).map((tool) => tool.name);
+  if (unpinned.length > 0) {
+    const listed = unpinned.slice(0, 10).map((name) => JSON.stringify(name)).join(", ");
+    await context.events.record(`${ref}/${regarding.uid ?? ""}/unpinned/${unpinned.join("\n")}`, {
+      regarding,
+      type: "Warning",
+      reason: EventReason.ToolDefinitionUnpinned,
+      action: "Compare",
+      note: `${unpinned.length === 1 ? "1 tool is" : `${unpinned.length} tools are`} listed without a pin (${listed}${unpinned.length > 10 ? ", ..." : ""}); ${spec.mode === "pin" ? "calls to them are refused; " : ""}pin them with kubectl mcpwarden pin accept ${ref} TOOL`,
+    });
+  }
+  return status;
 }
 
 /** The selector as written, for a policy that was never accepted. */

@@ -2,16 +2,30 @@
 // protocol"): `GET /v1/stream` (Server-Sent Events) sends the bound pod's bundle at
 // connect and whenever its revision changes, an `approval` event when one is decided,
 // and a comment heartbeat every 15 s; `POST /v1/ack {revision}` records what the
-// sidecar applied; `POST /v1/approvals` files a held call for a person's decision.
+// sidecar applied; `POST /v1/approvals` files a held call for a person's decision;
+// `POST /v1/tool-definitions {tools}` records the tool definitions its upstream lists.
 // Every request carries the sidecar's projected token; a pod only ever receives its own
 // bundle and the verdicts on its own approvals.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ACK_PATH, APPROVAL_EVENT, APPROVALS_PATH, BUNDLE_EVENT, HEARTBEAT_INTERVAL_MS, STREAM_PATH, type AckBody, type ApprovalEvent } from "../../protocol/index.ts";
+import {
+  ACK_PATH,
+  APPROVAL_EVENT,
+  APPROVALS_PATH,
+  BUNDLE_EVENT,
+  HEARTBEAT_INTERVAL_MS,
+  MAX_REPORT_BYTES,
+  STREAM_PATH,
+  TOOL_DEFINITIONS_PATH,
+  type AckBody,
+  type ApprovalEvent,
+} from "../../protocol/index.ts";
 import { createRouter, originFormOnly, serveRoutes, type RequestHandler } from "../http-app.ts";
 import type { OperatorMetrics } from "../metrics/operator-metrics.ts";
 import { errorText, type OperatorLogger } from "../operator-logger.ts";
 import type { PodBundle } from "../reconcile/policy-catalog.ts";
 import type { AckRecorder } from "./ack-recorder.ts";
+import { definitionAnnotation, readDefinitionReport } from "./definition-reports.ts";
+import { PodRateLimit } from "./pod-rate-limit.ts";
 import type { BoundPod, StreamAuthenticator } from "./stream-authenticator.ts";
 
 /** Where approvals are filed and their verdicts come from (operator/approvals/). */
@@ -26,6 +40,10 @@ export interface PolicyStreamServerOptions {
   /** The pod's bundle now; undefined when the pod is unknown. */
   bundleFor: (pod: BoundPod) => PodBundle | undefined;
   acks: AckRecorder;
+  /** Where tool definition reports are kept; without it `POST /v1/tool-definitions` answers 501. */
+  definitions?: AckRecorder;
+  /** How often a pod may report definitions (default: a burst of 10, then one per 6 s). */
+  reportLimit?: PodRateLimit;
   /** Without it `POST /v1/approvals` answers 501 and calls that need approval are refused. */
   approvals?: StreamApprovals;
   metrics: OperatorMetrics;
@@ -39,6 +57,9 @@ const MAX_ACK_BYTES = 4096;
 /** An ask: 1 KiB of preview and a few names. */
 const MAX_APPROVAL_BYTES = 8192;
 const REVISION = /^[0-9a-f]{1,64}$/;
+/** Definition reports a pod may send at once, then one per interval (sidecars report on change, at most once a second). */
+const REPORT_BURST = 10;
+const REPORT_REFILL_MS = 6_000;
 
 interface Connection {
   readonly pod: BoundPod;
@@ -54,6 +75,7 @@ export class PolicyStreamServer {
   readonly #heartbeat: NodeJS.Timeout;
   /** Each bundle's frame, encoded once for all the streams it goes to. */
   readonly #frames = new WeakMap<PodBundle, Buffer>();
+  readonly #reportLimit: PodRateLimit;
   #pendingNamespaces: Set<string> | "all" | undefined;
   #pendingSince = 0;
   #connections = 0;
@@ -61,6 +83,7 @@ export class PolicyStreamServer {
 
   constructor(options: PolicyStreamServerOptions) {
     this.#options = options;
+    this.#reportLimit = options.reportLimit ?? new PodRateLimit({ burst: REPORT_BURST, refillMs: REPORT_REFILL_MS });
     this.#heartbeat = setInterval(() => this.#sendHeartbeats(), options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
     this.#heartbeat.unref();
     this.#routes = this.#createRoutes();
@@ -84,7 +107,8 @@ export class PolicyStreamServer {
     router.get(STREAM_PATH, (request, response) => this.#stream(request, response));
     router.post(ACK_PATH, (request, response) => this.#ack(request, response));
     router.post(APPROVALS_PATH, (request, response) => this.#fileApproval(request, response));
-    router.all([STREAM_PATH, ACK_PATH, APPROVALS_PATH], noSuchEndpoint(405));
+    router.post(TOOL_DEFINITIONS_PATH, (request, response) => this.#reportDefinitions(request, response));
+    router.all([STREAM_PATH, ACK_PATH, APPROVALS_PATH, TOOL_DEFINITIONS_PATH], noSuchEndpoint(405));
     return serveRoutes(router, {
       notFound: noSuchEndpoint(404),
       failed: (error, request) => this.#options.logger.error({ err: errorText(error), path: (request.url ?? "").split("?")[0] }, "stream request failed"),
@@ -181,6 +205,25 @@ export class PolicyStreamServer {
       return reply(response, 503, `could not create the McpApproval: ${errorText(error)}`);
     }
     if (!response.headersSent) response.writeHead(filed.status, { "content-type": "application/json" }).end(JSON.stringify(filed.body));
+  }
+
+  async #reportDefinitions(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const recorder = this.#options.definitions;
+    if (recorder === undefined) return reply(response, 501, "this operator does not keep tool definition reports");
+    const read = await this.#authenticatedJson(request, response, MAX_REPORT_BYTES, 'JSON {"tools": {"tool name": "sha256:<hex>"}}');
+    if (read === undefined) return;
+    const { pod, body } = read;
+    const wait = this.#reportLimit.take(pod.uid);
+    if (wait > 0) return reply(response, 429, `too many tool definition reports from this pod; retry in ${wait} s`, { "retry-after": String(wait) });
+    const report = readDefinitionReport(body);
+    if (!report.ok) return reply(response, 400, report.message);
+    try {
+      await recorder.record(pod, definitionAnnotation(report.tools));
+    } catch (error) {
+      this.#options.logger.warn({ err: errorText(error), pod: `${pod.namespace}/${pod.name}` }, "could not record a tool definition report");
+      return reply(response, 503, "could not record the report; retry");
+    }
+    response.writeHead(204).end();
   }
 
   /** The bound pod and the JSON body of a POST; undefined once refused (401/403/503, or 400 naming `expected`). */

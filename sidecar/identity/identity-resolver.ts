@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { IdentitySpec } from "../../policy/index.ts";
 import type { IdentityOutcome, IdentityResolver } from "../contracts.ts";
 import { bearerToken } from "./bearer-token.ts";
-import { JwtVerifier, type JwtVerifierOptions } from "./jwt-verifier.ts";
+import type { JwtVerifier, JwtVerifierOptions } from "./jwt-verifier.ts";
 import { bearerChallengeWithoutToken, headerChallenge, invalidTokenChallenge } from "./www-authenticate.ts";
 
 /** Caller ids become parts of rate-limit keys; a longer header value is refused. */
@@ -18,7 +18,9 @@ const NOBODY: IdentityOutcome = Object.freeze({ ok: true, identity: Object.freez
 export type IdentityResolverOptions = JwtVerifierOptions;
 
 export function createIdentityResolver(options: IdentityResolverOptions = {}): IdentityResolver {
-  const verifier = new JwtVerifier(options);
+  // JWT verification (jose) is loaded when a policy first asks for it: most sidecars never do.
+  let verifier: Promise<JwtVerifier> | undefined;
+  const jwtVerifier = (): Promise<JwtVerifier> => (verifier ??= import("./jwt-verifier.ts").then(({ JwtVerifier }) => new JwtVerifier(options)));
   return {
     async resolve(spec: IdentitySpec, headers: IncomingHttpHeaders, sessionId: string): Promise<IdentityOutcome> {
       switch (spec.source) {
@@ -30,7 +32,7 @@ export function createIdentityResolver(options: IdentityResolverOptions = {}): I
         case "header":
           return fromHeader(spec.header, headers);
         case "jwt":
-          return fromJwt(verifier, spec, headers);
+          return fromJwt(await jwtVerifier(), spec, headers);
         default:
           spec.source satisfies never;
           return refuse(invalidTokenChallenge("unknown identity source"), "the policy names an unknown identity source");

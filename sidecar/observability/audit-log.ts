@@ -3,7 +3,7 @@
 // they can hold anything, secrets included.
 
 import type { Logger } from "pino";
-import type { DecisionObserver, DecisionRecord } from "../contracts.ts";
+import type { DecisionObserver, DecisionRecord, ToolDefinitionObserver, ToolDefinitionRecord } from "../contracts.ts";
 import { auditLevel } from "./sidecar-logger.ts";
 
 /** Tool names are the caller's text; a longer one is cut in the log (the digest still names the call). */
@@ -28,7 +28,21 @@ interface AuditLine {
   arguments?: unknown;
 }
 
-export class AuditLog implements DecisionObserver {
+/** A tool definition a policy has not pinned, as a listing showed it. */
+interface DefinitionAuditLine {
+  audit: "tool_definition";
+  tool: string;
+  digest: string;
+  /** The definition seen before; absent the first time the tool is listed. */
+  previous?: string;
+  policy: string;
+  /** Absent when the tool has no pin. */
+  pinned?: string;
+  /** pin: its calls are refused; audit: reported only. */
+  mode: "pin" | "audit";
+}
+
+export class AuditLog implements DecisionObserver, ToolDefinitionObserver {
   readonly #logger: Logger;
   readonly #logArguments: boolean;
 
@@ -41,7 +55,7 @@ export class AuditLog implements DecisionObserver {
     const { decision } = record;
     const line: AuditLine = {
       audit: "decision",
-      tool: record.tool.length > MAX_LOGGED_TOOL_LENGTH ? `${record.tool.slice(0, MAX_LOGGED_TOOL_LENGTH)}…` : record.tool,
+      tool: loggedTool(record.tool),
       decision: decision.decision,
       mode: record.mode,
       policy: decision.policy,
@@ -55,4 +69,17 @@ export class AuditLog implements DecisionObserver {
     if (this.#logArguments && record.arguments !== undefined) line.arguments = record.arguments;
     this.#logger.info(line, "tool call");
   }
+
+  onToolDefinition(record: ToolDefinitionRecord): void {
+    for (const unpinned of record.unpinned) {
+      const line: DefinitionAuditLine = { audit: "tool_definition", tool: loggedTool(record.tool), digest: record.digest, policy: unpinned.policy, mode: unpinned.mode };
+      if (record.previous !== undefined) line.previous = record.previous;
+      if (unpinned.pinned !== undefined) line.pinned = unpinned.pinned;
+      this.#logger.warn(line, unpinned.pinned === undefined ? "a listed tool has no pin" : "a listed tool's definition is not its pin");
+    }
+  }
+}
+
+function loggedTool(tool: string): string {
+  return tool.length > MAX_LOGGED_TOOL_LENGTH ? `${tool.slice(0, MAX_LOGGED_TOOL_LENGTH)}…` : tool;
 }

@@ -35,6 +35,7 @@ describe("SidecarMetrics", () => {
       "mcpwarden_rate_limit_store_fallback",
       "mcpwarden_request_duration_seconds",
       "mcpwarden_tool_calls_total",
+      "mcpwarden_tool_definition_changes_total",
       "mcpwarden_upstream_duration_seconds",
     ]);
     const text = await metrics.exposition();
@@ -105,6 +106,27 @@ describe("SidecarMetrics", () => {
     expect(text).toContain("mcpwarden_approvals_pending 1");
     expect(text).toContain('mcpwarden_approvals_total{tool="_other",outcome="approved"} 1');
     expect(text).toContain("mcpwarden_approval_wait_seconds_count 1");
+  });
+
+  it("counts a new definition once per policy that has not pinned it", async () => {
+    const metrics = new SidecarMetrics({ processMetrics: false });
+    metrics.policyApplied(snapshot("aaa"));
+    const digest = `sha256:${"a".repeat(64)}`;
+    metrics.onToolDefinition({ tool: "list_runs", digest, previous: undefined, unpinned: [] });
+    metrics.onToolDefinition({
+      tool: "list_runs",
+      digest,
+      previous: `sha256:${"b".repeat(64)}`,
+      unpinned: [
+        { policy: "agents/a", pinned: `sha256:${"b".repeat(64)}`, mode: "pin" },
+        { policy: "agents/b", pinned: undefined, mode: "audit" },
+      ],
+    });
+    metrics.onToolDefinition({ tool: "unheard_of", digest, previous: undefined, unpinned: [{ policy: "agents/a", pinned: undefined, mode: "pin" }] });
+    const text = await metrics.exposition();
+    expect(text).toContain('mcpwarden_tool_definition_changes_total{tool="list_runs",policy="agents/a"} 1');
+    expect(text).toContain('mcpwarden_tool_definition_changes_total{tool="list_runs",policy="agents/b"} 1');
+    expect(text).toContain('mcpwarden_tool_definition_changes_total{tool="_other",policy="agents/a"} 1');
   });
 
   it("adds Node's process metrics by default", async () => {

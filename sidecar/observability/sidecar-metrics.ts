@@ -6,7 +6,7 @@
 // `count by (revision) (mcpwarden_policy_revision)` shows at once which pods enforce which.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { DecisionObserver, DecisionRecord, PolicySnapshot } from "../contracts.ts";
+import type { DecisionObserver, DecisionRecord, PolicySnapshot, ToolDefinitionObserver, ToolDefinitionRecord } from "../contracts.ts";
 import { methodLabel, ToolLabeler } from "./metric-labels.ts";
 
 /** From 50 µs: the sidecar's own time is tens of microseconds. */
@@ -23,7 +23,7 @@ export interface SidecarMetricsOptions {
   processMetrics?: boolean;
 }
 
-export class SidecarMetrics implements DecisionObserver {
+export class SidecarMetrics implements DecisionObserver, ToolDefinitionObserver {
   readonly registry = new Registry();
   readonly tools = new ToolLabeler();
 
@@ -39,6 +39,7 @@ export class SidecarMetrics implements DecisionObserver {
   readonly #approvals: Counter<"tool" | "outcome">;
   readonly #approvalWait: Histogram;
   readonly #approvalsPending: Gauge;
+  readonly #definitionChanges: Counter<"tool" | "policy">;
 
   constructor(options: SidecarMetricsOptions = {}) {
     const registers = [this.registry];
@@ -111,6 +112,12 @@ export class SidecarMetrics implements DecisionObserver {
       help: "calls waiting for an approval now",
       registers,
     });
+    this.#definitionChanges = new Counter({
+      name: "mcpwarden_tool_definition_changes_total",
+      help: "tools/list results showing a tool definition that is not the one a policy pins (or that has no pin), counted when it first differs from the last definition seen",
+      labelNames: ["tool", "policy"],
+      registers,
+    });
     this.#controlPlaneConnected.set(0);
     this.#rateLimitFallback.set(0);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -123,6 +130,12 @@ export class SidecarMetrics implements DecisionObserver {
     if (decision === "rate_limited" && record.rateLimitCounter !== undefined) {
       this.#rateLimitHits.inc({ tool, counter: record.rateLimitCounter });
     }
+  }
+
+  onToolDefinition(record: ToolDefinitionRecord): void {
+    if (record.unpinned.length === 0) return;
+    const tool = this.tools.label(record.tool);
+    for (const { policy } of record.unpinned) this.#definitionChanges.inc({ tool, policy });
   }
 
   /** Names from an upstream tools/list result, so that their calls get their own label. */

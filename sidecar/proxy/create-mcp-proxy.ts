@@ -144,7 +144,7 @@ export function createMcpProxy(options: McpProxyOptions): McpProxy {
       await core.drained(core.shutdownGraceMs);
       await closeTransports();
     },
-    upstreamTools: () => core.knownTools.names,
+    upstreamTools: () => core.catalog.names,
     stdioSessions,
   };
 }

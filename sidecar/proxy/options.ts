@@ -2,7 +2,7 @@
 
 import type { RateLimitAdmitter } from "../../policy/index.ts";
 import { DEFAULT_MAX_DEPTH } from "../jsonrpc/strict-json.ts";
-import type { DecisionObserver, IdentityResolver, PolicySnapshot } from "../contracts.ts";
+import type { DecisionObserver, IdentityResolver, PolicySnapshot, ToolDefinitionObserver } from "../contracts.ts";
 import type { ApprovalGate } from "../approvals/approval-gate.ts";
 import { SIDECAR_TUNABLES } from "../../protocol/sidecar-tunables.ts";
 
@@ -79,6 +79,8 @@ export interface McpProxyOptions {
   readonly identity: IdentityResolver;
   readonly limiter: RateLimitAdmitter;
   readonly observer: DecisionObserver;
+  /** Told when a tools/list result shows a tool definition other than the last one seen (metrics, audit, the operator). */
+  readonly definitions?: ToolDefinitionObserver;
   readonly now?: () => number;
   readonly limits?: McpProxyLimits;
   /**

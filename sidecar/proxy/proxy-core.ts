@@ -1,5 +1,5 @@
 // What every transport of the proxy shares: the options resolved once, the decision
-// dependencies, the tools the upstream listed, the count of live sessions under
+// dependencies, the tools the upstream listed (the catalog), the count of live sessions under
 // --max-sessions, and the in-flight request count that close() waits on.
 
 import type { ServerResponse } from "node:http";
@@ -8,7 +8,8 @@ import { INTERNAL_ERROR, errorResponse } from "../jsonrpc/error-codes.ts";
 import type { JsonRpcId } from "../jsonrpc/message.ts";
 import type { ToolCallDeps } from "./intake/decide-tool-call.ts";
 import { sendReply, type EarlySseReply } from "./replies/early-sse-reply.ts";
-import { KnownTools } from "./replies/known-tools.ts";
+import { ToolCatalog } from "./replies/tool-catalog.ts";
+import type { ToolDefinitionObserver } from "../contracts.ts";
 import {
   DEFAULT_SESSION_IDLE_TIMEOUT_MS,
   DEFAULT_SHUTDOWN_GRACE_MS,
@@ -30,7 +31,9 @@ export class ProxyCore {
   readonly limits: ResolvedLimits;
   readonly logger: ProxyLogger;
   readonly now: () => number;
-  readonly knownTools = new KnownTools();
+  readonly catalog = new ToolCatalog();
+  /** Told of new tool definitions; one that throws is logged, never breaks a listing. */
+  readonly definitions: ToolDefinitionObserver | undefined;
   readonly toolCallDeps: ToolCallDeps;
   readonly upstreamTimeoutMs: number;
   readonly sessionIdleTimeoutMs: number;
@@ -50,11 +53,26 @@ export class ProxyCore {
     this.sessionIdleTimeoutMs = positive(options.sessionIdleTimeoutMs, DEFAULT_SESSION_IDLE_TIMEOUT_MS, "sessionIdleTimeoutMs");
     this.shutdownGraceMs = positive(options.shutdownGraceMs, DEFAULT_SHUTDOWN_GRACE_MS, "shutdownGraceMs");
     this.timings = options.timings;
+    const observer = options.definitions;
+    this.definitions =
+      observer === undefined
+        ? undefined
+        : {
+            onToolDefinition: (record) => {
+              try {
+                observer.onToolDefinition(record);
+              } catch (error) {
+                this.logger.error({ err: error, tool: record.tool }, "a tool definition observer failed");
+              }
+            },
+          };
+    this.catalog.onFull = () =>
+      this.logger.warn({}, "the upstream listed more tool definitions than the sidecar keeps; calls to tools it could not record count as never listed");
     this.toolCallDeps = {
       limiter: options.limiter,
       observer: options.observer,
       now: this.now,
-      knownTools: this.knownTools,
+      catalog: this.catalog,
       logArguments: options.logArguments === true,
       logger: this.logger,
       approvals: options.approvals,

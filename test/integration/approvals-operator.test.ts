@@ -4,37 +4,30 @@
 // server and pushing verdicts on the policy stream, the McpApproval webhooks deciding who
 // may decide, and people deciding with `kubectl mcpwarden` under their own credentials.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { controlPlane, createNamespace, kubeconfigFor, kubectlOk, repoRoot, run } from "../harness/index.ts";
-import { freePort } from "../harness/free-port.ts";
-import { ManagedProcess } from "../harness/managed-process.ts";
+import { createNamespace, kubeconfigFor, kubectlOk } from "../harness/index.ts";
 import { calledTools, startFeatureHttpServer, type FeatureHttpServer } from "../support/mcp-feature-server.ts";
 import {
   api,
   applyPolicy,
   connectStream,
-  createPod,
   createServiceAccount,
   eventually,
   httpGet,
+  installKubectlPlugin,
   metricValue,
   operatorEnvironment,
-  podManifest,
   podToken,
   readLog,
   registerApprovalWebhooks,
   registerInjectionWebhook,
-  setPodRunning,
+  runKubectlPlugin,
   startOperator,
+  startPodSidecar,
   type OperatorEnvironment,
   type OperatorProcess,
-  type PodJson,
+  type PodSidecar,
   type SimulatedSidecar,
 } from "./operator-fixture.ts";
 
@@ -44,12 +37,7 @@ interface ApprovalJson {
   status?: { phase?: string; decidedBy?: string; decidedAt?: string };
 }
 
-interface Sidecar {
-  pod: PodJson;
-  process: ManagedProcess;
-  admin: string;
-  client: Client;
-}
+type Sidecar = PodSidecar;
 
 const TTL_SECONDS = 4;
 const labels = { app: "agent" };
@@ -67,50 +55,12 @@ let watcher: SimulatedSidecar;
 const cleanups: (() => Promise<unknown>)[] = [];
 const kubeconfigs: Record<string, string> = {};
 
-async function startSidecar(name: string, extraArgs: string[]): Promise<Sidecar> {
-  const created = await createPod(namespace, podManifest(name, { labels, serviceAccount: "agent", annotations: { "mcpwarden.dev/upstream-port": "8080" } }));
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  await setPodRunning(namespace, name, "127.0.0.1");
-  const dir = join(env.dir, name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "token"), await podToken(namespace, "agent", created.body.metadata));
-  const [listen, adminPort] = [await freePort(), await freePort()];
-  const process_ = new ManagedProcess({
-    name,
-    command: process.execPath,
-    args: [
-      join(repoRoot(), "cli", "main.ts"),
-      "sidecar",
-      `--listen=127.0.0.1:${listen}`,
-      `--admin=127.0.0.1:${adminPort}`,
-      `--upstream=${upstream.url}`,
-      `--control-plane=${operator.streamUrl}`,
-      `--token-file=${join(dir, "token")}`,
-      `--control-plane-ca=${env.caFile}`,
-      ...extraArgs,
-    ],
-    logFile: join(env.dir, `${name}.log`),
-  });
-  cleanups.push(() => process_.stop());
-  const admin = `http://127.0.0.1:${adminPort}`;
-  await eventually(`${name} to be ready:\n${readLog(process_)}`, async () => ((await httpGet(`${admin}/readyz`)).status === 200 ? true : undefined), 60_000);
-  // The caller is who the policy's identity says: here the trusted x-agent-id header.
-  const client = new Client({ name: `${name}-agent`, version: "0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${listen}/mcp`), { requestInit: { headers: { "x-agent-id": "alice" } } }));
-  cleanups.push(() => client.close());
-  return { pod: created.body, process: process_, admin, client };
-}
+// The caller is who the policy's identity says: here the trusted x-agent-id header.
+const startSidecar = (name: string, extraArgs: string[]): Promise<Sidecar> =>
+  startPodSidecar(env, operator, { namespace, name, labels, serviceAccount: "agent", upstreamUrl: upstream.url, extraArgs, headers: { "x-agent-id": "alice" } }, cleanups);
 
-/** `kubectl mcpwarden ...` as `user`, the plugin found by kubectl on PATH. */
-function plugin(user: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return run(controlPlane().kubectl, ["mcpwarden", ...args], {
-    env: {
-      ...process.env,
-      PATH: [plugins, dirname(controlPlane().kubectl), dirname(process.execPath), process.env["PATH"] ?? ""].join(":"),
-      KUBECONFIG: kubeconfigs[user] ?? controlPlane().kubeconfig,
-    },
-  });
-}
+/** `kubectl mcpwarden ...` as `user`. */
+const plugin = (user: string, ...args: string[]) => runKubectlPlugin(plugins, kubeconfigs[user], args);
 
 async function approvals(): Promise<ApprovalJson[]> {
   return (await api<{ items: ApprovalJson[] }>("GET", `/apis/mcpwarden.dev/v1alpha1/namespaces/${namespace}/mcpapprovals`)).body.items;
@@ -159,10 +109,7 @@ beforeAll(async () => {
   for (const object of [role, binding]) await kubectlOk(["apply", "--server-side", "--field-manager=mcp-warden-tests", "-f", "-"], { input: JSON.stringify(object) });
   for (const user of ["bob", "alice", "mallory"]) kubeconfigs[user] = await kubeconfigFor(user);
   kubeconfigs["agent"] = await kubeconfigFor(`system:serviceaccount:${namespace}:agent`, ["system:serviceaccounts", `system:serviceaccounts:${namespace}`]);
-  plugins = mkdtempSync(join(tmpdir(), "kubectl-plugins-"));
-  const script = join(repoRoot(), "dist", "cli", "kubectl-mcpwarden.js");
-  chmodSync(script, 0o755);
-  symlinkSync(script, join(plugins, "kubectl-mcpwarden"));
+  plugins = installKubectlPlugin();
 
   await applyPolicy(namespace, "deploys", {
     selector: { matchLabels: labels },

@@ -1,8 +1,9 @@
 // The chart's dashboard and alerts against a real Prometheus scraping a real sidecar and a
 // real operator. The sidecar (standalone, policy files, rate limits in a real Redis) sits
 // in front of a real MCP server; a scripted MCP client makes allowed, denied,
-// rate-limited, audit-only and approval calls; the operator reports a policy whose pod
-// carries no sidecar. Then:
+// rate-limited, audit-only and approval calls, and lists tools whose definitions the
+// policy pins otherwise (toolDefinitions mode audit); the operator reports a policy whose
+// pod carries no sidecar. Then:
 // - every query of every dashboard panel returns a series (a misspelled metric would not),
 // - `promtool check rules` accepts the rendered PrometheusRule,
 // - every alert reaches ALERTS{alertstate="firing"}, with its `for:` shortened through values.
@@ -24,7 +25,9 @@ import { at, chartDir, findObject, renderChart, type JsonObject } from "./chart-
 const PROMETHEUS = "/usr/bin/prometheus";
 const PROMTOOL = "/usr/bin/promtool";
 const SIDECAR_NAMESPACE = "agents";
-const ALERT_NAMES = ["McpWardenDenialRateSpike", "McpWardenPolicyNotProgrammed", "McpWardenRateLimitStoreFallback", "McpWardenSidecarDisconnected"];
+const ALERT_NAMES = ["McpWardenDenialRateSpike", "McpWardenPolicyNotProgrammed", "McpWardenRateLimitStoreFallback", "McpWardenSidecarDisconnected", "McpWardenToolDefinitionChanged"];
+/** A pin no definition has: the listing counts a change for echo (audit mode: nothing is refused). */
+const NOBODYS_DIGEST = `sha256:${"0".repeat(64)}`;
 
 const TOOLS_POLICY = {
   apiVersion: "mcpwarden.dev/v1alpha1",
@@ -39,6 +42,7 @@ const TOOLS_POLICY = {
       run_test_iteration: { limits: [{ counter: "test_runs", window: "minute", max: 2 }] },
       deploy: { action: "approve", approval: { timeout: "1m" } },
     },
+    toolDefinitions: { mode: "audit", pins: { echo: NOBODYS_DIGEST } },
   },
 };
 // Audit mode: decides and counts, never blocks. It would deny run_test_iteration.
@@ -228,7 +232,9 @@ beforeAll(async () => {
     rules: {
       denialRateThreshold: 0.5,
       denialRateWindow: "20s",
-      for: { denialRateSpike: "1s", sidecarsDisconnected: "1s", policyNotProgrammed: "1s", rateLimitStoreFallback: "1s" },
+      // Longer than the run: the alert fires for this long after the change, then ends.
+      toolDefinitionWindow: "10m",
+      for: { denialRateSpike: "1s", sidecarsDisconnected: "1s", policyNotProgrammed: "1s", rateLimitStoreFallback: "1s", toolDefinitionChanged: "1s" },
     },
   });
   writeFileSync(join(dir, "rules.yaml"), dump(rules));
@@ -278,12 +284,12 @@ afterAll(async () => {
 describe("promtool", () => {
   it.each([
     ["the default values", {}],
-    ["shortened for: durations", { rules: { for: { denialRateSpike: "1s", sidecarsDisconnected: "1s", policyNotProgrammed: "1s", rateLimitStoreFallback: "1s" } } }],
+    ["shortened for: durations", { rules: { for: { denialRateSpike: "1s", sidecarsDisconnected: "1s", policyNotProgrammed: "1s", rateLimitStoreFallback: "1s", toolDefinitionChanged: "1s" } } }],
   ])("check rules accepts the PrometheusRule rendered with %s", async (_name, values) => {
     const file = join(mkdtempSync(join(tmpdir(), "chart-rules-")), "rules.yaml");
     writeFileSync(file, dump(await renderedRules(values as JsonObject)));
     const result = await run(PROMTOOL, ["check", "rules", file]);
-    expect(result.stdout + result.stderr).toContain("SUCCESS: 4 rules found");
+    expect(result.stdout + result.stderr).toContain("SUCCESS: 5 rules found");
     expect(result.code).toBe(0);
   });
 });
@@ -365,5 +371,8 @@ describe("the alerts", () => {
     expect(labelsOf("McpWardenPolicyNotProgrammed")).toMatchObject({ policy: "unprotected" });
     expect(labelsOf("McpWardenRateLimitStoreFallback")).toMatchObject({ namespace: SIDECAR_NAMESPACE, pod: "mcp-server-0" });
     expect(labelsOf("McpWardenSidecarDisconnected")).toMatchObject({ namespace: SIDECAR_NAMESPACE, pod: "mcp-server-0" });
+    expect(alerts.filter((sample) => sample.metric.alertname === "McpWardenToolDefinitionChanged").map((sample) => sample.metric)).toContainEqual(
+      expect.objectContaining({ namespace: SIDECAR_NAMESPACE, policy: `${SIDECAR_NAMESPACE}/tools`, tool: "echo", severity: "warning" }),
+    );
   });
 });

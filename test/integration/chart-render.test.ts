@@ -204,6 +204,7 @@ describe("helm template: value sets", () => {
       ["McpWardenSidecarDisconnected", "5m"],
       ["McpWardenPolicyNotProgrammed", "7m"],
       ["McpWardenRateLimitStoreFallback", "5m"],
+      ["McpWardenToolDefinitionChanged", "0s"],
     ]);
     const dashboard = findObject(objects, "ConfigMap", "warden-mcp-warden-dashboard");
     expect(at(dashboard, "metadata", "labels", "grafana_dashboard")).toBe("1");
@@ -348,7 +349,7 @@ describe("dashboard and alerts", () => {
 
   it("has the panels the issue asks for, each with a query, and namespace and policy variables", () => {
     const titles = panelExprs().map((panel) => panel.title);
-    for (const wanted of [/denials by tool and policy/i, /rate-limit hits/i, /allowed vs\. refused/i, /audit mode/i, /approvals waiting/i, /approval wait time/i, /overhead p99/i, /programmed/i]) {
+    for (const wanted of [/denials by tool and policy/i, /rate-limit hits/i, /allowed vs\. refused/i, /audit mode/i, /approvals waiting/i, /approval wait time/i, /overhead p99/i, /programmed/i, /tool definition changes/i]) {
       expect(titles.some((title) => wanted.test(title)), `a panel matching ${wanted}`).toBe(true);
     }
     for (const panel of panelExprs()) expect(panel.exprs.length, panel.title).toBeGreaterThan(0);

@@ -111,6 +111,9 @@ const validSpec: JsonObject = {
     "deploy_*": { action: "approve", approval: { timeout: "10m" } },
     list_runs: {},
   },
+  toolDefinitions: { mode: "pin", pins: { list_runs: `sha256:${"0123456789abcdef".repeat(4)}` } },
+  validateServerSchema: true,
+  advertiseConstraints: false,
 };
 
 const validJwtIdentity: JsonObject = {
@@ -164,6 +167,16 @@ const invalidCases: InvalidCase[] = [
   { name: "source header without identity.header", at: ["identity", "header"], bad: undefined, good: "x-agent-id", path: "spec.identity.header", message: "identity.header is required when identity.source is header" },
   { name: "source jwt without identity.jwt", base: { ...validSpec, identity: validJwtIdentity }, at: ["identity", "jwt"], bad: undefined, good: validJwtIdentity["jwt"] ?? null, path: "spec.identity.jwt", message: "identity.jwt is required when identity.source is jwt" },
   { name: "a jwt without audiences", base: { ...validSpec, identity: validJwtIdentity }, at: ["identity", "jwt", "audiences"], bad: [], good: ["mcp"], path: "spec.identity.jwt.audiences", message: "should have at least 1 items" },
+  { name: "unknown toolDefinitions.mode", at: ["toolDefinitions", "mode"], bad: "lock", good: "audit", path: "spec.toolDefinitions.mode", message: 'Unsupported value: "lock": supported values: "pin", "audit", "off"' },
+  {
+    name: "a malformed pin",
+    at: ["toolDefinitions", "pins", "list_runs"],
+    bad: "sha256:0123",
+    good: `sha256:${"f".repeat(64)}`,
+    path: "spec.toolDefinitions.pins.list_runs",
+    message: "should match '^sha256:[0-9a-f]{64}$'",
+  },
+  { name: "a pin for an empty tool name", at: ["toolDefinitions", "pins", ""], bad: `sha256:${"f".repeat(64)}`, good: undefined, path: "spec.toolDefinitions.pins", message: "tool names (the keys of spec.toolDefinitions.pins) must be 1 to 512 characters" },
   { name: "In without values", at: ["selector", "matchExpressions", 0, "values"], bad: undefined, good: ["mcp"], path: "spec.selector.matchExpressions[0].values", message: "values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist" },
 ];
 
@@ -262,6 +275,10 @@ describe("McpPolicy CRD", () => {
       };
       const result = await apply(policyDocument(namespace, "defaults", spec));
       expect(result.stderr).toBe("");
+      // Written without a mode, toolDefinitions is off; the two options are not defaulted at all.
+      const definitions = await apply(policyDocument(namespace, "definitions", { selector: {}, toolDefinitions: { pins: {} } }));
+      expect(definitions.stderr).toBe("");
+      expect((await readPolicy(namespace, "definitions"))["spec"]).toEqual({ selector: {}, mode: "enforce", default: "deny", networkPolicy: "disabled", toolDefinitions: { mode: "off", pins: {} } });
       expect((await readPolicy(namespace, "defaults"))["spec"]).toEqual({
         selector: {},
         mode: "enforce",
@@ -324,7 +341,7 @@ describe("McpPolicy CRD", () => {
       expect(schemaAt("spec.tools.limits")).toEqual(schemaAt("spec.allTools.limits"));
     });
 
-    it.for(["spec.tools", "spec.tools.limits", "spec.identity", "spec.tools.approval"])("kubectl explain mcppolicy.%s shows the field's and its children's descriptions", async (field) => {
+    it.for(["spec.tools", "spec.tools.limits", "spec.identity", "spec.tools.approval", "spec.toolDefinitions"])("kubectl explain mcppolicy.%s shows the field's and its children's descriptions", async (field) => {
       const explained = normalizeSpace(await mustSucceed(["explain", `mcppolicy.${field}`]));
       const node = schemaAt(field);
       expect(explained).toContain(normalizeSpace(description(node, field)));

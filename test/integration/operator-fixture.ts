@@ -3,13 +3,15 @@
 // for its HTTPS ports, the injection webhook registered with the API server, pods
 // "running" (IP set through the status subresource), tokens from TokenRequest, and a
 // simulated sidecar that speaks the stream protocol.
-import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, mkdtempSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { load } from "js-yaml";
-import { applyCrds, controlPlane, createNamespace, kubeconfigFor, kubectl, kubectlOk, repoRoot } from "../harness/index.ts";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { applyCrds, controlPlane, createNamespace, kubeconfigFor, kubectl, kubectlOk, repoRoot, run } from "../harness/index.ts";
 import { freePort } from "../harness/free-port.ts";
 import { ManagedProcess } from "../harness/managed-process.ts";
 import { createCertificateAuthority, issueCertificate } from "../../operator/tls/certificates.ts";
@@ -367,6 +369,87 @@ export function postAck(url: string, token: string, caPem: string, revision: str
     });
     req.on("error", reject);
     req.end(JSON.stringify({ revision }));
+  });
+}
+
+// --- real sidecars in front of a pod's MCP server, and people using the kubectl plugin ---
+
+export interface PodSidecar {
+  pod: PodJson;
+  process: ManagedProcess;
+  /** http://127.0.0.1:PORT of its admin port (/metrics, /readyz). */
+  admin: string;
+  /** An SDK client connected through it. */
+  client: Client;
+}
+
+export interface PodSidecarOptions {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  serviceAccount: string;
+  upstreamUrl: string;
+  extraArgs?: string[];
+  /** Headers the client sends (the caller, for identity source header). */
+  headers?: Record<string, string>;
+}
+
+/**
+ * A pod created through admission (so injected), "running" at 127.0.0.1, and a real
+ * `mcp-warden sidecar` process with its pod-bound token on the operator's stream; ready
+ * once /readyz says so. `cleanups` gets what stops them.
+ */
+export async function startPodSidecar(env: OperatorEnvironment, operator: OperatorProcess, options: PodSidecarOptions, cleanups: (() => Promise<unknown>)[]): Promise<PodSidecar> {
+  const { namespace, name, serviceAccount } = options;
+  const created = await createPod(namespace, podManifest(name, { labels: options.labels, serviceAccount, annotations: { "mcpwarden.dev/upstream-port": "8080" } }));
+  if (created.status !== 201) throw new Error(`pod ${name} was not created: ${JSON.stringify(created.body)}`);
+  await setPodRunning(namespace, name, "127.0.0.1");
+  const dir = join(env.dir, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "token"), await podToken(namespace, serviceAccount, created.body.metadata));
+  const [listen, adminPort] = [await freePort(), await freePort()];
+  const process_ = new ManagedProcess({
+    name,
+    command: process.execPath,
+    args: [
+      join(repoRoot(), "cli", "main.ts"),
+      "sidecar",
+      `--listen=127.0.0.1:${listen}`,
+      `--admin=127.0.0.1:${adminPort}`,
+      `--upstream=${options.upstreamUrl}`,
+      `--control-plane=${operator.streamUrl}`,
+      `--token-file=${join(dir, "token")}`,
+      `--control-plane-ca=${env.caFile}`,
+      ...(options.extraArgs ?? []),
+    ],
+    logFile: join(env.dir, `${name}.log`),
+  });
+  cleanups.push(() => process_.stop());
+  const admin = `http://127.0.0.1:${adminPort}`;
+  await eventually(`${name} to be ready:\n${readLog(process_)}`, async () => ((await httpGet(`${admin}/readyz`)).status === 200 ? true : undefined), 60_000);
+  const client = new Client({ name: `${name}-agent`, version: "0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${listen}/mcp`), { requestInit: { headers: options.headers ?? {} } }));
+  cleanups.push(() => client.close());
+  return { pod: created.body, process: process_, admin, client };
+}
+
+/** A folder holding `kubectl-mcpwarden` (the built plugin), for PATH. */
+export function installKubectlPlugin(): string {
+  const plugins = mkdtempSync(join(tmpdir(), "kubectl-plugins-"));
+  const script = join(repoRoot(), "dist", "cli", "kubectl-mcpwarden.js");
+  chmodSync(script, 0o755);
+  symlinkSync(script, join(plugins, "kubectl-mcpwarden"));
+  return plugins;
+}
+
+/** `kubectl mcpwarden ...` with this kubeconfig (default: the admin's), the plugin found by kubectl on PATH. */
+export function runKubectlPlugin(plugins: string, kubeconfig: string | undefined, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return run(controlPlane().kubectl, ["mcpwarden", ...args], {
+    env: {
+      ...process.env,
+      PATH: [plugins, dirname(controlPlane().kubectl), dirname(process.execPath), process.env["PATH"] ?? ""].join(":"),
+      KUBECONFIG: kubeconfig ?? controlPlane().kubeconfig,
+    },
   });
 }
 

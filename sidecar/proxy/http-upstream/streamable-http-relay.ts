@@ -22,7 +22,7 @@ import { hasLongLivedRequest } from "../replies/long-lived-requests.ts";
 import { mergeReplies } from "../replies/merge-replies.ts";
 import { PEEK_BYTES, relaySseEvents, type SseRelayHandlers } from "../replies/relay-sse-events.ts";
 import { ResponseWatch } from "../replies/response-watch.ts";
-import { processServerMessage, type ServerMessageContext } from "../replies/server-message.ts";
+import { messageContext, processServerMessage, type ServerMessageContext } from "../replies/server-message.ts";
 import { replaceEventData } from "../replies/sse-events.ts";
 import { SessionRegistry, type SessionState } from "./session-registry.ts";
 import type { UpstreamTarget } from "./upstream-endpoints.ts";
@@ -247,15 +247,9 @@ export class StreamableHttpRelay {
 
   #messageContext(session: SessionState | undefined, watch: ResponseWatch | undefined): ServerMessageContext {
     const watches = [watch, session?.watch].filter((entry): entry is ResponseWatch => entry !== undefined);
-    return {
-      watches,
-      table: () => this.#core.table(),
-      knownTools: this.#core.knownTools,
-      maxDepth: this.#core.limits.maxDepth,
-      onInitialized: (version) => {
-        if (session !== undefined) session.protocolVersion = version;
-      },
-    };
+    return messageContext(this.#core, watches, (version) => {
+      if (session !== undefined) session.protocolVersion = version;
+    });
   }
 
   /**

@@ -19,7 +19,7 @@ import type { ApprovalGate } from "../../approvals/approval-gate.ts";
 import type { JsonRpcId } from "../../jsonrpc/message.ts";
 import { holdForApproval } from "./approval-hold.ts";
 import { approvalProgress, type ClientNotifier } from "./approval-progress.ts";
-import type { KnownTools } from "../replies/known-tools.ts";
+import type { ToolCatalog } from "../replies/tool-catalog.ts";
 import type { ProxyLogger } from "../options.ts";
 
 export interface ToolCallContext {
@@ -37,7 +37,8 @@ export interface ToolCallDeps {
   readonly limiter: RateLimitAdmitter;
   readonly observer: DecisionObserver;
   readonly now: () => number;
-  readonly knownTools: KnownTools;
+  /** The tools the upstream listed: a call is judged by its tool as last listed. */
+  readonly catalog: ToolCatalog;
   readonly logArguments: boolean;
   readonly logger: ProxyLogger;
   /** Where calls that need approval wait; undefined: they are refused. */
@@ -48,7 +49,7 @@ const NOT_READY_REASON = "the sidecar has no policy loaded yet, and refuses ever
 
 /** The enforced decision: forward only when it is `allow`. `progressToken`: the call's, if it has one. */
 export async function decideToolCall(tool: string, args: unknown, context: ToolCallContext, deps: ToolCallDeps, progressToken?: JsonRpcId): Promise<Decision> {
-  const call: ToolCall = { tool, arguments: args, identity: context.identity, session: { id: context.sessionId } };
+  const call: ToolCall = { tool, arguments: args, identity: context.identity, session: { id: context.sessionId }, listed: deps.catalog.get(tool) };
   const digest = argumentDigest(args);
   const record = (decision: Decision, mode: "enforce" | "audit", evaluation?: CallEvaluation): void => {
     const entry: DecisionRecord = {
@@ -74,7 +75,7 @@ export async function decideToolCall(tool: string, args: unknown, context: ToolC
     return decision;
   }
   if (table.enforcing.length > 0) {
-    const twin = deps.knownTools.caseTwin(tool);
+    const twin = deps.catalog.caseTwin(tool);
     if (twin !== undefined) {
       const decision: Decision = {
         decision: "deny",

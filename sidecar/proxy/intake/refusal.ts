@@ -44,11 +44,16 @@ export function refusalText(tool: string, decision: Decision): string {
       return `The call to tool ${name} was refused${by} because its arguments do not satisfy the policy: ${decision.reason}`;
     case "approval_required":
       return `The call to tool ${name} needs approval${by}: ${decision.reason}`;
+    case "definition_changed":
+      // Nothing of the new definition or its digests: they are for people (_meta, audit), not the model.
+      return `The call to tool ${name} was refused: the tool's definition changed since it was approved.`;
     case "deny":
       if (decision === TOOL_NOT_FOUND) return `Tool ${name} not found.`;
       return `The call to tool ${name} was denied${by}: ${decision.reason}`;
     case "allow":
       // Never refused; written for completeness of the kinds.
       return `The call to tool ${name} was allowed${by}.`;
+    default:
+      return decision.decision satisfies never;
   }
 }

@@ -1,22 +1,36 @@
 // A message from the server on its way to the client. Almost all pass untouched (the
 // original text); the sidecar rewrites only the results of watched requests: tools/list
-// is filtered by the policy, and an initialize result is read for the negotiated
-// protocol version. Every tools/list page is filtered, whatever stream brings it.
+// is recorded in the tool catalog (each tool's definition digest, taken from the server's
+// own text before anything changes), filtered by the policy (hidden, denied, and — with
+// pins — tools whose definition is not their pin) and, with advertiseConstraints, shows
+// the policy's constraints; an initialize result is read for the negotiated protocol
+// version. Every tools/list page is handled, whatever stream or transport brings it.
 
-import { filterToolsList, type DecisionTable } from "../../../policy/index.ts";
+import { advertiseConstraints, filterToolsList, unpinnedDefinitions, type DecisionTable } from "../../../policy/index.ts";
+import type { ToolDefinitionObserver } from "../../contracts.ts";
 import { INTERNAL_ERROR, errorResponse } from "../../jsonrpc/error-codes.ts";
 import { isJsonObject, type JsonObject, type JsonRpcId } from "../../jsonrpc/message.ts";
 import { parseStrictJson } from "../../jsonrpc/strict-json.ts";
-import type { KnownTools } from "./known-tools.ts";
 import type { ResponseWatch } from "./response-watch.ts";
+import type { ToolCatalog } from "./tool-catalog.ts";
 
 export interface ServerMessageContext {
   /** Checked first (this stream's requests), then the session's. */
   readonly watches: readonly ResponseWatch[];
   readonly table: () => DecisionTable | undefined;
-  readonly knownTools: KnownTools;
+  readonly catalog: ToolCatalog;
+  /** Told of each definition a listing shows that differs from the last one seen. */
+  readonly definitions: ToolDefinitionObserver | undefined;
   readonly maxDepth: number;
   onInitialized(protocolVersion: string): void;
+}
+
+/** What every context is built from: the proxy's shared parts. */
+interface MessageContextSource {
+  table(): DecisionTable | undefined;
+  readonly catalog: ToolCatalog;
+  readonly definitions: ToolDefinitionObserver | undefined;
+  readonly limits: { readonly maxDepth: number };
 }
 
 export interface ServerMessageOutcome {
@@ -33,18 +47,20 @@ export interface WatchedSession {
 }
 
 /** The context for server messages on a session's own stream (legacy SSE, stdio). */
-export function sessionMessageContext(
-  core: { table(): DecisionTable | undefined; readonly knownTools: KnownTools; readonly limits: { readonly maxDepth: number } },
-  session: WatchedSession,
-): ServerMessageContext {
+export function sessionMessageContext(core: MessageContextSource, session: WatchedSession): ServerMessageContext {
+  return messageContext(core, [session.watch], (version) => {
+    session.protocolVersion = version;
+  });
+}
+
+export function messageContext(core: MessageContextSource, watches: readonly ResponseWatch[], onInitialized: (protocolVersion: string) => void): ServerMessageContext {
   return {
-    watches: [session.watch],
+    watches,
     table: () => core.table(),
-    knownTools: core.knownTools,
+    catalog: core.catalog,
+    definitions: core.definitions,
     maxDepth: core.limits.maxDepth,
-    onInitialized: (version) => {
-      session.protocolVersion = version;
-    },
+    onInitialized,
   };
 }
 
@@ -97,13 +113,27 @@ function processValue(value: unknown, context: ServerMessageContext, strictOk: (
   if (!isJsonObject(result) || !Array.isArray(tools)) return { value: unfilterable(id, "it has no tools array"), id };
   const table = context.table();
   if (table === undefined) return { value: unfilterable(id, "no policy is loaded"), id };
+  const digests = recordListing(tools, table, context);
+  const listed = filterToolsList(table, tools as { name: string }[], (tool) => digests.get(tool));
+  const shown = listed.map((tool) => advertiseConstraints(table, tool));
+  if (shown.length === tools.length && shown.every((tool, index) => tool === tools[index])) return { value, id };
+  const rewritten: JsonObject = { ...value, result: { ...result, tools: shown } };
+  return { value: rewritten, id };
+}
+
+/** Each named tool's digest, recorded in the catalog; observers hear of definitions not seen last time. */
+function recordListing(tools: readonly unknown[], table: DecisionTable, context: ServerMessageContext): Map<unknown, string> {
+  const digests = new Map<unknown, string>();
   for (const tool of tools) {
-    if (isJsonObject(tool) && typeof tool["name"] === "string") context.knownTools.add(tool["name"]);
+    if (!isJsonObject(tool) || typeof tool["name"] !== "string") continue;
+    const name = tool["name"];
+    const recorded = context.catalog.record(tool as JsonObject & { name: string });
+    digests.set(tool, recorded.digest);
+    if (recorded.changed && context.definitions !== undefined) {
+      context.definitions.onToolDefinition({ tool: name, digest: recorded.digest, previous: recorded.previous, unpinned: unpinnedDefinitions(table, name, recorded.digest) });
+    }
   }
-  const listed = filterToolsList(table, tools as { name: string }[]);
-  if (listed.length === tools.length) return { value, id };
-  const filtered: JsonObject = { ...value, result: { ...result, tools: listed } };
-  return { value: filtered, id };
+  return digests;
 }
 
 function unfilterable(id: JsonRpcId, why: string): object {
