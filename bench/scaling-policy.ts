@@ -152,7 +152,7 @@ function printPolicyScaling(rows: readonly PolicyScalingRow[]): void {
     [
       `A policy holds at most 256 tool rules: 1,000 rules are 4 policies, 10,000 are 40, compiled together for one pod; each is default: allow, so every call consults all of them.`,
       `Growth with the index follows the number of policies (each is decided: deny overrides, every policy's limits apply), not the number of rules in them.`,
-      `Globs with no literal prefix or suffix (*_x_*) are still tried one by one (up to 256 per policy).`,
+      `Globs are found by their literal prefix or suffix, or (with neither, 8 or more of them) by a three-character piece of a literal run; globs without a run of three (*, *a*b*) are still tried one by one.`,
     ],
   );
 }

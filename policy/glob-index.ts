@@ -5,10 +5,13 @@
 // for prefixes, one for suffixes read backwards). A name walks each tree once, along its
 // own characters, and meets only the globs whose literal end it has; each list it meets
 // is in precedence order, so a list is tried only until a glob matches or one ranks below
-// the best match so far. Globs with no literal end (`*`, `*_admin_*`) are tried in order.
+// the best match so far. Globs with no literal end (`*_admin_*`) can only match names
+// that contain each of their literal runs: when there are many, each is filed under one
+// three-character piece of its runs (the piece fewest of them share), and the name's own
+// pieces find them. The rest (`*`, `*a*`) are tried in order.
 //
-// Cost per name: O(name length) to walk, plus a full match only for candidates. Memory:
-// at most two tree nodes per glob. Pure: built once per compiled policy.
+// Cost per name: O(name length) to walk and look up, plus a full match only for
+// candidates. Memory: at most two tree nodes per glob. Pure: built once per compiled policy.
 
 import { globMatches, type CompiledGlob } from "./glob.ts";
 
@@ -25,30 +28,64 @@ interface TreeEdge {
   node: TreeNode;
 }
 
+/**
+ * Below this many globs without a literal end, trying each is cheaper than looking up
+ * every three characters of the name.
+ */
+const MIN_INFIX_INDEXED = 8;
+
 export class GlobIndex {
   readonly #patterns: readonly string[];
   readonly #byPrefix: TreeNode = newNode();
   readonly #bySuffix: TreeNode = newNode();
-  /** Globs with neither a literal prefix nor a literal suffix, in precedence order. */
-  readonly #unanchored: number[] = [];
+  /** Globs without a literal end, by one three-character piece of their literal runs (see pieceAt). */
+  readonly #byPiece = new Map<number, number[]>();
+  /** Globs tried one by one, in precedence order. */
+  readonly #unindexed: number[] = [];
 
   /** `globs` in precedence order: the first that matches wins. */
   constructor(globs: readonly CompiledGlob[]) {
     this.#patterns = globs.map((glob) => glob.pattern);
+    const unanchored: number[] = [];
     globs.forEach((glob, rank) => {
       const suffix = literalSuffix(glob.pattern);
-      if (glob.prefix.length === 0 && suffix.length === 0) this.#unanchored.push(rank);
+      if (glob.prefix.length === 0 && suffix.length === 0) unanchored.push(rank);
       else if (glob.prefix.length >= suffix.length) insert(this.#byPrefix, glob.prefix, false, rank);
       else insert(this.#bySuffix, suffix, true, rank);
     });
+    if (unanchored.length < MIN_INFIX_INDEXED) this.#unindexed.push(...unanchored);
+    else this.#fileByPiece(unanchored);
   }
 
   /** The position of the first glob (in precedence order) that matches `name`, or -1. */
   firstMatch(name: string): number {
-    let best = this.#firstIn(this.#unanchored, name, Number.POSITIVE_INFINITY);
+    let best = this.#firstIn(this.#unindexed, name, Number.POSITIVE_INFINITY);
+    if (this.#byPiece.size > 0) {
+      for (let at = 0; at + 3 <= name.length; at++) {
+        const ranks = this.#byPiece.get(pieceAt(name, at));
+        if (ranks !== undefined) best = this.#firstIn(ranks, name, best);
+      }
+    }
     best = this.#walk(this.#byPrefix, name, false, best);
     best = this.#walk(this.#bySuffix, name, true, best);
     return Number.isFinite(best) ? best : -1;
+  }
+
+  /** Each glob under the piece of its literal runs that the fewest of them share; without one, unindexed. */
+  #fileByPiece(ranks: readonly number[]): void {
+    const piecesOf = ranks.map((rank) => literalPieces(this.#patterns[rank] as string));
+    const sharedBy = new Map<number, number>();
+    for (const pieces of piecesOf) for (const piece of pieces) sharedBy.set(piece, (sharedBy.get(piece) ?? 0) + 1);
+    ranks.forEach((rank, index) => {
+      let chosen: number | undefined;
+      for (const piece of piecesOf[index] as Set<number>) {
+        if (chosen === undefined || (sharedBy.get(piece) as number) < (sharedBy.get(chosen) as number)) chosen = piece;
+      }
+      if (chosen === undefined) return void this.#unindexed.push(rank);
+      const filed = this.#byPiece.get(chosen);
+      if (filed === undefined) this.#byPiece.set(chosen, [rank]);
+      else filed.push(rank);
+    });
   }
 
   #walk(root: TreeNode, name: string, backwards: boolean, best: number): number {
@@ -77,6 +114,21 @@ export class GlobIndex {
 
 function newNode(): TreeNode {
   return { ranks: [], edges: undefined };
+}
+
+/**
+ * Three code units of `text` from `at`, folded into one small integer. Different pieces
+ * may fold alike (outside ASCII): that only adds candidates, each matched in full anyway.
+ */
+function pieceAt(text: string, at: number): number {
+  return (text.charCodeAt(at) << 20) ^ (text.charCodeAt(at + 1) << 10) ^ text.charCodeAt(at + 2);
+}
+
+/** Every three-character piece of the pattern's literal runs (between wildcards). */
+function literalPieces(pattern: string): Set<number> {
+  const pieces = new Set<number>();
+  for (const run of pattern.split(/[*?]/)) for (let at = 0; at + 3 <= run.length; at++) pieces.add(pieceAt(run, at));
+  return pieces;
 }
 
 /** The literal text after the last wildcard (the whole pattern when it has none). */

@@ -98,6 +98,15 @@ describe("matchRule precedence through the indexes", () => {
     expect(ruleOf(policy, "unknown")).toBe('tools["*"]');
   });
 
+  it("finds globs with no literal end among many by a piece of their literal runs", () => {
+    const infix = Object.fromEntries(Array.from({ length: 12 }, (_, index) => [`*_op${index}_*`, {}]));
+    const many = compiled({ default: "deny", tools: { ...infix, "*_op1*": { action: "deny" }, "*": { action: "deny" } } });
+    expect(ruleOf(many, "x_op1_y")).toBe('tools["*_op1_*"]'); // 5 literals beat *_op1*'s 4
+    expect(ruleOf(many, "x_op11_y")).toBe('tools["*_op11_*"]');
+    expect(ruleOf(many, "x_op1")).toBe('tools["*_op1*"]');
+    expect(ruleOf(many, "nothing")).toBe('tools["*"]');
+  });
+
   it("the first hide entry that matches names the rule, before any tool rule", () => {
     expect(ruleOf(policy, "debug_dump")).toBe("hide[1]"); // the glob comes before the exact entry
     expect(ruleOf(policy, "debug_secret")).toBe("hide[0]");
