@@ -17,7 +17,8 @@ const GLOBS = LAYOUTS[1] as (typeof LAYOUTS)[number]; // p3_group_7_*: each poli
 /** A listing as a server writes it: every tenth tool hidden by the policies (debug_*), the rest spread over their rules and beyond. */
 function listingText(tools: number): string {
   const list = Array.from({ length: tools }, (_, i) => ({
-    name: i % 10 === 0 ? `debug_tool_${i}` : i % 3 === 0 ? `unlisted_tool_${i}` : GLOBS.matching(i % 40, i % 250),
+    // Names are unique, as in a real listing (the sidecar's tool catalog digests a name's definition again when it changes).
+    name: i % 10 === 0 ? `debug_tool_${i}` : i % 3 === 0 ? `unlisted_tool_${i}` : `${GLOBS.matching(i % 40, i % 250)}_${i}`,
     description: `Tool ${i}: runs one step of the mock test suite against the staging API and reports what it found.`,
     inputSchema: {
       type: "object",
