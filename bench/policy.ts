@@ -6,7 +6,8 @@
 //   node bench/policy.ts          (or import { runPolicyBench } from "./policy.ts")
 
 import { pathToFileURL } from "node:url";
-import { compilePolicies, evaluateCall, type DecisionTable, type McpPolicy, type ToolCall, type ToolRuleSpec } from "../policy/index.ts";
+import { allPolicyEngines } from "../policy/all-engines.ts";
+import { CompileCache, compilePolicies, evaluateCall, type DecisionTable, type McpPolicy, type ToolCall, type ToolRuleSpec } from "../policy/index.ts";
 
 const WARMUP = 20_000;
 const SAMPLES = 200_000;
@@ -46,7 +47,7 @@ function fiftyRulePolicy(withChecks: boolean): McpPolicy {
 }
 
 function compile(policy: McpPolicy): DecisionTable {
-  const result = compilePolicies([policy]);
+  const result = compilePolicies([policy], new CompileCache(allPolicyEngines()));
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   return result.table;
 }

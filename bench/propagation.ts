@@ -21,6 +21,7 @@ import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { allPolicyEngines } from "../policy/all-engines.ts";
 import { readPolicyBundle } from "../policy/index.ts";
 import { rssMb } from "./bench-process.ts";
 import {
@@ -35,6 +36,9 @@ import {
   type Kube,
   type OperatorProcess,
 } from "./kube-bench-cluster.ts";
+
+/** What a sidecar would have loaded for these bundles (their policies use CEL and schemas). */
+const ENGINES = allPolicyEngines();
 
 export interface PropagationBenchOptions {
   /** Stream counts, each with the number of policy edits timed. */
@@ -324,7 +328,7 @@ function compileTime(bundle: string): number {
   const times: number[] = [];
   for (let i = 0; i < 50; i++) {
     const started = performance.now();
-    const result = readPolicyBundle(JSON.parse(bundle));
+    const result = readPolicyBundle(JSON.parse(bundle), ENGINES);
     times.push(performance.now() - started);
     if (!result.ok) throw new Error("the bench bundle does not compile");
   }

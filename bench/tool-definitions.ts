@@ -8,7 +8,9 @@
 //   node bench/tool-definitions.ts     (or import { runToolDefinitionsBench } from "./tool-definitions.ts")
 
 import { pathToFileURL } from "node:url";
-import { compilePolicies, ServerSchemaCompiler, toolDefinitionDigest, type DecisionTable, type McpPolicy } from "../policy/index.ts";
+import { CompileCache, compilePolicies, toolDefinitionDigest, type DecisionTable, type McpPolicy } from "../policy/index.ts";
+import { allPolicyEngines } from "../policy/all-engines.ts";
+import { ServerSchemaCompiler } from "../policy/server-schema.ts";
 import { ResponseWatch } from "../sidecar/proxy/replies/response-watch.ts";
 import { messageContext, processServerMessage } from "../sidecar/proxy/replies/server-message.ts";
 import { ToolCatalog } from "../sidecar/proxy/replies/tool-catalog.ts";
@@ -51,7 +53,7 @@ function listing(count: number): { text: string; tools: Record<string, unknown>[
 }
 
 function table(spec: McpPolicy["spec"]): DecisionTable {
-  const compiled = compilePolicies([{ apiVersion: "mcpwarden.dev/v1alpha1", kind: "McpPolicy", metadata: { name: "bench", namespace: "agents" }, spec }]);
+  const compiled = compilePolicies([{ apiVersion: "mcpwarden.dev/v1alpha1", kind: "McpPolicy", metadata: { name: "bench", namespace: "agents" }, spec }], new CompileCache(allPolicyEngines()));
   if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems));
   return compiled.table;
 }

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { rmSync } from "node:fs";
 import { runPolicyCommand } from "../test/support/policy-cli.ts";
 import { readMcpPolicy } from "../policy/index.ts";
+import { testCache } from "../test/support/policy-engines.ts";
 
 const examples = fileURLToPath(new URL("../examples/policies", import.meta.url));
 const example = (file: string) => join(examples, file);
@@ -89,7 +90,7 @@ describe("mcp-warden policy import", () => {
     const result = await run("import", example("mockloop.policylayer.json"), "--namespace", "agents", "--selector", "app.kubernetes.io/name=mockloop-mcp,tier=tools");
     expect(result.code).toBe(0);
     expect(result.stdout[0]).toMatch(/^# Imported from the PolicyLayer document mockloop\.policylayer\.json/);
-    const read = readMcpPolicy(load(result.stdout.join("\n")));
+    const read = readMcpPolicy(load(result.stdout.join("\n")), testCache());
     if (!read.ok) throw new Error(JSON.stringify(read.problems));
     expect(read.policy.metadata).toEqual({ name: "mockloop", namespace: "agents" });
     expect(read.policy.spec).toEqual({

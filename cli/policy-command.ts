@@ -7,6 +7,7 @@ import { type Command, CommanderError, Option } from "commander";
 import { readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import {
+  CompileCache,
   compilePolicies,
   formatProblem,
   grantScopedLimits,
@@ -57,11 +58,12 @@ export function registerPolicyCommand(program: Command, io: PolicyCommandIo = pr
     .command("validate")
     .description("check policy files (McpPolicy YAML/JSON or PolicyLayer JSON); exit 1 listing every problem")
     .argument("<files...>", "policy files; several documents per file are allowed")
-    .action((files: string[]) => {
-      const loaded = loadPolicyFiles(files, io);
+    .action(async (files: string[]) => {
+      const cache = await fullCompileCache();
+      const loaded = loadPolicyFiles(files, io, cache);
       for (const problem of loaded.problems) io.stderr(problem);
       // The readable policies are also checked together (counters, identity), so one run lists everything.
-      const table = compileLoaded(loaded, io, true);
+      const table = compileLoaded(loaded, io, cache, true);
       if (loaded.problems.length > 0 || table === undefined) return io.setExitCode(1);
       for (const file of files) {
         const count = loaded.countByFile.get(file) ?? 0;
@@ -108,9 +110,10 @@ export function registerPolicyCommand(program: Command, io: PolicyCommandIo = pr
     .option("--coverage", "list the rules no call exercised (matched by any policy, whatever the combined decision)")
     .addOption(new Option("-o, --output <format>", "text, or one JSON document for CI").choices(TEST_OUTPUT_FORMATS).default("text"))
     .action(async (files: string[], options: { calls: string; coverage?: boolean; output: TestOutputFormat }) => {
-      const loaded = loadPolicyFiles(files, io);
+      const cache = await fullCompileCache();
+      const loaded = loadPolicyFiles(files, io, cache);
       if (loaded.problems.length > 0) return failWith(loaded.problems, io);
-      const table = compileLoaded(loaded, io);
+      const table = compileLoaded(loaded, io, cache);
       if (table === undefined) return io.setExitCode(1);
       const calls = readCalls(options.calls, readOrExit(options.calls, MAX_CALLS_FILE_BYTES, io));
       // A malformed calls file is a usage error, not a failed expectation.
@@ -129,10 +132,18 @@ interface LoadedPolicies {
   problems: string[];
 }
 
-function loadPolicyFiles(files: readonly string[], io: PolicyCommandIo): LoadedPolicies {
+/**
+ * Every engine (CEL, JSON Schema): these commands read any policy. Loaded when one runs,
+ * not with the command line: `mcp-warden sidecar` never loads what its policies do not need.
+ */
+async function fullCompileCache(): Promise<CompileCache> {
+  return new CompileCache((await import("../policy/all-engines.ts")).allPolicyEngines());
+}
+
+function loadPolicyFiles(files: readonly string[], io: PolicyCommandIo, cache: CompileCache): LoadedPolicies {
   const loaded: LoadedPolicies = { policies: [], fileOf: new Map(), countByFile: new Map(), problems: [] };
   for (const file of files) {
-    const read = readPolicyText(readOrExit(file, MAX_POLICY_FILE_BYTES, io), { name: nameFromFile(file) });
+    const read = readPolicyText(readOrExit(file, MAX_POLICY_FILE_BYTES, io), { name: nameFromFile(file) }, cache);
     if (!read.ok) {
       loaded.problems.push(...read.problems.map((problem) => `${file}: ${formatProblem(problem)}`));
       continue;
@@ -152,8 +163,8 @@ function loadPolicyFiles(files: readonly string[], io: PolicyCommandIo): LoadedP
 }
 
 /** Compiles all loaded policies together (counters and identity span files); problems are printed. */
-function compileLoaded(loaded: LoadedPolicies, io: PolicyCommandIo, warnSharedBudgets = false): DecisionTable | undefined {
-  const compiled = compilePolicies(loaded.policies);
+function compileLoaded(loaded: LoadedPolicies, io: PolicyCommandIo, cache: CompileCache, warnSharedBudgets = false): DecisionTable | undefined {
+  const compiled = compilePolicies(loaded.policies, cache);
   const fileOf = (ref: string | undefined): string => {
     const policy = loaded.policies.find((candidate) => policyRef(candidate) === ref);
     return (policy === undefined ? undefined : loaded.fileOf.get(policy)) ?? "(policies)";

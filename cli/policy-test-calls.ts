@@ -1,6 +1,6 @@
 // The calls file of `mcp-warden policy test`: JSON Lines, one call each, optionally with
 // what the call must get. Every problem names the line and the field.
-import { DECISION_KINDS, ServerSchemaCompiler, toolDefinitionDigest, type DecisionKind, type ToolCall } from "../policy/index.ts";
+import { DECISION_KINDS, toolDefinitionDigest, type DecisionKind, type ToolCall } from "../policy/index.ts";
 
 /** What a call must get: any of these fields, compared exactly with the decision. */
 export interface Expectation {
@@ -33,7 +33,6 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d
  * validateServerSchema judge by); absent, no listing has named the tool.
  */
 export function readCalls(file: string, text: string): CallsResult {
-  const schemas = new ServerSchemaCompiler();
   const calls: TestCall[] = [];
   const problems: string[] = [];
   let previousMs = 0;
@@ -47,7 +46,7 @@ export function readCalls(file: string, text: string): CallsResult {
       problems.push(`${where}: not JSON: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
-    const parsed = readCall(value, previousMs, schemas);
+    const parsed = readCall(value, previousMs);
     if (typeof parsed === "string") {
       problems.push(`${where}: ${parsed}`);
       return;
@@ -59,7 +58,7 @@ export function readCalls(file: string, text: string): CallsResult {
   return problems.length > 0 ? { ok: false, problems } : { ok: true, calls };
 }
 
-function readCall(value: unknown, previousMs: number, schemas: ServerSchemaCompiler): Omit<TestCall, "line"> | string {
+function readCall(value: unknown, previousMs: number): Omit<TestCall, "line"> | string {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return 'a call must be an object {"tool", "arguments", "identity", "session", "at", "listed", "expect"}';
   const record = value as Record<string, unknown>;
   const unknown = Object.keys(record).filter((key) => !CALL_KEYS.includes(key));
@@ -89,7 +88,7 @@ function readCall(value: unknown, previousMs: number, schemas: ServerSchemaCompi
     tool,
     identity: identity.claims === undefined ? { id: identity.id } : identity,
     session: { id: session.id },
-    ...(listed === undefined ? {} : { listed: listedTool(listed as Record<string, unknown>, schemas) }),
+    ...(listed === undefined ? {} : { listed: listedTool(listed as Record<string, unknown>) }),
   };
   return {
     call: record["arguments"] === undefined ? call : { ...call, arguments: record["arguments"] },
@@ -98,8 +97,13 @@ function readCall(value: unknown, previousMs: number, schemas: ServerSchemaCompi
   };
 }
 
-function listedTool(tool: Record<string, unknown>, schemas: ServerSchemaCompiler): NonNullable<ToolCall["listed"]> {
-  return { digest: toolDefinitionDigest(tool), inputSchema: schemas.compile(tool["inputSchema"]) };
+/** The tool as a calls file says it was listed; its schema is compiled by the table's engine when a policy asks. */
+function listedTool(tool: Record<string, unknown>): NonNullable<ToolCall["listed"]> {
+  let compiled: ReturnType<NonNullable<ToolCall["listed"]>["inputSchema"]> | undefined;
+  return {
+    digest: toolDefinitionDigest(tool),
+    inputSchema: (engine) => (compiled ??= engine?.compileServerSchema(tool["inputSchema"]) ?? { ok: false, message: "the JSON Schema engine is not loaded" }),
+  };
 }
 
 function readExpectation(value: unknown): Expectation | string {

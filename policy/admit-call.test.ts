@@ -7,13 +7,14 @@ import { evaluateCall } from "./evaluate-call.ts";
 import { MCP_POLICY_API_VERSION, MCP_POLICY_KIND, type McpPolicy, type McpPolicySpec } from "./model.ts";
 import { admitInLogs } from "./ratelimit/sliding-window.ts";
 import type { RateLimitRequest, RateLimitStore } from "./ratelimit/types.ts";
+import { testCache } from "../test/support/policy-engines.ts";
 
 function policy(name: string, spec: McpPolicySpec): McpPolicy {
   return { apiVersion: MCP_POLICY_API_VERSION, kind: MCP_POLICY_KIND, metadata: { name, namespace: "agents" }, spec };
 }
 
 function table(...policies: McpPolicy[]): DecisionTable {
-  const result = compilePolicies(policies);
+  const result = compilePolicies(policies, testCache());
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   return result.table;
 }

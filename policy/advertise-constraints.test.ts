@@ -4,10 +4,11 @@ import { compilePolicies } from "./compile-policies.ts";
 import type { DecisionTable } from "./decision-table.ts";
 import { MCP_POLICY_API_VERSION, MCP_POLICY_KIND, type McpPolicy, type McpPolicySpec } from "./model.ts";
 import { formatProblem } from "./problems.ts";
+import { testCache } from "../test/support/policy-engines.ts";
 
 function table(...specs: [string, McpPolicySpec][]): DecisionTable {
   const policies: McpPolicy[] = specs.map(([name, spec]) => ({ apiVersion: MCP_POLICY_API_VERSION, kind: MCP_POLICY_KIND, metadata: { name, namespace: "agents" }, spec }));
-  const result = compilePolicies(policies);
+  const result = compilePolicies(policies, testCache());
   if (!result.ok) throw new Error(result.problems.map(formatProblem).join("\n"));
   return result.table;
 }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { agentFacingDecision, compilePolicies, evaluateCall, policiesFromText, TOOL_NOT_FOUND } from "./index.ts";
+import { testCache } from "../test/support/policy-engines.ts";
 
 function table(yaml: string) {
-  const read = policiesFromText(yaml, { name: "t" });
+  const read = policiesFromText(yaml, { name: "t" }, testCache());
   if (!read.ok) throw new Error(JSON.stringify(read.problems));
-  const compiled = compilePolicies(read.policies);
+  const compiled = compilePolicies(read.policies, testCache());
   if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems));
   return compiled.table;
 }

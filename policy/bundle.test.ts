@@ -3,6 +3,7 @@ import { createPolicyBundle, readPolicyBundle } from "./bundle.ts";
 import { compilePolicies } from "./compile-policies.ts";
 import { evaluateCall } from "./evaluate-call.ts";
 import { MCP_POLICY_API_VERSION, MCP_POLICY_KIND, type McpPolicy } from "./model.ts";
+import { TEST_ENGINES, testCache } from "../test/support/policy-engines.ts";
 
 const policies: McpPolicy[] = [
   {
@@ -25,11 +26,11 @@ const policies: McpPolicy[] = [
 
 describe("policy bundles", () => {
   it("survive JSON and compile to a table that decides the same", () => {
-    const compiled = compilePolicies(policies);
+    const compiled = compilePolicies(policies, testCache());
     if (!compiled.ok) throw new Error("did not compile");
     const bundle = createPolicyBundle("rev-7", compiled.table);
     expect(bundle.policies).toEqual([{ namespace: "agents", name: "mockloop", generation: 3 }]);
-    const received = readPolicyBundle(JSON.parse(JSON.stringify(bundle)));
+    const received = readPolicyBundle(JSON.parse(JSON.stringify(bundle)), TEST_ENGINES);
     if (!received.ok) throw new Error(JSON.stringify(received.problems));
     expect(received.bundle.revision).toBe("rev-7");
     expect(received.table.identity).toEqual({ source: "header", header: "x-agent-id" });
@@ -40,17 +41,17 @@ describe("policy bundles", () => {
   });
 
   it("are refused when malformed or tampered with, with paths", () => {
-    expect(readPolicyBundle("x")).toMatchObject({ ok: false });
-    const compiled = compilePolicies(policies);
+    expect(readPolicyBundle("x", TEST_ENGINES)).toMatchObject({ ok: false });
+    const compiled = compilePolicies(policies, testCache());
     if (!compiled.ok) throw new Error("did not compile");
     const bundle = JSON.parse(JSON.stringify(createPolicyBundle("r", compiled.table))) as { table: { policies: { spec: { mode?: string } }[] }; policies: unknown[] };
     bundle.table.policies[0]!.spec.mode = "loud";
-    expect(readPolicyBundle(bundle)).toEqual({
+    expect(readPolicyBundle(bundle, TEST_ENGINES)).toEqual({
       ok: false,
       problems: [{ policy: "agents/mockloop", path: "table.policies[0].spec.mode", message: '"loud" is not one of enforce | audit' }],
     });
     bundle.table.policies[0]!.spec.mode = "audit";
     bundle.policies = [];
-    expect(readPolicyBundle(bundle)).toMatchObject({ ok: false, problems: [{ path: "policies" }] });
+    expect(readPolicyBundle(bundle, TEST_ENGINES)).toMatchObject({ ok: false, problems: [{ path: "policies" }] });
   });
 });

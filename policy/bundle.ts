@@ -7,7 +7,7 @@
 // bundle is plain JSON a person can read, and the sidecar re-validates what it receives
 // instead of trusting it.
 
-import type { ArgumentSchemaCompiler } from "./argument-schema.ts";
+import { NO_ENGINES, type PolicyEngines } from "./policy-engines.ts";
 import { CompileCache } from "./compile-cache.ts";
 import { compilePolicies } from "./compile-policies.ts";
 import type { DecisionTable } from "./decision-table.ts";
@@ -46,10 +46,11 @@ export type ReadBundleResult =
   | { ok: false; problems: PolicyProblem[] };
 
 /**
- * Reads a received bundle (parsed JSON) and compiles its table. `schemaCompiler`: one
- * kept across bundles, so each bundle does not pay for a new ajv.
+ * Reads a received bundle (parsed JSON) and compiles its table with `engines` (those its
+ * policies need: policyEngineNeeds; kept across bundles, so each bundle does not pay for
+ * a new ajv).
  */
-export function readPolicyBundle(value: unknown, schemaCompiler?: ArgumentSchemaCompiler): ReadBundleResult {
+export function readPolicyBundle(value: unknown, engines: PolicyEngines = NO_ENGINES): ReadBundleResult {
   const problems: PolicyProblem[] = [];
   if (!isRecord(value)) return { ok: false, problems: [{ path: "", message: "a bundle must be an object" }] };
   const revision = value["revision"];
@@ -62,7 +63,7 @@ export function readPolicyBundle(value: unknown, schemaCompiler?: ArgumentSchema
     return { ok: false, problems };
   }
   // Reading a policy compiles it; compiling them together below reuses that work.
-  const cache = new CompileCache(schemaCompiler);
+  const cache = new CompileCache(engines);
   const policies: McpPolicy[] = [];
   sources.forEach((source, index) => {
     const result = readMcpPolicy(source, cache);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { celJsonValue } from "./cel-values.ts";
-import { compileCondition, CONDITION_FALSE, MAX_CONDITION_LENGTH, type ConditionBindings } from "./cel-condition.ts";
+import { compileCondition,  MAX_CONDITION_LENGTH, type ConditionBindings } from "./cel-condition.ts";
+import { CONDITION_FALSE } from "./condition-outcome.ts";
 
 function compiled(source: string) {
   const result = compileCondition(source);

@@ -23,8 +23,8 @@ const environment = celEnv({
 type Expr = ReturnType<typeof parse>["expr"];
 type Program = (bindings: ConditionBindings) => unknown;
 
-/** What evaluate returns for a condition that is plain `false` (as opposed to an error). */
-export const CONDITION_FALSE = "condition is false";
+import { CONDITION_FALSE } from "./condition-outcome.ts";
+import type { ConditionEngine } from "./policy-engines.ts";
 
 export interface ConditionBindings {
   tool: string;
@@ -172,3 +172,6 @@ function checkRegexArgument(arg: Expr | undefined, problems: string[]): void {
   const result = probe({ pattern: constant.value } as unknown as Parameters<typeof probe>[0]);
   if (isCelError(result)) problems.push(`matches(${JSON.stringify(constant.value)}): ${firstLine(result)}`);
 }
+
+/** `when` conditions, for CompileCache (policy/policy-engines.ts). */
+export const celConditionEngine: ConditionEngine = { compile: compileCondition };

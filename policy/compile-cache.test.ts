@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { CompileCache } from "./compile-cache.ts";
+import { testCache } from "../test/support/policy-engines.ts";
 
 describe("CompileCache", () => {
   it("compiles a schema once per content and a condition once per source", () => {
-    const cache = new CompileCache();
+    const cache = testCache();
     const first = cache.schema({ type: "object", properties: { id: { type: "string" } } });
     expect(cache.schema({ type: "object", properties: { id: { type: "string" } } })).toBe(first);
     expect(cache.schema({ type: "object", properties: { id: { type: "integer" } } })).not.toBe(first);
@@ -11,14 +11,14 @@ describe("CompileCache", () => {
   });
 
   it("keeps failures per content, with their message", () => {
-    const cache = new CompileCache();
+    const cache = testCache();
     const result = cache.schema({ type: "object", unknownKeyword: 1 });
     expect(result.ok).toBe(false);
     expect(cache.schema({ type: "object", unknownKeyword: 1 })).toBe(result);
   });
 
   it("does not share a schema that is not plain JSON with one that prints the same", () => {
-    const cache = new CompileCache();
+    const cache = testCache();
     const infinite = cache.schema({ type: "number", maximum: Number.POSITIVE_INFINITY });
     const nullMaximum = cache.schema({ type: "number", maximum: null });
     expect(nullMaximum).not.toBe(infinite);
@@ -28,7 +28,7 @@ describe("CompileCache", () => {
   });
 
   it("shares validators that keep no state between calls", () => {
-    const cache = new CompileCache();
+    const cache = testCache();
     const result = cache.schema({ type: "object", properties: { id: { type: "string" } }, required: ["id"] });
     if (!result.ok) throw new Error(result.message);
     expect(result.schema.check({})).toContain("id: is required");

@@ -5,32 +5,41 @@
 // condition keeps no state between calls (check() reads ajv's `errors` right after its
 // own call), so rules with the same source may share one.
 
-import { ArgumentSchemaCompiler, type ArgumentSchemaResult } from "./argument-schema.ts";
-import { compileCondition, type ConditionResult } from "./cel-condition.ts";
+import type { ArgumentSchemaResult } from "./argument-schema.ts";
+import type { ConditionResult } from "./cel-condition.ts";
+import { NO_ENGINES, type PolicyEngines } from "./policy-engines.ts";
+
+const NO_SCHEMA_ENGINE: ArgumentSchemaResult = { ok: false, message: "cannot be compiled here: the JSON Schema engine is not loaded" };
+const NO_CONDITION_ENGINE: ConditionResult = { ok: false, message: "cannot be compiled here: the CEL engine is not loaded" };
 
 export class CompileCache {
-  readonly #schemaCompiler: ArgumentSchemaCompiler;
+  /** The engines this pass compiles with; the compiled table keeps them (server schemas are compiled later). */
+  readonly engines: PolicyEngines;
   readonly #schemas = new Map<string, ArgumentSchemaResult>();
   readonly #conditions = new Map<string, ConditionResult>();
 
-  /** `schemaCompiler`: a long-lived one, so a new pass does not start a new ajv. */
-  constructor(schemaCompiler: ArgumentSchemaCompiler = new ArgumentSchemaCompiler()) {
-    this.#schemaCompiler = schemaCompiler;
+  /** `engines`: long-lived ones, so a new pass does not start a new ajv (policy/policy-engines.ts). */
+  constructor(engines: PolicyEngines = NO_ENGINES) {
+    this.engines = engines;
   }
 
   schema(schema: unknown): ArgumentSchemaResult {
+    const engine = this.engines.schemas;
+    if (engine === undefined) return NO_SCHEMA_ENGINE;
     const key = schemaKey(schema);
     const known = key === undefined ? undefined : this.#schemas.get(key);
     if (known !== undefined) return known;
-    const result = this.#schemaCompiler.compile(schema);
+    const result = engine.compileArguments(schema);
     if (key !== undefined) this.#schemas.set(key, result);
     return result;
   }
 
   condition(source: string): ConditionResult {
+    const engine = this.engines.conditions;
+    if (engine === undefined) return NO_CONDITION_ENGINE;
     let result = this.#conditions.get(source);
     if (result === undefined) {
-      result = compileCondition(source);
+      result = engine.compile(source);
       this.#conditions.set(source, result);
     }
     return result;

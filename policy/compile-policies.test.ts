@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { compilePolicies } from "./compile-policies.ts";
 import { MCP_POLICY_API_VERSION, MCP_POLICY_KIND, type IdentitySpec, type McpPolicy, type McpPolicyMetadata, type McpPolicySpec } from "./model.ts";
 import { formatProblem } from "./problems.ts";
+import { testCache } from "../test/support/policy-engines.ts";
 
 function policy(name: string, spec: McpPolicySpec, metadata: Partial<McpPolicyMetadata> = {}): McpPolicy {
   return { apiVersion: MCP_POLICY_API_VERSION, kind: MCP_POLICY_KIND, metadata: { name, namespace: "agents", ...metadata }, spec };
@@ -14,7 +15,7 @@ describe("compilePolicies: counters", () => {
     const result = compilePolicies([
       policy("old", { tools: { a: { limits: [{ counter: "calls", window: "minute", max: 10 }] } } }, { creationTimestamp: "2026-01-01T00:00:00Z" }),
       policy("new", { tools: { b: { limits: [{ counter: "calls", window: "hour", max: 10 }] } } }, { creationTimestamp: "2026-02-01T00:00:00Z" }),
-    ]);
+    ], testCache());
     expect(!result.ok && result.problems).toEqual([
       {
         policy: "agents/new",
@@ -31,7 +32,7 @@ describe("compilePolicies: counters", () => {
       compilePolicies([
         policy("a", { tools: { a: { limits: [{ counter: "c", window: "minute", max: 10 }] } } }),
         policy("b", { tools: { b: { limits: [{ counter: "c", ...second }] } } }),
-      ]).ok;
+      ], testCache()).ok;
     expect(reuse({ window: "minute", max: 11 })).toBe(false);
     expect(reuse({ window: "minute", max: 10, scope: "global" })).toBe(false);
     expect(reuse({ window: 60, max: 10, scope: "grant" })).toBe(true);
@@ -39,14 +40,14 @@ describe("compilePolicies: counters", () => {
   });
 
   it("rejects a policy given twice", () => {
-    const result = compilePolicies([policy("p", {}), policy("p", {})]);
+    const result = compilePolicies([policy("p", {}), policy("p", {})], testCache());
     expect(!result.ok && result.problems.map(formatProblem)).toEqual(["metadata.name: agents/p is given more than once"]);
   });
 });
 
 describe("compilePolicies: identity", () => {
   it("uses source: none when no policy names an identity", () => {
-    const result = compilePolicies([policy("p", {})]);
+    const result = compilePolicies([policy("p", {})], testCache());
     expect(result.ok && result.table.identity).toEqual({ source: "none" });
   });
 
@@ -55,7 +56,7 @@ describe("compilePolicies: identity", () => {
       policy("a-new", { identity: { source: "header", header: "x-agent-id" } }, { creationTimestamp: "2026-03-01T00:00:00Z" }),
       policy("z-old", { identity: jwt }, { creationTimestamp: "2026-01-01T00:00:00Z" }),
       policy("silent", { default: "allow" }, { creationTimestamp: "2025-01-01T00:00:00Z" }),
-    ]);
+    ], testCache());
     if (!result.ok) throw new Error("did not compile");
     expect(result.table.identity).toBe(jwt);
     expect(result.table.identityConflicts).toEqual([
@@ -76,7 +77,7 @@ describe("compilePolicies: identity", () => {
       policy("b", { identity: { source: "session" } }),
       policy("a", { identity: { source: "none" } }),
       policy("c", { identity: { source: "header", header: "x-id" } }, { creationTimestamp: "2026-01-01T00:00:00Z" }),
-    ]);
+    ], testCache());
     expect(result.ok && result.table.identity).toEqual({ source: "header", header: "x-id" });
     expect(result.ok && result.table.identityConflicts.map((conflict) => [conflict.policy, conflict.conflictsWith])).toEqual([
       ["agents/a", "agents/c"],
@@ -90,7 +91,7 @@ describe("compilePolicies: identity", () => {
       policy("b", { identity: { source: "header", header: "x-agent-id" } }),
       policy("c", { identity: jwt }, { namespace: "other" }),
       policy("d", { identity: { ...jwt, jwt: { ...jwt.jwt!, audiences: ["tools", "mcp"], claim: "sub" } } }, { namespace: "other" }),
-    ]);
+    ], testCache());
     expect(result.ok && result.table.identityConflicts.map((conflict) => conflict.policy)).toEqual(["other/c", "other/d"]);
   });
 });
@@ -105,7 +106,7 @@ describe("compilePolicies: semantic checks on typed input", () => {
           y: { arguments: { type: "object", properties: { a: { type: "strin" } } } },
         },
       }),
-    ]);
+    ], testCache());
     expect(!result.ok && result.problems.map(formatProblem)).toEqual([
       "spec.hide[0]: a tool name or glob must be well-formed Unicode (it has a lone surrogate)",
       'spec.tools["x"].limits[0].counter: "" is not a counter name (1 to 128 characters, no control characters)',
@@ -118,7 +119,7 @@ describe("compilePolicies: semantic checks on typed input", () => {
 
   it("names the field of a condition over the static limits", () => {
     const long = `tool == '${"x".repeat(1020)}'`;
-    const result = compilePolicies([policy("p", { tools: { "run_*": { when: long } }, hide: [] })]);
+    const result = compilePolicies([policy("p", { tools: { "run_*": { when: long } }, hide: [] })], testCache());
     expect(!result.ok && result.problems.map(formatProblem)).toEqual([
       'spec.tools["run_*"].when: is 1030 characters long; at most 1024 are allowed',
     ]);
@@ -128,7 +129,7 @@ describe("compilePolicies: semantic checks on typed input", () => {
     const tools: McpPolicySpec["tools"] = {};
     for (let index = 0; index < 257; index++) tools[`tool_${index}`] = {};
     const limits = Array.from({ length: 17 }, (_, index) => ({ counter: `c${index}`, window: "minute", max: 1 }));
-    const result = compilePolicies([policy("p", { tools, allTools: { limits } })]);
+    const result = compilePolicies([policy("p", { tools, allTools: { limits } })], testCache());
     expect(!result.ok && result.problems.map(formatProblem)).toEqual([
       "spec.allTools.limits: has 17 limits; at most 16 are allowed",
       "spec.tools: has 257 rules; at most 256 are allowed",

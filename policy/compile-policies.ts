@@ -47,6 +47,7 @@ export function compilePolicies(policies: readonly McpPolicy[], cache: CompileCa
       identityConflicts: conflicts,
       enforcing: compiledInOrder.filter((policy) => enforces(policy.mode)),
       audit: compiledInOrder.filter((policy) => !enforces(policy.mode)),
+      engines: cache.engines,
     },
   };
 }

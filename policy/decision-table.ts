@@ -4,6 +4,7 @@
 
 import type { CompiledArgumentSchema } from "./argument-schema.ts";
 import type { CompiledCondition } from "./cel-condition.ts";
+import type { PolicyEngines } from "./policy-engines.ts";
 import type { Decision } from "./decision.ts";
 import type { CompiledGlob } from "./glob.ts";
 import type { GlobIndex } from "./glob-index.ts";
@@ -91,4 +92,6 @@ export interface DecisionTable {
   readonly enforcing: readonly CompiledPolicy[];
   /** Audit-mode policies in namespace/name order. */
   readonly audit: readonly CompiledPolicy[];
+  /** What the table was compiled with: a listed tool's server schema is compiled with its schema engine. */
+  readonly engines: PolicyEngines;
 }

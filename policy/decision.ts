@@ -3,6 +3,7 @@
 // `_meta["mcpwarden.dev/decision"]`.
 
 import type { ArgumentSchemaResult } from "./argument-schema.ts";
+import type { SchemaEngine } from "./policy-engines.ts";
 import type { RateLimitRequest, RateLimitScope } from "./ratelimit/types.ts";
 
 /**
@@ -45,8 +46,11 @@ interface CallSession {
 export interface ListedTool {
   /** `sha256:<hex>` of the definition as the server listed it (toolDefinitionDigest). */
   readonly digest: string;
-  /** The listed inputSchema compiled by ServerSchemaCompiler (read only when a policy validates it). */
-  readonly inputSchema: ArgumentSchemaResult;
+  /**
+   * The listed inputSchema compiled by the table's schema engine (asked only when a policy
+   * validates it; the engine is undefined when none was loaded, and the answer then says so).
+   */
+  inputSchema(engine: SchemaEngine | undefined): ArgumentSchemaResult;
 }
 
 export interface ToolCall {

@@ -6,13 +6,14 @@ import { evaluateCall } from "./evaluate-call.ts";
 import { MCP_POLICY_API_VERSION, MCP_POLICY_KIND, type McpPolicy, type McpPolicyMetadata, type McpPolicySpec } from "./model.ts";
 import { formatProblem } from "./problems.ts";
 import { rateLimitKey } from "./ratelimit/types.ts";
+import { testCache } from "../test/support/policy-engines.ts";
 
 function policy(name: string, spec: McpPolicySpec, metadata: Partial<McpPolicyMetadata> = {}): McpPolicy {
   return { apiVersion: MCP_POLICY_API_VERSION, kind: MCP_POLICY_KIND, metadata: { name, namespace: "agents", ...metadata }, spec };
 }
 
 function table(...policies: McpPolicy[]): DecisionTable {
-  const result = compilePolicies(policies);
+  const result = compilePolicies(policies, testCache());
   if (!result.ok) throw new Error(result.problems.map(formatProblem).join("\n"));
   return result.table;
 }

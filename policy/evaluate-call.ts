@@ -16,7 +16,9 @@
 // `when`; approval and limits apply to what passes all of them.
 
 import { celJsonValue } from "./cel-values.ts";
-import { CONDITION_FALSE, type ConditionBindings } from "./cel-condition.ts";
+import type { ConditionBindings } from "./cel-condition.ts";
+import { CONDITION_FALSE } from "./condition-outcome.ts";
+import type { SchemaEngine } from "./policy-engines.ts";
 import type { CompiledLimit, CompiledPolicy, CompiledRule, DecisionTable } from "./decision-table.ts";
 import type { ApprovalRequest, AuditEvaluation, CallEvaluation, Decision, DecisionKind, PolicyRateLimitRequest, ToolCall } from "./decision.ts";
 import { isRule, matchRule } from "./match-rule.ts";
@@ -37,10 +39,13 @@ const NO_ENFORCING_POLICY: Decision = Object.freeze({
 class CallContext {
   readonly call: ToolCall;
   readonly args: unknown;
+  /** Compiles the listed tool's server schema (validateServerSchema). */
+  readonly schemaEngine: SchemaEngine | undefined;
   #bindings: ConditionBindings | undefined;
 
-  constructor(call: ToolCall) {
+  constructor(call: ToolCall, schemaEngine: SchemaEngine | undefined) {
     this.call = call;
+    this.schemaEngine = schemaEngine;
     this.args = call.arguments === undefined ? NO_ARGUMENTS : call.arguments;
   }
 
@@ -56,7 +61,7 @@ class CallContext {
 }
 
 export function evaluateCall(table: DecisionTable, call: ToolCall, nowMs: number): CallEvaluation {
-  const context = new CallContext(call);
+  const context = new CallContext(call, table.engines.schemas);
   let refusal: Decision | undefined;
   let first: CompiledRule | undefined;
   let approval: CompiledRule | undefined;
@@ -130,7 +135,7 @@ function decideForPolicy(policy: CompiledPolicy, context: CallContext, checkPins
     if (changed !== undefined) return changed;
   }
   if (policy.validateServerSchema) {
-    const refused = serverSchemaRefusal(policy, context.call.listed, context.args);
+    const refused = serverSchemaRefusal(policy, context.call.listed, context.args, context.schemaEngine);
     if (refused !== undefined) return refused;
   }
   if (match.arguments !== undefined) {

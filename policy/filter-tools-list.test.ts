@@ -3,13 +3,14 @@ import { compilePolicies } from "./compile-policies.ts";
 import type { DecisionTable } from "./decision-table.ts";
 import { filterToolsList } from "./filter-tools-list.ts";
 import { MCP_POLICY_API_VERSION, MCP_POLICY_KIND, type McpPolicy, type McpPolicySpec } from "./model.ts";
+import { testCache } from "../test/support/policy-engines.ts";
 
 function policy(name: string, spec: McpPolicySpec): McpPolicy {
   return { apiVersion: MCP_POLICY_API_VERSION, kind: MCP_POLICY_KIND, metadata: { name, namespace: "agents" }, spec };
 }
 
 function table(...policies: McpPolicy[]): DecisionTable {
-  const result = compilePolicies(policies);
+  const result = compilePolicies(policies, testCache());
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   return result.table;
 }

@@ -2,9 +2,10 @@ import { describe, expect, it } from "vitest";
 import { load } from "js-yaml";
 import { formatProblem } from "./problems.ts";
 import { readMcpPolicy } from "./read-mcp-policy.ts";
+import { testCache } from "../test/support/policy-engines.ts";
 
 function problems(yaml: string): string[] {
-  const result = readMcpPolicy(load(yaml));
+  const result = readMcpPolicy(load(yaml), testCache());
   return result.ok ? [] : result.problems.map(formatProblem);
 }
 
@@ -36,7 +37,7 @@ describe("readMcpPolicy", () => {
     list_tests:
 status:
   observedGeneration: 3
-`),
+`), testCache()
     );
     expect(result.ok).toBe(true);
     if (!result.ok) return;
@@ -106,7 +107,7 @@ spec:
   toolDefinitions: { mode: pin, pins: { list_runs: "${digest}", __proto__: "${digest}" } }
   validateServerSchema: true
   advertiseConstraints: false
-`),
+`), testCache()
     );
     expect(result.ok).toBe(true);
     if (!result.ok) return;
@@ -137,7 +138,7 @@ spec:
 
   it("never throws on hostile shapes", () => {
     for (const value of [null, 1, "x", [], { spec: null }, { spec: { tools: null } }, { metadata: [] }, { spec: { tools: { a: { limits: [null, 1, "x"] } } } }]) {
-      expect(readMcpPolicy(value).ok).toBe(false);
+      expect(readMcpPolicy(value, testCache()).ok).toBe(false);
     }
   });
 
@@ -145,7 +146,7 @@ spec:
     const value = JSON.parse(
       `{"apiVersion":"mcpwarden.dev/v1alpha1","kind":"McpPolicy","metadata":{"name":"p"},"spec":{"tools":{"__proto__":{"action":"deny"},"constructor":{}}}}`,
     ) as unknown;
-    const result = readMcpPolicy(value);
+    const result = readMcpPolicy(value, testCache());
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(Object.keys(result.policy.spec.tools ?? {})).toEqual(["__proto__", "constructor"]);
@@ -159,7 +160,7 @@ spec:
       metadata: { name: "p", namespace: "agents", generation: 2, uid: "u", resourceVersion: "9", creationTimestamp: "2026-01-01T00:00:00Z", managedFields: [] },
       spec: { selector: {}, mode: "enforce", default: "deny", networkPolicy: "disabled", tools: { a: { action: "allow" } } },
       status: { observedGeneration: 2 },
-    });
+    }, testCache());
     expect(result.ok && result.policy.metadata).toEqual({
       name: "p",
       namespace: "agents",

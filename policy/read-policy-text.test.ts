@@ -2,12 +2,13 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { formatProblem } from "./problems.ts";
 import { policiesFromText, readPolicyText } from "./read-policy-text.ts";
+import { testCache } from "../test/support/policy-engines.ts";
 
 const example = (file: string) => readFileSync(new URL(`../examples/policies/${file}`, import.meta.url), "utf8");
 const layer = { name: "from-file" };
 
 function problemsOf(text: string): string[] {
-  const result = policiesFromText(text, layer);
+  const result = policiesFromText(text, layer, testCache());
   return result.ok ? [] : result.problems.map(formatProblem);
 }
 
@@ -17,8 +18,8 @@ describe("readPolicyText", () => {
       ["mockloop.yaml", "mockloop.policylayer.json"],
       ["mock-mcp.yaml", "mock-mcp.policylayer.json"],
     ] as const) {
-      const fromYaml = policiesFromText(example(yaml), layer);
-      const fromJson = policiesFromText(example(json), layer);
+      const fromYaml = policiesFromText(example(yaml), layer, testCache());
+      const fromJson = policiesFromText(example(json), layer, testCache());
       if (!fromYaml.ok || !fromJson.ok) throw new Error(`${yaml}/${json} did not read`);
       expect(fromYaml.policies[0]?.spec.tools).toEqual(fromJson.policies[0]?.spec.tools);
       expect(fromYaml.policies[0]?.spec.default).toEqual(fromJson.policies[0]?.spec.default);
@@ -28,7 +29,7 @@ describe("readPolicyText", () => {
 
   it("reads several documents and tags problems with their document", () => {
     const text = `${example("mockloop.yaml")}\n---\n${example("mock-mcp.yaml")}\n---\n`;
-    const result = policiesFromText(text, layer);
+    const result = policiesFromText(text, layer, testCache());
     expect(result.ok && result.policies.map((policy) => policy.metadata.name)).toEqual(["mockloop", "mock-mcp"]);
     const broken = `${example("mockloop.yaml")}\n---\n${example("mock-mcp.yaml").replace("mode: enforce", "mode: loud")}`;
     expect(problemsOf(broken)).toEqual(['document 2: spec.mode: "loud" is not one of enforce | audit']);
@@ -60,7 +61,7 @@ describe("readPolicyText", () => {
   });
 
   it("reports every document's format", () => {
-    const read = readPolicyText(`${example("mockloop.yaml")}\n---\n${example("mock-mcp.policylayer.json")}`, layer);
+    const read = readPolicyText(`${example("mockloop.yaml")}\n---\n${example("mock-mcp.policylayer.json")}`, layer, testCache());
     expect(read.ok && read.documents.map((document) => [document.document, document.format])).toEqual([
       [1, "McpPolicy"],
       [2, "PolicyLayer"],

@@ -5,6 +5,7 @@
 
 import { loadAll, YAMLException } from "js-yaml";
 import { isRecord } from "./document-fields.ts";
+import type { CompileCache } from "./compile-cache.ts";
 import type { McpPolicy } from "./model.ts";
 import type { PolicyProblem } from "./problems.ts";
 import { readMcpPolicy, type ReadPolicyResult } from "./read-mcp-policy.ts";
@@ -28,24 +29,34 @@ export type PolicyTextResult =
   /** The text itself could not be read (not YAML/JSON, too big, no document). */
   | { ok: false; problems: PolicyProblem[] };
 
-/** `policyLayer` names PolicyLayer documents, which carry no name of their own. */
-export function readPolicyText(text: string, policyLayer: PolicyLayerOptions): PolicyTextResult {
+export type ParsedPolicyText = { ok: true; values: unknown[] } | { ok: false; problems: PolicyProblem[] };
+
+/** The documents of a text, parsed but not yet read (policyEngineNeeds may look at them first). */
+export function parsePolicyText(text: string): ParsedPolicyText {
   if (text.length > MAX_POLICY_TEXT_LENGTH) {
     return { ok: false, problems: [{ path: "", message: `is larger than ${MAX_POLICY_TEXT_LENGTH} characters` }] };
   }
-  let values: unknown[];
   try {
-    values = loadAll(text, { maxAliases: 0, maxDepth: MAX_DEPTH });
+    return { ok: true, values: loadAll(text, { maxAliases: 0, maxDepth: MAX_DEPTH }) };
   } catch (error) {
     const first = error instanceof YAMLException ? (error.message.split("\n", 1)[0] ?? "") : String(error);
     const message = first.replace(/aliases exceeded maxAliases \(0\)/, "aliases (*name) are not allowed");
     return { ok: false, problems: [{ path: "", message: `is not valid YAML or JSON: ${message}` }] };
   }
+}
+
+/**
+ * `policyLayer` names PolicyLayer documents, which carry no name of their own. `cache`
+ * compiles conditions and schemas with its engines (policy/policy-engines.ts).
+ */
+export function readPolicyText(text: string | ParsedPolicyText, policyLayer: PolicyLayerOptions, cache?: CompileCache): PolicyTextResult {
+  const parsed = typeof text === "string" ? parsePolicyText(text) : text;
+  if (!parsed.ok) return parsed;
   const documents: PolicyDocument[] = [];
-  values.forEach((value, index) => {
+  parsed.values.forEach((value, index) => {
     // `---` with nothing after it is an empty document, not a policy.
     if (value === null || value === undefined) return;
-    documents.push({ document: index + 1, ...readPolicyDocument(value, policyLayer) });
+    documents.push({ document: index + 1, ...readPolicyDocument(value, policyLayer, cache) });
   });
   if (documents.length === 0) return { ok: false, problems: [{ path: "", message: "holds no policy" }] };
   return { ok: true, documents };
@@ -55,9 +66,10 @@ export function readPolicyText(text: string, policyLayer: PolicyLayerOptions): P
 function readPolicyDocument(
   value: unknown,
   policyLayer: PolicyLayerOptions,
+  cache: CompileCache | undefined,
 ): { format: PolicyFormat | undefined; result: ReadPolicyResult } {
   if (isRecord(value) && (value["apiVersion"] !== undefined || value["kind"] !== undefined)) {
-    return { format: "McpPolicy", result: readMcpPolicy(value) };
+    return { format: "McpPolicy", result: readMcpPolicy(value, cache) };
   }
   if (isRecord(value) && value["version"] !== undefined) {
     return { format: "PolicyLayer", result: readPolicyLayer(value, policyLayer) };
@@ -73,10 +85,11 @@ function readPolicyDocument(
 
 /** Every policy of a text, or every problem (each tagged with its document when there are several). */
 export function policiesFromText(
-  text: string,
+  text: string | ParsedPolicyText,
   policyLayer: PolicyLayerOptions,
+  cache?: CompileCache,
 ): { ok: true; policies: McpPolicy[] } | { ok: false; problems: PolicyProblem[] } {
-  const read = readPolicyText(text, policyLayer);
+  const read = readPolicyText(text, policyLayer, cache);
   if (!read.ok) return read;
   const several = read.documents.length > 1;
   const policies: McpPolicy[] = [];

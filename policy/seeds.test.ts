@@ -14,12 +14,13 @@ import { formatProblem } from "./problems.ts";
 import { admitInLogs, SlidingWindowLimiter } from "./ratelimit/sliding-window.ts";
 import { rateLimitKey } from "./ratelimit/types.ts";
 import { policiesFromText } from "./read-policy-text.ts";
+import { testCache } from "../test/support/policy-engines.ts";
 
 function tableFromExample(file: string): DecisionTable {
   const text = readFileSync(new URL(`../examples/policies/${file}`, import.meta.url), "utf8");
-  const read = policiesFromText(text, { name: file.replace(/\.policylayer\.json$/, "") });
+  const read = policiesFromText(text, { name: file.replace(/\.policylayer\.json$/, "") }, testCache());
   if (!read.ok) throw new Error(read.problems.map(formatProblem).join("\n"));
-  const compiled = compilePolicies(read.policies);
+  const compiled = compilePolicies(read.policies, testCache());
   if (!compiled.ok) throw new Error(compiled.problems.map(formatProblem).join("\n"));
   return compiled.table;
 }

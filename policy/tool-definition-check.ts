@@ -5,6 +5,7 @@
 
 import type { CompiledPolicy, CompiledToolDefinitions, DecisionTable } from "./decision-table.ts";
 import type { Decision, ListedTool } from "./decision.ts";
+import type { SchemaEngine } from "./policy-engines.ts";
 import { isRule, matchRule } from "./match-rule.ts";
 import { entryPath } from "./problems.ts";
 
@@ -61,7 +62,7 @@ export function definitionRefusal(policy: CompiledPolicy, definitions: CompiledT
 const SERVER_SCHEMA_RULE = "validateServerSchema";
 
 /** A refusal when the arguments do not satisfy the server's inputSchema, or it cannot be checked. */
-export function serverSchemaRefusal(policy: CompiledPolicy, listed: ListedTool | undefined, args: unknown): Decision | undefined {
+export function serverSchemaRefusal(policy: CompiledPolicy, listed: ListedTool | undefined, args: unknown, engine: SchemaEngine | undefined): Decision | undefined {
   if (listed === undefined) {
     return {
       decision: "deny",
@@ -70,7 +71,7 @@ export function serverSchemaRefusal(policy: CompiledPolicy, listed: ListedTool |
       reason: "the server's inputSchema for this tool is not known: no tools/list from the server has listed it (list the tools first)",
     };
   }
-  const schema = listed.inputSchema;
+  const schema = listed.inputSchema(engine);
   if (!schema.ok) return { decision: "deny", policy: policy.ref, rule: SERVER_SCHEMA_RULE, reason: `the server's inputSchema for this tool cannot be checked: ${schema.message}` };
   const problem = schema.schema.check(args);
   if (problem === undefined) return undefined;

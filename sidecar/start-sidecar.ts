@@ -159,7 +159,7 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
               if (operatorApprovals?.receive(event) !== true) logger.debug({ approval: event.name }, "a verdict for an approval this sidecar is not waiting for");
             },
           })
-        : new FilePolicySource({ path: config.policyPath, onWatchError: (error) => logger.warn({ err: error.message }, "watching the policy failed; re-reading periodically") });
+        : new FilePolicySource({ path: config.policyPath, log: logger, onWatchError: (error) => logger.warn({ err: error.message }, "watching the policy failed; re-reading periodically") });
     cleanups.push(() => source.stop());
     await source.start({
       onSnapshot(next) {

@@ -4,6 +4,7 @@ import { InMemoryStore } from "../testing/in-memory-cluster.ts";
 import { policyObject } from "../testing/objects.ts";
 import type { McpPolicyObject } from "../kube-objects.ts";
 import { buildBundle, PolicyCatalog } from "./policy-catalog.ts";
+import { TEST_ENGINES, testCache } from "../../test/support/policy-engines.ts";
 
 const selector = { matchLabels: { app: "mockloop" } };
 const labels = { app: "mockloop" };
@@ -20,7 +21,7 @@ describe("PolicyCatalog", () => {
     expect(evaluation).toMatchObject({ accepted: true, reason: "Accepted" });
     const bundle = catalog.bundleFor("agents", labels);
     expect(bundle.bundle.policies).toEqual([{ namespace: "agents", name: "p", generation: 1 }]);
-    const read = readPolicyBundle(JSON.parse(bundle.json));
+    const read = readPolicyBundle(JSON.parse(bundle.json), TEST_ENGINES);
     expect(read.ok).toBe(true);
     expect(bundle.revision).toMatch(/^[0-9a-f]{16}$/);
   });
@@ -95,7 +96,7 @@ describe("PolicyCatalog", () => {
 
 describe("buildBundle", () => {
   function model(object: McpPolicyObject): McpPolicy {
-    const result = readMcpPolicy(object);
+    const result = readMcpPolicy(object, testCache());
     if (!result.ok) throw new Error(JSON.stringify(result.problems));
     return result.policy;
   }
@@ -111,7 +112,7 @@ describe("buildBundle", () => {
     const compiled = buildBundle(policies, false);
     expect(fast.json).toBe(compiled.json);
     expect(fast.identityConflicts).toEqual(compiled.identityConflicts);
-    const table = compilePolicies(policies);
+    const table = compilePolicies(policies, testCache());
     expect(table.ok && table.table.identityConflicts).toEqual(fast.identityConflicts);
     expect(fast.identityConflicts.map((c) => c.policy)).toEqual(["agents/b", "agents/d"]);
   });

@@ -5,9 +5,10 @@
 // replicas compute the same revision for the same pod: an ack taken by one replica
 // means the same thing to the leader.
 import { createHash } from "node:crypto";
+import { allPolicyEngines } from "../../policy/all-engines.ts";
+import type { PolicyEngines } from "../../policy/policy-engines.ts";
 import {
   agreeOnIdentity,
-  ArgumentSchemaCompiler,
   CompileCache,
   compilePolicies,
   createPolicyBundle,
@@ -78,7 +79,7 @@ export class PolicyCatalog {
   readonly #lastAccepted = new Map<string, McpPolicy>();
   readonly #namespaces = new Map<string, NamespaceState>();
   /** One ajv across reads: a new one would compile the meta-schema on every edit, before the push. */
-  readonly #schemaCompiler = new ArgumentSchemaCompiler();
+  readonly #engines = allPolicyEngines();
 
   constructor(store: ObjectStore<McpPolicyObject>) {
     this.#store = store;
@@ -143,7 +144,7 @@ export class PolicyCatalog {
     const selectionKey = selected.map(versionKey).join(",");
     let bundle = state.bySelection.get(selectionKey);
     if (bundle === undefined) {
-      bundle = buildBundle(selected, selected.every((policy) => !state.stale.has(policy)));
+      bundle = buildBundle(selected, selected.every((policy) => !state.stale.has(policy)), this.#engines);
       state.bySelection.set(selectionKey, bundle);
     }
     state.byLabels.set(labelsKey, bundle);
@@ -216,7 +217,7 @@ export class PolicyCatalog {
     // status is the operator's own output, not input
     const result = readMcpPolicy(
       { apiVersion: object.apiVersion ?? "mcpwarden.dev/v1alpha1", kind: object.kind ?? "McpPolicy", metadata: object.metadata, spec: object.spec },
-      new CompileCache(this.#schemaCompiler),
+      new CompileCache(this.#engines),
     );
     if (uid !== "") this.#reads.set(uid, { generation, result });
     return result;
@@ -240,7 +241,7 @@ function describeProblems(lines: string[]): string {
  * anyway. A set holding an older, last accepted version is compiled to be sure; a policy
  * that does not compile with the others is then left out, newest first.
  */
-export function buildBundle(selected: readonly McpPolicy[], allCurrent = false): PodBundle {
+export function buildBundle(selected: readonly McpPolicy[], allCurrent = false, engines: PolicyEngines = allPolicyEngines()): PodBundle {
   // As compilePolicies finds them (the same function): the oldest policy naming an identity decides.
   const agreed = agreeOnIdentity(selected);
   if (allCurrent) {
@@ -256,7 +257,7 @@ export function buildBundle(selected: readonly McpPolicy[], allCurrent = false):
   let policies = [...selected];
   const dropped: string[] = [];
   for (;;) {
-    const compiled = compilePolicies(policies);
+    const compiled = compilePolicies(policies, new CompileCache(engines));
     if (compiled.ok) {
       const revision = revisionOf(policies);
       const bundle = createPolicyBundle(revision, compiled.table);

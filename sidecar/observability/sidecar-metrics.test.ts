@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { compilePolicies, readMcpPolicy, type Decision } from "../../policy/index.ts";
 import type { DecisionRecord, PolicySnapshot } from "../contracts.ts";
 import { SidecarMetrics } from "./sidecar-metrics.ts";
+import { testCache } from "../../test/support/policy-engines.ts";
 
 function snapshot(revision: string): PolicySnapshot {
   const read = readMcpPolicy({
@@ -9,9 +10,9 @@ function snapshot(revision: string): PolicySnapshot {
     kind: "McpPolicy",
     metadata: { name: "demo" },
     spec: { default: "deny", hide: ["debug_dump", "secret_*"], tools: { list_runs: {}, "run_*": {} } },
-  });
+  }, testCache());
   if (!read.ok) throw new Error(JSON.stringify(read.problems));
-  const compiled = compilePolicies([read.policy]);
+  const compiled = compilePolicies([read.policy], testCache());
   if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems));
   return { table: compiled.table, revision, policies: ["demo.yaml"] };
 }

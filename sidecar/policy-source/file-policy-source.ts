@@ -10,7 +10,8 @@ import { watch, type FSWatcher } from "node:fs";
 import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { PolicySource, PolicySourceListener } from "../contracts.ts";
-import { policyRevision, readPolicyFiles, snapshotFromFiles } from "./policy-files.ts";
+import { PolicyEngineLoader, type EngineLoadLog } from "./policy-engine-loader.ts";
+import { parsePolicyFiles, policyFilesNeed, policyRevision, readPolicyFiles, snapshotFromFiles } from "./policy-files.ts";
 
 export interface FilePolicySourceOptions {
   /** A policy file or a directory of them. */
@@ -21,10 +22,13 @@ export interface FilePolicySourceOptions {
   recheckIntervalMs?: number;
   /** The watch itself failed (reloads still happen on the re-read interval). */
   onWatchError?: (error: Error) => void;
+  /** Where loading an engine a policy needs is said. */
+  log?: EngineLoadLog;
 }
 
 export class FilePolicySource implements PolicySource {
   readonly #path: string;
+  readonly #engines: PolicyEngineLoader;
   readonly #debounceMs: number;
   readonly #recheckIntervalMs: number;
   readonly #onWatchError: ((error: Error) => void) | undefined;
@@ -39,6 +43,7 @@ export class FilePolicySource implements PolicySource {
   #stopped = false;
 
   constructor(options: FilePolicySourceOptions) {
+    this.#engines = new PolicyEngineLoader(options.log);
     this.#path = options.path;
     this.#debounceMs = options.debounceMs ?? 150;
     this.#recheckIntervalMs = options.recheckIntervalMs ?? 10_000;
@@ -111,7 +116,10 @@ export class FilePolicySource implements PolicySource {
       this.#failedContent = undefined;
       return;
     }
-    const built = snapshotFromFiles(read.files, revision);
+    const parsed = parsePolicyFiles(read.files);
+    const engines = await this.#engines.ensure(policyFilesNeed(parsed));
+    if (this.#stopped) return;
+    const built = snapshotFromFiles(parsed, revision, engines);
     if (!built.ok) return this.#fail(listener, built.message, revision);
     this.#appliedRevision = revision;
     this.#failedContent = undefined;

@@ -12,6 +12,7 @@ import { createPolicyBundle, compilePolicies, readMcpPolicy, type McpPolicy } fr
 import { operatorTlsCertificates } from "../../test/support/operator-tls-certificates.ts";
 import type { PolicySnapshot } from "../contracts.ts";
 import { OperatorStreamSource, STATE_FILE } from "./operator-stream-source.ts";
+import { testCache } from "../../test/support/policy-engines.ts";
 
 let serverCert: { certPem: string; keyPem: string };
 let caPem: string;
@@ -27,13 +28,13 @@ function policy(generation: number, tools: Record<string, unknown>): McpPolicy {
     kind: "McpPolicy",
     metadata: { name: "p", namespace: "agents", generation, uid: "u", creationTimestamp: "2026-01-01T00:00:00Z" },
     spec: { selector: {}, default: "deny", tools },
-  });
+  }, testCache());
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   return result.policy;
 }
 
 function bundleJson(revision: string, policies: McpPolicy[]): string {
-  const compiled = compilePolicies(policies);
+  const compiled = compilePolicies(policies, testCache());
   if (!compiled.ok) throw new Error("does not compile");
   return JSON.stringify(createPolicyBundle(revision, compiled.table));
 }

@@ -9,7 +9,8 @@ import { request as httpsRequest, Agent, type RequestOptions } from "node:https"
 import type { ClientRequest, IncomingMessage } from "node:http";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ArgumentSchemaCompiler, formatProblem, readPolicyBundle } from "../../policy/index.ts";
+import { formatProblem, policyEngineNeeds, readPolicyBundle } from "../../policy/index.ts";
+import { PolicyEngineLoader } from "./policy-engine-loader.ts";
 import { ACK_PATH, APPROVAL_EVENT, BUNDLE_EVENT, HEARTBEAT_INTERVAL_MS, STREAM_PATH, type AckBody, type ApprovalEvent, type BundleEvent } from "../../protocol/index.ts";
 import type { PolicySnapshot, PolicySource, PolicySourceListener } from "../contracts.ts";
 
@@ -57,7 +58,10 @@ export class OperatorStreamSource implements PolicySource {
   readonly #agent: Agent;
   readonly #logger: StreamSourceLogger;
   /** Kept across bundles: a new ajv compiles the JSON Schema meta-schema first (10–50 ms). */
-  readonly #schemaCompiler = new ArgumentSchemaCompiler();
+  /** Loads CEL and JSON Schema when a bundle first needs them (and keeps them). */
+  readonly #engines: PolicyEngineLoader;
+  /** Bundles are read one after another, in the order they arrived (loading an engine is asynchronous). */
+  #reading: Promise<void> = Promise.resolve();
   #listener: PolicySourceListener | undefined;
   #request: ClientRequest | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -75,6 +79,7 @@ export class OperatorStreamSource implements PolicySource {
     if (this.#base.endsWith(STREAM_PATH)) this.#base = this.#base.slice(0, -STREAM_PATH.length);
     this.#agent = new Agent({ ca: options.caPem, keepAlive: true, maxSockets: 2 });
     this.#logger = options.logger ?? quiet;
+    this.#engines = new PolicyEngineLoader(this.#logger);
   }
 
   /** The revision in force, if any bundle has been applied. */
@@ -113,7 +118,8 @@ export class OperatorStreamSource implements PolicySource {
       return; // first start
     }
     try {
-      const result = readPolicyBundle(JSON.parse(text), this.#schemaCompiler);
+      const value: unknown = JSON.parse(text);
+      const result = readPolicyBundle(value, await this.#engines.ensure(policyEngineNeeds([value])));
       if (!result.ok) throw new Error(result.problems.map(formatProblem).join("; "));
       this.#apply(result.bundle, result.table);
       this.#logger.info({ revision: result.bundle.revision }, "applied the last good bundle from the state directory");
@@ -196,6 +202,10 @@ export class OperatorStreamSource implements PolicySource {
   }
 
   #onBundle(data: string): void {
+    this.#reading = this.#reading.then(() => this.#readBundle(data)).catch((error: unknown) => this.#listener?.onLoadError(`reading the operator's bundle failed: ${message(error)}`));
+  }
+
+  async #readBundle(data: string): Promise<void> {
     let value: unknown;
     try {
       value = JSON.parse(data);
@@ -203,7 +213,7 @@ export class OperatorStreamSource implements PolicySource {
       this.#listener?.onLoadError(`the operator sent a bundle that is not JSON: ${message(error)}`);
       return;
     }
-    const result = readPolicyBundle(value, this.#schemaCompiler);
+    const result = readPolicyBundle(value, await this.#engines.ensure(policyEngineNeeds([value])));
     if (!result.ok) {
       // The previous snapshot stays in force; no ack, so status shows this pod behind.
       this.#listener?.onLoadError(`the operator's bundle does not compile: ${result.problems.map(formatProblem).join("; ")}`);

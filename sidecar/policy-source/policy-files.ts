@@ -4,7 +4,18 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, extname, join } from "node:path";
-import { compilePolicies, formatProblem, policiesFromText, type McpPolicy } from "../../policy/index.ts";
+import {
+  CompileCache,
+  compilePolicies,
+  formatProblem,
+  parsePolicyText,
+  policiesFromText,
+  policyEngineNeeds,
+  type EngineNeeds,
+  type McpPolicy,
+  type ParsedPolicyText,
+  type PolicyEngines,
+} from "../../policy/index.ts";
 import type { PolicySnapshot } from "../contracts.ts";
 
 const POLICY_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
@@ -70,17 +81,36 @@ export function policyRevision(files: readonly PolicyFile[]): string {
 
 export type SnapshotBuild = { ok: true; snapshot: PolicySnapshot } | { ok: false; message: string };
 
-/** Every policy of every file compiled into one table (standalone: selectors are ignored, all apply). */
-export function snapshotFromFiles(files: readonly PolicyFile[], revision: string): SnapshotBuild {
+/** The files' documents, parsed: what policyEngineNeeds looks at before they are compiled. */
+export interface ParsedPolicyFile {
+  readonly path: string;
+  readonly parsed: ParsedPolicyText;
+}
+
+export function parsePolicyFiles(files: readonly PolicyFile[]): ParsedPolicyFile[] {
+  return files.map((file) => ({ path: file.path, parsed: parsePolicyText(file.text) }));
+}
+
+/** The engines compiling these files needs (a file that does not parse needs none). */
+export function policyFilesNeed(files: readonly ParsedPolicyFile[]): EngineNeeds {
+  return policyEngineNeeds(files.flatMap((file) => (file.parsed.ok ? file.parsed.values : [])));
+}
+
+/**
+ * Every policy of every file compiled into one table with `engines` (standalone: selectors
+ * are ignored, all apply).
+ */
+export function snapshotFromFiles(files: readonly ParsedPolicyFile[], revision: string, engines: PolicyEngines): SnapshotBuild {
   const policies: McpPolicy[] = [];
   const problems: string[] = [];
+  const cache = new CompileCache(engines);
   for (const file of files) {
-    const read = policiesFromText(file.text, { name: policyLayerName(file.path) });
+    const read = policiesFromText(file.parsed, { name: policyLayerName(file.path) }, cache);
     if (read.ok) policies.push(...read.policies);
     else for (const problem of read.problems) problems.push(`${file.path}: ${formatProblem(problem)}`);
   }
   if (problems.length > 0) return { ok: false, message: problems.join("; ") };
-  const compiled = compilePolicies(policies);
+  const compiled = compilePolicies(policies, cache);
   if (!compiled.ok) {
     return { ok: false, message: compiled.problems.map((p) => `${p.policy === undefined ? "" : `${p.policy}: `}${formatProblem(p)}`).join("; ") };
   }

@@ -13,7 +13,7 @@ import { ClientConnections, createClientServer } from "./client-connections.ts";
 import { LegacySseRelay } from "./http-upstream/legacy-sse-relay.ts";
 import { StreamableHttpRelay } from "./http-upstream/streamable-http-relay.ts";
 import { UpstreamEndpoints } from "./http-upstream/upstream-endpoints.ts";
-import { createUpstreamAgent } from "./http-upstream/upstream-http.ts";
+import { createUpstreamAgent } from "./http-upstream/upstream-agent.ts";
 import { RedirectLog } from "./http-upstream/upstream-redirect.ts";
 import { resolveRequestTarget, type RequestTarget, type RouteTable } from "./intake/request-target.ts";
 import { isStdioUpstream, type McpProxyOptions } from "./options.ts";

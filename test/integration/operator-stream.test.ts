@@ -257,4 +257,18 @@ describe("mcp-warden operator: the policy stream, end to end", () => {
     expect(policy.status?.targets).toEqual({ pods: 1, inSync: 1, unprotected: 0 });
     expect(metricValue((await httpGet(`${sidecarAdmin}/metrics`)).body, "mcpwarden_control_plane_connected")).toBe(1);
   });
+  it("a pushed policy that gains a when condition and an arguments schema is enforced (the sidecar loads the engines for it)", async () => {
+    await applyPolicy(
+      namespace,
+      "mockloop",
+      spec({
+        list_runs: {},
+        get_run_logs: { when: "tool != 'get_run_logs'" },
+        run_test_iteration: { arguments: { type: "object", properties: { scenario: { type: "string", maxLength: 2 } } } },
+      }),
+    );
+    await eventually("get_run_logs to be refused by its when condition", async () => ((await call("get_run_logs")).refused ? true : undefined), 90_000);
+    expect((await call("run_test_iteration")).text).toMatch(/scenario/);
+    expect((await call("list_runs")).refused).toBe(false);
+  });
 });

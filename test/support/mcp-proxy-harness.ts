@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { compilePolicies, policiesFromText } from "../../policy/index.ts";
+import { allPolicyEngines } from "../../policy/all-engines.ts";
+import { CompileCache, compilePolicies, policiesFromText } from "../../policy/index.ts";
 import { SlidingWindowLimiter } from "../../policy/ratelimit/sliding-window.ts";
 import type { DecisionObserver, DecisionRecord, IdentityResolver, PolicySnapshot } from "../../sidecar/contracts.ts";
 import type { LocalApprovalDesk } from "../../sidecar/approvals/local-approval-desk.ts";
@@ -18,10 +19,14 @@ import { MemoryRateLimitStore } from "../../sidecar/ratelimit/index.ts";
 /** The feature server as a stdio command (node runs it): the upstream of stdio bridge tests. */
 export const FEATURE_STDIO_SERVER = fileURLToPath(new URL("./mcp-feature-server-stdio.ts", import.meta.url));
 
+/** Every engine, made once for the tests of a file (a new ajv compiles its meta-schema first). */
+const TEST_ENGINES = allPolicyEngines();
+
 export function snapshotFromYaml(yaml: string): PolicySnapshot {
-  const read = policiesFromText(yaml, { name: "policylayer" });
+  const cache = new CompileCache(TEST_ENGINES);
+  const read = policiesFromText(yaml, { name: "policylayer" }, cache);
   if (!read.ok) throw new Error(`policy does not read: ${JSON.stringify(read.problems)}`);
-  const compiled = compilePolicies(read.policies);
+  const compiled = compilePolicies(read.policies, cache);
   if (!compiled.ok) throw new Error(`policy does not compile: ${JSON.stringify(compiled.problems)}`);
   return { table: compiled.table, revision: "test", policies: read.policies.map((policy) => policy.metadata.name) };
 }

@@ -19,6 +19,8 @@ export interface SidecarProcess {
   /** http://127.0.0.1:PORT/mcp */
   readonly mcpUrl: string;
   readonly adminUrl: string;
+  /** The folder of its policy.yaml (a test may edit it). */
+  readonly policyDir: string;
   output(): string;
   /** Whether the process still runs. */
   alive(): boolean;
@@ -77,6 +79,7 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
     adminPort,
     mcpUrl: `http://127.0.0.1:${port}/mcp`,
     adminUrl,
+    policyDir: dir,
     output: () => output,
     alive,
     statusKib: (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status())?.[1] ?? Number.NaN),

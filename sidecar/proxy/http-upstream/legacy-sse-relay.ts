@@ -7,7 +7,8 @@
 
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Agent, Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import type { UpstreamAgent } from "./upstream-agent.ts";
 import { CONNECTION_CLOSED, errorResponse, INTERNAL_ERROR, REQUEST_TIMEOUT } from "../../jsonrpc/error-codes.ts";
 import { idKey, type JsonRpcId } from "../../jsonrpc/message.ts";
 import { abortWhenClientLeaves } from "../intake/client-leaves.ts";
@@ -40,11 +41,11 @@ interface LegacySession {
 export class LegacySseRelay {
   readonly #core: ProxyCore;
   readonly #endpoints: UpstreamEndpoints;
-  readonly #agent: Agent;
+  readonly #agent: UpstreamAgent;
   readonly #relay: RelayContext;
   readonly #sessions = new Map<string, LegacySession>();
 
-  constructor(core: ProxyCore, endpoints: UpstreamEndpoints, agent: Agent, redirects: RedirectLog) {
+  constructor(core: ProxyCore, endpoints: UpstreamEndpoints, agent: UpstreamAgent, redirects: RedirectLog) {
     this.#core = core;
     this.#endpoints = endpoints;
     this.#agent = agent;

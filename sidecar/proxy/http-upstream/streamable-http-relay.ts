@@ -7,7 +7,8 @@
 // result, a batch it merges its own answers into).
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Agent, Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import type { UpstreamAgent } from "./upstream-agent.ts";
 import { CONNECTION_CLOSED, errorResponse, INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TIMEOUT } from "../../jsonrpc/error-codes.ts";
 import { idKey, type JsonRpcId, type JsonRpcMessage } from "../../jsonrpc/message.ts";
 import { parseStrictJson } from "../../jsonrpc/strict-json.ts";
@@ -74,12 +75,12 @@ const FORWARDED_BODYLESS_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", 
 
 export class StreamableHttpRelay {
   readonly #core: ProxyCore;
-  readonly #agent: Agent;
+  readonly #agent: UpstreamAgent;
   readonly #sessions: SessionRegistry;
   readonly #streams = new Set<Dispatcher.ResponseData["body"]>();
   readonly #relay: RelayContext;
 
-  constructor(core: ProxyCore, agent: Agent, redirects: RedirectLog) {
+  constructor(core: ProxyCore, agent: UpstreamAgent, redirects: RedirectLog) {
     this.#core = core;
     this.#agent = agent;
     this.#sessions = new SessionRegistry(core.sessionIdleTimeoutMs, core.now);

@@ -3,7 +3,8 @@
 // backpressure, never held whole, a redirect never relayed.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { Agent, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import type { UpstreamAgent } from "./upstream-agent.ts";
 import { CONNECTION_CLOSED, INTERNAL_ERROR } from "../../jsonrpc/error-codes.ts";
 import { sendJsonRpcError, writeWithBackpressure } from "../replies/http-replies.ts";
 import type { ProxyLogger } from "../options.ts";
@@ -29,10 +30,6 @@ const REQUEST_HEADERS_DROPPED = new Set([
   "expect",
 ]);
 const RESPONSE_HEADERS_DROPPED = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length"]);
-
-export function createUpstreamAgent(): Agent {
-  return new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
-}
 
 /** What relaying a reply needs to know. */
 export interface RelayContext {
@@ -226,7 +223,7 @@ export function discard(body: Dispatcher.ResponseData["body"]): void {
  * stream (relayed as is).
  */
 export async function openUpstreamEventStream(
-  agent: Agent,
+  agent: UpstreamAgent,
   target: UpstreamTarget,
   req: IncomingMessage,
   res: ServerResponse,

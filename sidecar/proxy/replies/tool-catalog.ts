@@ -11,14 +11,16 @@
 // Bounded by names and by the bytes of definitions held; a tool that does not fit is not
 // recorded, so a call to it counts as never listed (refused wherever that matters).
 
-import { ServerSchemaCompiler, toolDefinitionDigest, type ListedTool } from "../../../policy/index.ts";
+import { toolDefinitionDigest, type ListedTool } from "../../../policy/index.ts";
+import type { ArgumentSchemaResult } from "../../../policy/argument-schema.ts";
+import type { SchemaEngine } from "../../../policy/policy-engines.ts";
 import type { JsonObject } from "../../jsonrpc/message.ts";
 
 const MAX_CATALOG_TOOLS = 10_000;
 /** Listed tool text held at most, counted twice (the parsed schema kept for checking is about that size again). */
 const MAX_CATALOG_BYTES = 32 * 1024 * 1024;
 
-type SchemaResult = ListedTool["inputSchema"];
+const NO_SCHEMA_ENGINE: ArgumentSchemaResult = { ok: false, message: "the JSON Schema engine is not loaded" };
 
 class CatalogEntry implements ListedTool {
   readonly digest: string;
@@ -26,22 +28,24 @@ class CatalogEntry implements ListedTool {
   readonly text: string;
   /** Bytes held for it: the text, and about as much again for the canonical form and the schema. */
   readonly size: number;
-  readonly #compiler: ServerSchemaCompiler;
   #source: unknown;
-  #compiled: SchemaResult | undefined;
+  #compiled: ArgumentSchemaResult | undefined;
 
-  constructor(digest: string, text: string, inputSchema: unknown, compiler: ServerSchemaCompiler) {
+  constructor(digest: string, text: string, inputSchema: unknown) {
     this.digest = digest;
     this.text = text;
     this.size = 2 * text.length;
     this.#source = inputSchema;
-    this.#compiler = compiler;
   }
 
-  /** Compiled on first use: most listed tools are never called with validateServerSchema on. */
-  get inputSchema(): SchemaResult {
+  /**
+   * Compiled on first use, with the engine of the table that asks (loaded because one of
+   * its policies validates server schemas): most listed tools are never called so.
+   */
+  inputSchema(engine: SchemaEngine | undefined): ArgumentSchemaResult {
     if (this.#compiled === undefined) {
-      this.#compiled = this.#compiler.compile(this.#source);
+      if (engine === undefined) return NO_SCHEMA_ENGINE;
+      this.#compiled = engine.compileServerSchema(this.#source);
       this.#source = undefined;
     }
     return this.#compiled;
@@ -61,7 +65,6 @@ export class ToolCatalog {
   readonly #entries = new Map<string, CatalogEntry>();
   readonly #names = new Set<string>();
   readonly #byFold = new Map<string, string>();
-  readonly #schemas = new ServerSchemaCompiler();
   #bytes = 0;
   #full = false;
 
@@ -88,11 +91,11 @@ export class ToolCatalog {
     const digest = toolDefinitionDigest(tool);
     if (known?.digest === digest) {
       // Another spelling or another non-definition field (`_meta`): the same definition.
-      this.#replace(name, known, new CatalogEntry(digest, text, tool["inputSchema"], this.#schemas));
+      this.#replace(name, known, new CatalogEntry(digest, text, tool["inputSchema"]));
       return { digest, previous: digest, changed: false };
     }
     this.#addName(name);
-    const entry = new CatalogEntry(digest, text, tool["inputSchema"], this.#schemas);
+    const entry = new CatalogEntry(digest, text, tool["inputSchema"]);
     const bytes = this.#bytes - (known?.size ?? 0) + entry.size;
     if (!this.#names.has(name) || bytes > MAX_CATALOG_BYTES) {
       // The old definition must not stand for the new one: forget it, so calls count as never listed.
