@@ -2,7 +2,7 @@
 // in parallel on 2 cores), and the figures in bench/results/latest.json. A benchmark, not
 // a test: it measures and reports, and fails only when a section cannot run.
 //
-// Run: node dist/bench/main.js [section...]   (sections: policy, ratelimit, definitions, sidecar, propagation, scaling)
+// Run: node dist/bench/main.js [section...]   (sections: startup, policy, ratelimit, definitions, sidecar, propagation, scaling)
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -13,12 +13,14 @@ import { runPropagationBench } from "./propagation.ts";
 import { runRateLimitBench } from "./ratelimit.ts";
 import { runScalingBench } from "./scaling.ts";
 import { runSidecarBench } from "./sidecar.ts";
+import { runStartupBench } from "./startup.ts";
 import { runToolDefinitionsBench } from "./tool-definitions.ts";
 
 const SECTIONS: Record<string, () => Promise<object>> = {
   policy: runPolicyBench,
   ratelimit: runRateLimitBench,
   definitions: runToolDefinitionsBench,
+  startup: runStartupBench,
   sidecar: () => runSidecarBench(),
   propagation: async () => runPropagationBench(),
   scaling: () => runScalingBench(),
