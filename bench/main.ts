@@ -2,7 +2,7 @@
 // in parallel on 2 cores), and the figures in bench/results/latest.json. A benchmark, not
 // a test: it measures and reports, and fails only when a section cannot run.
 //
-// Run: node dist/bench/main.js [section...]   (sections: startup, policy, ratelimit, definitions, sidecar, propagation)
+// Run: node dist/bench/main.js [section...]   (sections: startup, policy, ratelimit, definitions, sidecar, propagation, scaling)
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { runPolicyBench } from "./policy.ts";
 import { runPropagationBench } from "./propagation.ts";
 import { runRateLimitBench } from "./ratelimit.ts";
+import { runScalingBench } from "./scaling.ts";
 import { runSidecarBench } from "./sidecar.ts";
 import { runStartupBench } from "./startup.ts";
 import { runToolDefinitionsBench } from "./tool-definitions.ts";
@@ -22,6 +23,7 @@ const SECTIONS: Record<string, () => Promise<object>> = {
   startup: runStartupBench,
   sidecar: () => runSidecarBench(),
   propagation: async () => runPropagationBench(),
+  scaling: () => runScalingBench(),
 };
 
 const asked = process.argv.slice(2);
@@ -42,7 +44,9 @@ for (const [name, run] of Object.entries(SECTIONS)) {
     results[name] = await run();
   } catch (error) {
     failed = true;
-    results[name] = { failed: error instanceof Error ? error.message : String(error) };
+    // A section that ran in parts (scaling) keeps the parts that did run.
+    const partial = (error as { results?: unknown }).results;
+    results[name] = partial ?? { failed: error instanceof Error ? error.message : String(error) };
     console.error(`[bench] ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
