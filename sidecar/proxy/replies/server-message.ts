@@ -82,8 +82,12 @@ export function processServerMessage(text: string, context: ServerMessageContext
   if (Array.isArray(value)) {
     let changed = false;
     const ids: JsonRpcId[] = [];
+    // The batch's own text is what may hold duplicate keys (JSON.parse kept the last of
+    // each): it is scanned once, when a watched answer in it is to be filtered.
+    let strict: boolean | undefined;
+    const batchIsStrict = (): boolean => (strict ??= strictJsonProblem(text, context.maxDepth) === undefined);
     const out = value.map((element: unknown) => {
-      const result = processValue(element, context, () => strictJsonProblem(JSON.stringify(element), context.maxDepth) === undefined);
+      const result = processValue(element, context, batchIsStrict);
       if (result.id !== undefined) ids.push(result.id);
       if (result.value !== element) changed = true;
       return result.value;
