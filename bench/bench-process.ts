@@ -3,10 +3,11 @@
 // read from /proc, and stopped with SIGTERM.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { extname } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { extname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { packageRoot } from "../cli/package-root.ts";
 
 const EXTENSION = extname(fileURLToPath(import.meta.url));
 
@@ -18,6 +19,15 @@ export function benchScript(name: string): string {
 /** The CLI next to this benchmark (cli/main.ts or dist/cli/main.js). */
 export function cliScript(): string {
   return fileURLToPath(new URL(`../cli/main${EXTENSION}`, import.meta.url));
+}
+
+/**
+ * The CLI as it ships (the npm package's command over the split build, ADR 11) when
+ * `make dist` has built it, else the tsc output: what runs in a pod is what is measured.
+ */
+export function shippedCliScript(): string {
+  const shipped = join(packageRoot(), "dist", "npm", "bin", "mcp-warden.cjs");
+  return existsSync(shipped) ? shipped : cliScript();
 }
 
 export interface JsonProcess {

@@ -2,7 +2,7 @@
 // in parallel on 2 cores), and the figures in bench/results/latest.json. A benchmark, not
 // a test: it measures and reports, and fails only when a section cannot run.
 //
-// Run: node dist/bench/main.js [section...]   (sections: policy, ratelimit, definitions, sidecar, propagation, cluster)
+// Run: node dist/bench/main.js [section...]   (sections: startup, policy, ratelimit, definitions, sidecar, propagation, scaling, cluster)
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -12,15 +12,19 @@ import { runClusterBench } from "./cluster.ts";
 import { runPolicyBench } from "./policy.ts";
 import { runPropagationBench } from "./propagation.ts";
 import { runRateLimitBench } from "./ratelimit.ts";
+import { runScalingBench } from "./scaling.ts";
 import { runSidecarBench } from "./sidecar.ts";
+import { runStartupBench } from "./startup.ts";
 import { runToolDefinitionsBench } from "./tool-definitions.ts";
 
 const SECTIONS: Record<string, () => Promise<object>> = {
   policy: runPolicyBench,
   ratelimit: runRateLimitBench,
   definitions: runToolDefinitionsBench,
+  startup: runStartupBench,
   sidecar: () => runSidecarBench(),
   propagation: async () => runPropagationBench(),
+  scaling: () => runScalingBench(),
   cluster: runClusterBench,
 };
 
@@ -42,7 +46,9 @@ for (const [name, run] of Object.entries(SECTIONS)) {
     results[name] = await run();
   } catch (error) {
     failed = true;
-    results[name] = { failed: error instanceof Error ? error.message : String(error) };
+    // A section that ran in parts (scaling) keeps the parts that did run.
+    const partial = (error as { results?: unknown }).results;
+    results[name] = partial ?? { failed: error instanceof Error ? error.message : String(error) };
     console.error(`[bench] ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

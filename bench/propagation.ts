@@ -16,28 +16,29 @@
 //   MCPWARDEN_BENCH_STREAMS=1000:5        only these stream counts (count:rounds, comma-separated)
 //   MCPWARDEN_BENCH_OPERATOR_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   node flags for the operator
 
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { promisify } from "node:util";
 import { Worker } from "node:worker_threads";
-import { load } from "js-yaml";
-import { ControlPlane } from "../test/harness/control-plane.ts";
-import { controlPlaneBinDir } from "../test/harness/control-plane-bin.ts";
-import { freePort } from "../test/harness/free-port.ts";
-import { packageRoot as repoRoot } from "../cli/package-root.ts";
-import { createCertificateAuthority, issueCertificate } from "../operator/tls/certificates.ts";
 import { allPolicyEngines } from "../policy/all-engines.ts";
 import { readPolicyBundle } from "../policy/index.ts";
+import { rssMb } from "./bench-process.ts";
+import {
+  applyPolicy as applyPolicyIn,
+  inBatches,
+  operatorHeapMb,
+  sleep,
+  startBenchCluster,
+  startOperatorProcess,
+  until,
+  waitReady,
+  type Kube,
+  type OperatorProcess,
+} from "./kube-bench-cluster.ts";
 
 /** What a sidecar would have loaded for these bundles (their policies use CEL and schemas). */
 const ENGINES = allPolicyEngines();
-import { cliScript, rssMb } from "./bench-process.ts";
-
-const run = promisify(execFile);
 
 export interface PropagationBenchOptions {
   /** Stream counts, each with the number of policy edits timed. */
@@ -88,19 +89,12 @@ const SELECTOR = { matchLabels: { app: "bench-mcp" } };
 
 export async function runPropagationBench(options: PropagationBenchOptions = DEFAULT_PROPAGATION_BENCH): Promise<PropagationResult> {
   const maxStreams = Math.max(...options.streams.map((run) => run.count));
-  const stateDir = mkdtempSync(join(tmpdir(), "mcp-warden-bench-propagation-"));
-  const controlPlane = new ControlPlane({ binDir: controlPlaneBinDir(), stateDir });
+  const cluster = await startBenchCluster("propagation", NAMESPACE);
+  const { cp, kube, stateDir } = cluster;
   const sources: StreamClient[] = [];
-  let operator: ReturnType<typeof execFileChild> | undefined;
+  let operator: OperatorProcess | undefined;
   let acks: AckSender | undefined;
   try {
-    console.log("[bench] propagation: starting etcd and kube-apiserver");
-    const cp = await controlPlane.start();
-    const kube = kubeClient(cp.kubeconfig);
-    const kubectl = (...args: string[]) => run(cp.kubectl, [`--kubeconfig=${cp.kubeconfig}`, ...args], { maxBuffer: 64 * 1024 * 1024 });
-    await kubectl("apply", "--server-side", "-f", join(repoRoot(), "crds"));
-    await kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", join(repoRoot(), "crds"));
-    await kube("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } });
     await kube("POST", `/api/v1/namespaces/${NAMESPACE}/serviceaccounts`, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "bench" } });
 
     console.log(`[bench] propagation: ${options.policies} policies, ${maxStreams} pods and tokens`);
@@ -125,28 +119,8 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
       writeFileSync(join(tokenDir, name), token.status.token);
     });
 
-    const ca = await createCertificateAuthority("bench operator CA");
-    const leaf = await issueCertificate(ca, { commonName: "operator", hosts: ["127.0.0.1"], usage: "server" });
-    writeFileSync(join(stateDir, "tls.crt"), leaf.certPem);
-    writeFileSync(join(stateDir, "tls.key"), leaf.keyPem);
-    const [webhookPort, streamPort, adminPort] = [await freePort(), await freePort(), await freePort()];
-    operator = execFileChild([
-      ...(options.operatorNodeFlags ?? []),
-      cliScript(),
-      "operator",
-      `--kubeconfig=${cp.kubeconfig}`,
-      "--namespace=default",
-      "--bind-address=127.0.0.1",
-      `--webhook-port=${webhookPort}`,
-      `--stream-port=${streamPort}`,
-      `--admin-port=${adminPort}`,
-      `--tls-cert-file=${join(stateDir, "tls.crt")}`,
-      `--tls-key-file=${join(stateDir, "tls.key")}`,
-      "--no-leader-elect",
-      // Every simulated sidecar connects from 127.0.0.1; the pods have no IP to compare with.
-      "--no-verify-peer-address",
-      `--log-level=${process.env.BENCH_DEBUG ? "info" : "warn"}`,
-    ]);
+    operator = await startOperatorProcess(cp, stateDir, options.operatorNodeFlags);
+    const { streamPort, adminPort, caPem } = operator;
     await waitReady(`http://127.0.0.1:${adminPort}/readyz`, operator);
     const idleRss = rssMb(operator.pid);
 
@@ -155,12 +129,12 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
     let rssAt1000 = Number.NaN;
     let compileMs = Number.NaN;
     let heapAt1000 = { heapUsed: Number.NaN, heapTotal: Number.NaN, external: Number.NaN };
-    acks = new AckSender(`https://127.0.0.1:${streamPort}`, ca.certPem);
+    acks = new AckSender(`https://127.0.0.1:${streamPort}`, caPem);
     const ackSender = acks;
     for (const { count, rounds } of [...options.streams].sort((a, b) => a.count - b.count)) {
       while (sources.length < count) {
         const index = sources.length;
-        sources.push(new StreamClient(`https://127.0.0.1:${streamPort}`, readFileSync(join(tokenDir, pods[index]!.name), "utf8"), ca.certPem, ackSender));
+        sources.push(new StreamClient(`https://127.0.0.1:${streamPort}`, readFileSync(join(tokenDir, pods[index]!.name), "utf8"), caPem, ackSender));
         if (index % 50 === 49) await sleep(50); // do not connect a thousand at the very same instant
       }
       await until(() => sources.every((source) => source.revision !== undefined), 120_000, `${count} streams to receive their first bundle`);
@@ -201,9 +175,7 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
       console.log(`[bench] propagation: ${count} streams: delivered p50 ${figures.delivered.p50Ms} ms, p99 ${figures.delivered.p99Ms} ms; enforced p99 ${figures.enforced.p99Ms} ms`);
       if (count === 1000) {
         rssAt1000 = rssMb(operator.pid);
-        const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
-        const mb = (name: string): number => Math.round(Number(new RegExp(`^${name} (\\S+)`, "m").exec(metrics)?.[1] ?? Number.NaN) / 2 ** 20);
-        heapAt1000 = { heapUsed: mb("nodejs_heap_size_used_bytes"), heapTotal: mb("nodejs_heap_size_total_bytes"), external: mb("nodejs_external_memory_bytes") };
+        heapAt1000 = await operatorHeapMb(adminPort);
       }
     }
     const at1000 = runs.find((figures) => figures.streams === 1000);
@@ -225,8 +197,7 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
     for (const source of sources) source.close();
     await acks?.close();
     if (operator !== undefined) await operator.stop();
-    await controlPlane.stop();
-    rmSync(stateDir, { recursive: true, force: true });
+    await cluster.stop();
   }
 }
 
@@ -388,34 +359,14 @@ function otherSpec(i: number): Record<string, unknown> {
   };
 }
 
-type Kube = (method: string, path: string, body?: unknown, contentType?: string) => Promise<unknown>;
-
-function kubeClient(kubeconfig: string): Kube {
-  const config = load(readFileSync(kubeconfig, "utf8")) as {
-    clusters: { cluster: { server: string; "certificate-authority-data": string } }[];
-    users: { user: { "client-certificate-data": string; "client-key-data": string } }[];
-  };
-  const b64 = (s: string): string => Buffer.from(s, "base64").toString("utf8");
-  const server = new URL(config.clusters[0]!.cluster.server);
-  const tls = { ca: b64(config.clusters[0]!.cluster["certificate-authority-data"]), cert: b64(config.users[0]!.user["client-certificate-data"]), key: b64(config.users[0]!.user["client-key-data"]) };
-  return (method, path, body, contentType = "application/json") =>
-    new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = httpsRequest({ host: server.hostname, port: server.port, path, method, ...tls, headers: payload === undefined ? {} : { "content-type": contentType } }, (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (text += chunk));
-        res.on("end", () => ((res.statusCode ?? 0) < 300 ? resolve(text === "" ? undefined : JSON.parse(text)) : reject(new Error(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`))));
-      });
-      req.on("error", reject);
-      req.end(payload);
-    });
-}
-
 async function pushTotals(adminPort: number): Promise<{ sum: number; count: number }> {
   const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
   const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)`, "m").exec(text)?.[1] ?? Number.NaN);
   return { sum: read("mcpwarden_operator_push_duration_seconds_sum"), count: read("mcpwarden_operator_push_duration_seconds_count") };
+}
+
+function applyPolicy(kube: Kube, name: string, spec: Record<string, unknown>): Promise<unknown> {
+  return applyPolicyIn(kube, NAMESPACE, name, spec);
 }
 
 async function inSync(kube: Kube): Promise<number> {
@@ -430,68 +381,6 @@ async function inSync(kube: Kube): Promise<number> {
   return policy.status?.targets?.inSync ?? 0;
 }
 
-function applyPolicy(kube: Kube, name: string, spec: Record<string, unknown>): Promise<unknown> {
-  const document = { apiVersion: "mcpwarden.dev/v1alpha1", kind: "McpPolicy", metadata: { name, namespace: NAMESPACE }, spec };
-  return kube("PATCH", `/apis/mcpwarden.dev/v1alpha1/namespaces/${NAMESPACE}/mcppolicies/${name}?fieldManager=bench&force=true`, document, "application/apply-patch+yaml");
-}
-
-interface ChildHandle {
-  pid: number;
-  exited: () => boolean;
-  output: () => string;
-  stop(): Promise<void>;
-}
-
-function execFileChild(args: string[]): ChildHandle {
-  const child = execFile(process.execPath, args, { maxBuffer: 1024 * 1024 * 1024 });
-  let output = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-    if (process.env.BENCH_DEBUG) process.stderr.write(chunk);
-  });
-  child.stdout?.resume();
-  let exited = false;
-  const done = new Promise<void>((resolve) => child.on("exit", () => ((exited = true), resolve())));
-  return {
-    pid: child.pid ?? 0,
-    exited: () => exited,
-    output: () => output,
-    stop: async () => {
-      if (!exited) child.kill("SIGTERM");
-      await Promise.race([done, sleep(10_000).then(() => child.kill("SIGKILL"))]);
-    },
-  };
-}
-
-async function waitReady(url: string, child: ChildHandle): Promise<void> {
-  await until(
-    async () => {
-      if (child.exited()) throw new Error(`the operator exited:\n${child.output()}`);
-      const response = await fetch(url).catch(() => undefined);
-      return response?.status === 200;
-    },
-    60_000,
-    "the operator to be ready",
-  );
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
-
-async function inBatches(count: number, parallel: number, work: (index: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (next < count) await work(next++);
-    }),
-  );
-}
-
 function summarise(streams: number, samples: number[], compileMs: number): Omit<PropagationFigures, "statusConvergedMs" | "operatorPushMeanMs"> {
   const sorted = [...samples].sort((a, b) => a - b);
   const round = (value: number): number => Math.round(value * 10) / 10;
@@ -502,10 +391,6 @@ function summarise(streams: number, samples: number[], compileMs: number): Omit<
     delivered: { p50Ms: round(at(0.5)), p99Ms: round(at(0.99)), maxMs: round(sorted.at(-1) ?? Number.NaN) },
     enforced: { p50Ms: round(at(0.5) + compileMs), p99Ms: round(at(0.99) + compileMs) },
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The defaults, with MCPWARDEN_BENCH_STREAMS and MCPWARDEN_BENCH_OPERATOR_FLAGS applied (see the header). */

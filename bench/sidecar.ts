@@ -13,7 +13,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { benchScript, cliScript, cpuSeconds, rssMb, sampleRss, startJsonProcess, type JsonProcess } from "./bench-process.ts";
+import { sidecarNodeOptions } from "../operator/injection/sidecar-node-options.ts";
+import { benchScript, shippedCliScript, cpuSeconds, rssMb, sampleRss, startJsonProcess, type JsonProcess } from "./bench-process.ts";
 import type { LoadPlan, LoadResult } from "./sidecar-load.ts";
 import { ALLOW_ALL_POLICY, realisticPolicy, realisticRuleCount } from "./sidecar-policies.ts";
 
@@ -46,7 +47,9 @@ const DEFAULT_SIDECAR_BENCH: SidecarBenchOptions = {
  */
 function sidecarBenchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): SidecarBenchOptions {
   const scheduler = env["MCPWARDEN_BENCH_SCHEDULER"] === "timer" ? "timer" : "spin";
-  const sidecarNodeFlags = (env["MCPWARDEN_BENCH_SIDECAR_FLAGS"] ?? "").split(/\s+/).filter((flag) => flag !== "");
+  // Unset: the heap flags the injector gives a sidecar with the chart's default 256Mi limit
+  // (what runs in a pod); set (even empty) to measure others.
+  const sidecarNodeFlags = (env["MCPWARDEN_BENCH_SIDECAR_FLAGS"] ?? sidecarNodeOptions("256Mi")).split(/\s+/).filter((flag) => flag !== "");
   return { ...DEFAULT_SIDECAR_BENCH, scheduler, sidecarNodeFlags };
 }
 
@@ -95,7 +98,7 @@ async function startSidecar(policyFile: string, upstreamPort: number, nodeFlags:
   let sidecar: JsonProcess;
   try {
     sidecar = startJsonProcess(
-      cliScript(),
+      shippedCliScript(),
       ["sidecar", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--upstream", `http://127.0.0.1:${upstreamPort}/mcp`, "--policy", policyFile],
       (line) => line["msg"] === "sidecar started",
     );

@@ -4,8 +4,9 @@
 #
 # Build from the repository root (`make images` does):
 #   docker build -f images/operator.Dockerfile -t mcp-warden/operator:$(VERSION) .
-# The image runs the one build the product ships (ADR 6): the esbuild bundle, behind the
-# npm package's command shim — no node_modules, no TypeScript output.
+# The image runs the one build the product ships (ADRs 6 and 11): the esbuild build split
+# into ES-module chunks, behind the npm package's command shim — no node_modules, no
+# TypeScript output.
 # test/integration/images.test.ts replays this file without an engine: every COPY source
 # exists, the bundle really builds, and the entrypoint starts.
 ARG NODE_IMAGE=node:24-slim
@@ -31,7 +32,8 @@ WORKDIR /app
 # package.json: the shim reads the Node version it needs (engines) from it.
 COPY package.json ./
 COPY packaging/bin bin
-COPY --from=build /src/dist/bundle/mcp-warden.cjs /src/dist/bundle/mcp-warden.cjs.LEGAL.txt lib/
+# The build split into chunks (ADR 11): each process loads only what its command reaches.
+COPY --from=build /src/dist/bundle/esm/ lib/
 # Numeric, so the kubelet can enforce runAsNonRoot without reading /etc/passwd; the same
 # uid the chart and the injector set.
 USER 65532:65532

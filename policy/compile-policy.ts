@@ -9,6 +9,7 @@ import type { CompiledHideEntry, CompiledLimit, CompiledPolicy, CompiledRule, Co
 import type { Decision } from "./decision.ts";
 import { describeMs, parseApprovalTimeout, parseWindow } from "./duration.ts";
 import { compareGlobSpecificity, compileGlob, isGlobPattern, MAX_TOOL_NAME_LENGTH, toolPatternProblem, type CompiledGlob } from "./glob.ts";
+import { GlobIndex } from "./glob-index.ts";
 import { identityProblems } from "./identity-problems.ts";
 import { labelKeyProblem, labelValueProblem, namespaceProblem, objectNameProblem } from "./kubernetes-names.ts";
 import { policyRef, type DefaultAction, type LabelSelector, type McpPolicy, type RateLimitSpec, type ToolAction, type ToolDefinitionsSpec, type ToolRuleSpec } from "./model.ts";
@@ -115,8 +116,10 @@ export function compilePolicy(policy: McpPolicy, context: PolicyCompileContext):
       name: metadata.name,
       mode: spec.mode ?? "enforce",
       hide,
+      hideIndex: new GlobIndex(hide.map((entry) => entry.glob)),
       exact,
       globs,
+      globIndex: new GlobIndex(globs.map((entry) => entry.glob)),
       fallback: defaultRule(ref, spec.default ?? "deny", allToolsLimits),
       overlongName: frozen({
         decision: "deny",

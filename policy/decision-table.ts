@@ -7,6 +7,7 @@ import type { CompiledCondition } from "./cel-condition.ts";
 import type { PolicyEngines } from "./policy-engines.ts";
 import type { Decision } from "./decision.ts";
 import type { CompiledGlob } from "./glob.ts";
+import type { GlobIndex } from "./glob-index.ts";
 import type { IdentitySpec, JsonSchema, McpPolicy, PolicyMode, ToolAction } from "./model.ts";
 import type { RateLimitScope } from "./ratelimit/types.ts";
 
@@ -57,9 +58,13 @@ export interface CompiledPolicy {
   readonly mode: PolicyMode;
   /** In `hide` order: the first entry that matches names the rule. */
   readonly hide: readonly CompiledHideEntry[];
+  /** `hide` indexed: its firstMatch is the position in `hide` of the entry that names the rule. */
+  readonly hideIndex: GlobIndex;
   readonly exact: ReadonlyMap<string, CompiledRule>;
   /** Most specific first. */
   readonly globs: readonly { readonly glob: CompiledGlob; readonly rule: CompiledRule }[];
+  /** `globs` indexed: its firstMatch is the position in `globs` of the most specific match. */
+  readonly globIndex: GlobIndex;
   /** `default`: allow or deny, with the allTools limits. */
   readonly fallback: CompiledRule;
   /** The answer for names too long to match (see MAX_TOOL_NAME_LENGTH). */

@@ -1,4 +1,6 @@
 // `make dist`: the one build the product ships, and what is made from it (ADR 6).
+//   dist/bundle/esm/                  esbuild build of cli/bundle-main.ts as ES modules split into
+//                                     chunks: what the npm package and the images run (ADR 11)
 //   dist/bundle/mcp-warden.cjs        esbuild bundle of cli/bundle-main.ts (CommonJS: Node 24's
 //                                     single executables run a CommonJS main script only)
 //   dist/npm/ -> dist/mcp-warden-<version>.tgz
@@ -14,7 +16,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { arch, platform } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
+import { build, type BuildOptions } from "esbuild";
 
 const root = process.cwd();
 const dist = join(root, "dist");
@@ -31,15 +33,16 @@ function commit(): string {
 }
 
 export const BUNDLE = join(dist, "bundle", "mcp-warden.cjs");
+/** The split build (ADR 11): the entry and the chunks it loads as each command needs them. */
+export const SPLIT_BUNDLE = join(dist, "bundle", "esm");
 
 async function bundle(): Promise<void> {
   rmSync(join(dist, "bundle"), { recursive: true, force: true });
-  await build({
+  const define = { MCPWARDEN_BUILD: JSON.stringify({ version: manifest.version, commit: commit() }) };
+  const common: BuildOptions = {
     entryPoints: [join(root, "cli", "bundle-main.ts")],
-    outfile: BUNDLE,
     bundle: true,
     platform: "node",
-    format: "cjs",
     target: `node${manifest.engines.node.replace(/^>=\s*/, "")}`,
     // Whitespace and syntax only: the names stay readable in stack traces.
     minifyWhitespace: true,
@@ -47,8 +50,27 @@ async function bundle(): Promise<void> {
     sourcemap: "linked",
     legalComments: "linked",
     logLevel: "warning",
+  };
+  // What the npm package and the images run: ES modules split into chunks, so a process
+  // parses only the code its command reaches (the sidecar never parses the operator, the
+  // Kubernetes client, CEL or ajv unless its policies need them).
+  await build({
+    ...common,
+    outdir: SPLIT_BUNDLE,
+    splitting: true,
+    format: "esm",
+    outExtension: { ".js": ".mjs" },
+    define,
+    // CommonJS dependencies bundled into ES modules still call require() for Node's built-ins.
+    banner: { js: 'import { createRequire as __mcpwardenCreateRequire } from "node:module"; const require = __mcpwardenCreateRequire(import.meta.url);' },
+  });
+  // What the single executable runs: one CommonJS file (ADR 6).
+  await build({
+    ...common,
+    outfile: BUNDLE,
+    format: "cjs",
     define: {
-      MCPWARDEN_BUILD: JSON.stringify({ version: manifest.version, commit: commit() }),
+      ...define,
       // Only cli/package-root.ts reads import.meta.url, for a checkout's package.json; the
       // bundle never reaches it (MCPWARDEN_BUILD), but CommonJS has no import.meta.
       "import.meta.url": "__mcpwardenBundleUrl",
@@ -62,7 +84,7 @@ function npmPackage(): string {
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(join(staging, "lib"), { recursive: true });
   cpSync(join(root, "packaging", "bin"), join(staging, "bin"), { recursive: true });
-  for (const file of ["mcp-warden.cjs", "mcp-warden.cjs.map", "mcp-warden.cjs.LEGAL.txt"]) copyFileSync(join(dist, "bundle", file), join(staging, "lib", file));
+  cpSync(SPLIT_BUNDLE, join(staging, "lib"), { recursive: true });
   cpSync(join(root, "crds"), join(staging, "crds"), { recursive: true, filter: (source) => !source.endsWith(".md") || source.endsWith("README.md") });
   cpSync(join(root, "examples", "policies"), join(staging, "examples", "policies"), { recursive: true, filter: (source) => !source.endsWith(".ts") });
   copyFileSync(join(root, "README.md"), join(staging, "README.md"));

@@ -18,6 +18,7 @@ import {
   readMcpPolicy,
   sharedGrantBudget,
   type IdentityConflict,
+  type IdentitySpec,
   type McpPolicy,
   type PolicyBundle,
   type ReadPolicyResult,
@@ -50,6 +51,12 @@ export interface PodBundle {
   /** The bundle serialised once, sent as is on every stream that needs it. */
   readonly json: string;
   readonly identityConflicts: readonly IdentityConflict[];
+  /**
+   * Who callers are for the pods of this bundle: what every selected policy (before any is
+   * left out) agrees on. Kept here so a policy's reconcile need not select the pods'
+   * policies again (that was quadratic in the namespace's policies).
+   */
+  readonly identity: IdentitySpec;
   /** Policies left out because they would not compile with the others (refs). */
   readonly dropped: readonly string[];
 }
@@ -103,11 +110,6 @@ export class PolicyCatalog {
     return result;
   }
 
-  /** Enforced versions of the namespace's policies whose selector matches the labels. */
-  policiesFor(namespace: string, labels: Readonly<Record<string, string>> | undefined): McpPolicy[] {
-    return this.#state(namespace).enforced.filter((policy) => selectorMatches(policy.spec.selector, labels));
-  }
-
   /**
    * Why the policy's per-grant limits are one budget for every caller, if they are: the
    * identity that counts is the one each selected pod's policies agree on (the policy's
@@ -121,7 +123,7 @@ export class PolicyCatalog {
       const bundle = this.bundleFor(namespace, labels);
       if (seen.has(bundle)) continue;
       seen.add(bundle);
-      const shared = sharedGrantBudget(policy, agreeOnIdentity(this.policiesFor(namespace, labels)).identity);
+      const shared = sharedGrantBudget(policy, bundle.identity);
       if (shared !== undefined) return shared;
     }
     return undefined;
@@ -240,6 +242,8 @@ function describeProblems(lines: string[]): string {
  * that does not compile with the others is then left out, newest first.
  */
 export function buildBundle(selected: readonly McpPolicy[], allCurrent = false, engines: PolicyEngines = allPolicyEngines()): PodBundle {
+  // As compilePolicies finds them (the same function): the oldest policy naming an identity decides.
+  const agreed = agreeOnIdentity(selected);
   if (allCurrent) {
     const revision = revisionOf(selected);
     const ordered = [...selected].sort(compareRefOrder);
@@ -248,7 +252,7 @@ export function buildBundle(selected: readonly McpPolicy[], allCurrent = false, 
       policies: ordered.map((policy) => ({ namespace: policy.metadata.namespace ?? "", name: policy.metadata.name, generation: policy.metadata.generation ?? 0 })),
       table: { policies: ordered },
     };
-    return { revision, bundle, json: JSON.stringify(bundle), identityConflicts: identityConflicts(selected), dropped: [] };
+    return { revision, bundle, json: JSON.stringify(bundle), identityConflicts: agreed.conflicts, identity: agreed.identity, dropped: [] };
   }
   let policies = [...selected];
   const dropped: string[] = [];
@@ -257,7 +261,7 @@ export function buildBundle(selected: readonly McpPolicy[], allCurrent = false, 
     if (compiled.ok) {
       const revision = revisionOf(policies);
       const bundle = createPolicyBundle(revision, compiled.table);
-      return { revision, bundle, json: JSON.stringify(bundle), identityConflicts: compiled.table.identityConflicts, dropped };
+      return { revision, bundle, json: JSON.stringify(bundle), identityConflicts: compiled.table.identityConflicts, identity: agreed.identity, dropped };
     }
     const named = new Set(compiled.problems.map((problem) => problem.policy).filter((ref): ref is string => ref !== undefined));
     const newestFirst = [...policies].sort(compareAge).reverse();
@@ -266,11 +270,6 @@ export function buildBundle(selected: readonly McpPolicy[], allCurrent = false, 
     dropped.push(policyRef(victim));
     policies = policies.filter((policy) => policy !== victim);
   }
-}
-
-/** As compilePolicies finds them (the same function): the oldest policy naming an identity decides. */
-function identityConflicts(policies: readonly McpPolicy[]): IdentityConflict[] {
-  return agreeOnIdentity(policies).conflicts;
 }
 
 function compareRefOrder(a: McpPolicy, b: McpPolicy): number {

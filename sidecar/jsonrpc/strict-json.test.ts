@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseStrictJson } from "./strict-json.ts";
+import { parseStrictJson, strictJsonProblem } from "./strict-json.ts";
 
 function problem(text: string, maxDepth?: number): string | undefined {
   const result = parseStrictJson(text, maxDepth);
@@ -67,5 +67,15 @@ describe("parseStrictJson", () => {
       }),
       { seed: 4243, numRuns: 5000 },
     );
+  });
+});
+
+describe("strictJsonProblem", () => {
+  it("finds, without parsing the values, what makes text JSON.parse accepts not strict", () => {
+    expect(strictJsonProblem('{"result":{"tools":[{"name":"a"},{"name":"b"}]}}')).toBeUndefined();
+    expect(strictJsonProblem('{"result":{"tools":[{"name":"a","n\\u0061me":"b"}]}}')).toMatch(/duplicate key "name"/);
+    expect(strictJsonProblem('{"tools":[],"Tools":[]}')).toMatch(/duplicate key "Tools"/);
+    expect(strictJsonProblem('{"name":"a\\ud800"}')).toMatch(/lone surrogate/);
+    expect(strictJsonProblem("[".repeat(5) + "]".repeat(5), 4)).toMatch(/deeper than 4/);
   });
 });

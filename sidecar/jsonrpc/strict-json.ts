@@ -36,17 +36,28 @@ const LINEAR_KEY_LIMIT = 12;
 class StrictJsonError extends Error {}
 
 export function parseStrictJson(text: string, maxDepth: number = DEFAULT_MAX_DEPTH): StrictJsonResult {
-  try {
-    const end = scanValue(text, skipWhitespace(text, 0), 1, maxDepth);
-    if (skipWhitespace(text, end) !== text.length) throw new StrictJsonError("unexpected text after the JSON value");
-  } catch (error) {
-    if (error instanceof StrictJsonError) return { ok: false, problem: error.message };
-    throw error;
-  }
+  const problem = strictJsonProblem(text, maxDepth);
+  if (problem !== undefined) return { ok: false, problem };
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {
     return { ok: false, problem: error instanceof Error ? error.message : "invalid JSON" };
+  }
+}
+
+/**
+ * What keeps text from being strict JSON (a duplicate key, too deep, ...), or undefined:
+ * the scan alone, without parsing the values. Only for text JSON.parse has accepted
+ * already (a server message the sidecar has parsed): the scan leaves some grammar to it.
+ */
+export function strictJsonProblem(text: string, maxDepth: number = DEFAULT_MAX_DEPTH): string | undefined {
+  try {
+    const end = scanValue(text, skipWhitespace(text, 0), 1, maxDepth);
+    if (skipWhitespace(text, end) !== text.length) throw new StrictJsonError("unexpected text after the JSON value");
+    return undefined;
+  } catch (error) {
+    if (error instanceof StrictJsonError) return error.message;
+    throw error;
   }
 }
 

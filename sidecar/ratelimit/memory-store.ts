@@ -142,17 +142,19 @@ export class MemoryRateLimitStore implements RateLimitStore {
   }
 
   #record(request: RateLimitRequest, nowMs: number): void {
-    let entry = this.#entries.get(request.key);
+    const entry = this.#entries.get(request.key);
     if (entry === undefined) {
-      entry = { key: request.key, windowMs: request.windowMs, log: [], older: undefined, newer: undefined };
-      this.#entries.set(request.key, entry);
-      append(this.#group(entry.windowMs), entry);
-    } else {
-      const group = this.#group(entry.windowMs);
-      if (group.newest !== entry) {
-        unlink(group, entry);
-        append(group, entry);
-      }
+      // The log starts as a literal holding its first admission: an empty array's first
+      // push reserves room for 17 numbers, a third of a key's memory (bench "scaling").
+      const created: KeyEntry = { key: request.key, windowMs: request.windowMs, log: [nowMs], older: undefined, newer: undefined };
+      this.#entries.set(request.key, created);
+      append(this.#group(created.windowMs), created);
+      return;
+    }
+    const group = this.#group(entry.windowMs);
+    if (group.newest !== entry) {
+      unlink(group, entry);
+      append(group, entry);
     }
     recordAdmission(entry.log, nowMs, request.max);
   }

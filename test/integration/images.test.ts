@@ -9,7 +9,7 @@
 // node_modules, which the same lockfile produced.
 import { afterAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, posix } from "node:path";
 import { repoRoot, run } from "../harness/index.ts";
@@ -224,7 +224,11 @@ describe.each(COMPONENTS)("images/%s.Dockerfile", (component) => {
       // Everything the commands need is in the bundle: no dependencies, no tsc output.
       expect(existsSync(inStage(final, "node_modules")), "the image carries no node_modules").toBe(false);
       expect(existsSync(inStage(final, "dist")), "the image carries no tsc output").toBe(false);
-      expect(statSync(inStage(final, "lib/mcp-warden.cjs")).size).toBeGreaterThan(1_000_000);
+      // The split build (ADR 11): the entry and its chunks, the sidecar's and the operator's among them.
+      expect(statSync(inStage(final, "lib/bundle-main.mjs")).size).toBeGreaterThan(0);
+      const chunks = readdirSync(inStage(final, "lib")).filter((name) => name.endsWith(".mjs"));
+      expect(chunks.some((name) => name.startsWith("start-sidecar-"))).toBe(true);
+      expect(chunks.some((name) => name.startsWith("run-operator-"))).toBe(true);
 
       const command = [...(final.entrypoint ?? []), ...(final.cmd ?? [])];
       expect(command.slice(0, 2)).toEqual(["node", "/app/bin/mcp-warden.cjs"]);

@@ -306,9 +306,13 @@ export async function podToken(namespace: string, serviceAccount: string, pod: {
   return response.status.token;
 }
 
+/** The operator's Events about one object (the API server's own, e.g. a Service's ClusterIP repair, are not counted). */
 export async function eventsFor(namespace: string, uid: string): Promise<{ reason: string; note: string; type: string }[]> {
-  const list = await apiOk<{ items: { reason: string; note: string; type: string; regarding: { uid: string } }[] }>("GET", `/apis/events.k8s.io/v1/namespaces/${namespace}/events`);
-  return list.items.filter((event) => event.regarding.uid === uid);
+  const list = await apiOk<{ items: { reason: string; note: string; type: string; regarding: { uid: string }; reportingController?: string }[] }>(
+    "GET",
+    `/apis/events.k8s.io/v1/namespaces/${namespace}/events`,
+  );
+  return list.items.filter((event) => event.regarding.uid === uid && event.reportingController === "mcpwarden.dev/operator");
 }
 
 // --- a simulated sidecar: the stream protocol over HTTPS, nothing else ---

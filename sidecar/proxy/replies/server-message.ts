@@ -10,7 +10,7 @@ import { advertiseConstraints, filterToolsList, unpinnedDefinitions, type Decisi
 import type { ToolDefinitionObserver } from "../../contracts.ts";
 import { INTERNAL_ERROR, errorResponse } from "../../jsonrpc/error-codes.ts";
 import { isJsonObject, type JsonObject, type JsonRpcId } from "../../jsonrpc/message.ts";
-import { parseStrictJson } from "../../jsonrpc/strict-json.ts";
+import { strictJsonProblem } from "../../jsonrpc/strict-json.ts";
 import type { ResponseWatch } from "./response-watch.ts";
 import type { ToolCatalog } from "./tool-catalog.ts";
 
@@ -82,15 +82,19 @@ export function processServerMessage(text: string, context: ServerMessageContext
   if (Array.isArray(value)) {
     let changed = false;
     const ids: JsonRpcId[] = [];
+    // The batch's own text is what may hold duplicate keys (JSON.parse kept the last of
+    // each): it is scanned once, when a watched answer in it is to be filtered.
+    let strict: boolean | undefined;
+    const batchIsStrict = (): boolean => (strict ??= strictJsonProblem(text, context.maxDepth) === undefined);
     const out = value.map((element: unknown) => {
-      const result = processValue(element, context, () => parseStrictJson(JSON.stringify(element), context.maxDepth).ok);
+      const result = processValue(element, context, batchIsStrict);
       if (result.id !== undefined) ids.push(result.id);
       if (result.value !== element) changed = true;
       return result.value;
     });
     return { text: changed ? JSON.stringify(out) : text, responseIds: ids };
   }
-  const result = processValue(value, context, () => parseStrictJson(text, context.maxDepth).ok);
+  const result = processValue(value, context, () => strictJsonProblem(text, context.maxDepth) === undefined);
   return { text: result.value === value ? text : JSON.stringify(result.value), responseIds: result.id === undefined ? [] : [result.id] };
 }
 
