@@ -11,7 +11,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { toolDefinitionDigest } from "../policy/index.ts";
-import type { SidecarUpstream } from "../sidecar/start-sidecar.ts";
+import type { HttpOrSpawnedUpstream } from "./sidecar-command.ts";
 
 /** tools/list pages read at most: a server whose cursors never end is refused, not followed forever. */
 const MAX_PAGES = 1_000;
@@ -22,7 +22,7 @@ const RawToolsPage = z.looseObject({ tools: z.array(z.record(z.string(), z.unkno
 type ListedDefinitions = { ok: true; tools: Record<string, unknown>[] } | { ok: false; message: string };
 
 /** Every tool object of every tools/list page, as the server sent it. */
-export async function listToolDefinitions(upstream: SidecarUpstream, timeoutMs: number): Promise<ListedDefinitions> {
+export async function listToolDefinitions(upstream: HttpOrSpawnedUpstream, timeoutMs: number): Promise<ListedDefinitions> {
   const client = new Client({ name: "mcp-warden-policy-pin", version: "1" });
   const transport: Transport =
     "url" in upstream

@@ -64,8 +64,10 @@ describe("sidecarConfigFromFlags", () => {
   });
 
   it.each<[Partial<SidecarFlags>, string]>([
-    [{}, "give exactly one of --upstream URL and --upstream-command CMD"],
-    [{ upstream: "http://a/mcp", upstreamCommand: "x" }, "give exactly one of --upstream URL and --upstream-command CMD"],
+    [{}, "give exactly one of --upstream URL, --upstream-command CMD and --upstream-socket PATH"],
+    [{ upstream: "http://a/mcp", upstreamCommand: "x" }, "give exactly one of --upstream URL, --upstream-command CMD and --upstream-socket PATH"],
+    [{ upstream: "http://a/mcp", upstreamSocket: "/run/s.sock" }, "give exactly one of --upstream URL, --upstream-command CMD and --upstream-socket PATH"],
+    [{ upstreamSocket: "run/s.sock" }, '--upstream-socket must be an absolute path to mcp-warden-launcher\'s Unix socket, got "run/s.sock"'],
     [{ upstream: "ftp://a/mcp" }, "--upstream must be an http:// or https:// URL"],
     [{ upstreamCommand: "node 'open" }, "--upstream-command has an unterminated single quote"],
     [{ upstream: "http://a/mcp", listen: "9000" }, "--listen must be HOST:PORT"],

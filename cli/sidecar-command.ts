@@ -17,6 +17,7 @@ export interface SidecarFlags {
   admin: string;
   upstream?: string;
   upstreamCommand?: string;
+  upstreamSocket?: string;
   policy?: string;
   controlPlane?: string;
   tokenFile?: string;
@@ -35,11 +36,14 @@ export interface SidecarFlags {
   [tunable: string]: unknown;
 }
 
+/** What `policy pin` can reach too: not the launcher's socket, which only a pod's sidecar uses. */
+export type HttpOrSpawnedUpstream = Exclude<SidecarUpstream, { socket: string }>;
+
 export type SidecarFlagsRead = { ok: true; config: SidecarConfig } | { ok: false; message: string };
 
 /** The flags as a SidecarConfig, or the first thing wrong with them. */
 /** `--upstream URL` or `--upstream-command CMD`, exactly one (the sidecar's and `policy pin`'s). */
-export function upstreamFromFlags(flags: { upstream?: string | undefined; upstreamCommand?: string | undefined }): { ok: true; value: SidecarUpstream } | { ok: false; message: string } {
+export function upstreamFromFlags(flags: { upstream?: string | undefined; upstreamCommand?: string | undefined }): { ok: true; value: HttpOrSpawnedUpstream } | { ok: false; message: string } {
   if ((flags.upstream === undefined) === (flags.upstreamCommand === undefined)) {
     return { ok: false, message: "give exactly one of --upstream URL and --upstream-command CMD" };
   }
@@ -56,6 +60,15 @@ export function upstreamFromFlags(flags: { upstream?: string | undefined; upstre
   return { ok: true, value: { command, args } };
 }
 
+/** The sidecar's upstream: one of --upstream, --upstream-command and --upstream-socket. */
+function sidecarUpstreamFromFlags(flags: SidecarFlags): { ok: true; value: SidecarUpstream } | { ok: false; message: string } {
+  const given = [flags.upstream, flags.upstreamCommand, flags.upstreamSocket].filter((flag) => flag !== undefined).length;
+  if (given !== 1) return { ok: false, message: "give exactly one of --upstream URL, --upstream-command CMD and --upstream-socket PATH" };
+  if (flags.upstreamSocket === undefined) return upstreamFromFlags(flags);
+  if (!flags.upstreamSocket.startsWith("/")) return { ok: false, message: `--upstream-socket must be an absolute path to mcp-warden-launcher's Unix socket, got ${JSON.stringify(flags.upstreamSocket)}` };
+  return { ok: true, value: { socket: flags.upstreamSocket } };
+}
+
 export function sidecarConfigFromFlags(flags: SidecarFlags): SidecarFlagsRead {
   const listen = hostPort(flags.listen, "--listen");
   if (!listen.ok) return listen;
@@ -65,7 +78,7 @@ export function sidecarConfigFromFlags(flags: SidecarFlags): SidecarFlagsRead {
     return { ok: false, message: "--admin must differ from --listen" };
   }
 
-  const upstreamRead = upstreamFromFlags(flags);
+  const upstreamRead = sidecarUpstreamFromFlags(flags);
   if (!upstreamRead.ok) return upstreamRead;
   const upstream = upstreamRead.value;
 
@@ -126,8 +139,8 @@ export function sidecarConfigFromFlags(flags: SidecarFlags): SidecarFlagsRead {
     if (!read.ok) return { ok: false, message: `${FORWARD_PATH_FLAG} ${read.message}` };
     forwardPaths.push(read.prefix);
   }
-  if (forwardPaths.length > 0 && "command" in upstream) {
-    return { ok: false, message: `${FORWARD_PATH_FLAG} needs --upstream URL: a stdio server (--upstream-command) has no other paths to forward` };
+  if (forwardPaths.length > 0 && !("url" in upstream)) {
+    return { ok: false, message: `${FORWARD_PATH_FLAG} needs --upstream URL: a stdio server (--upstream-command, --upstream-socket) has no other paths to forward` };
   }
 
   return {
@@ -211,6 +224,7 @@ export function registerSidecarCommand(program: Command, start: StartSidecar = s
     .option("--admin <host:port>", "/metrics, /healthz and /readyz", "127.0.0.1:9464")
     .option("--upstream <url>", "the MCP server's Streamable HTTP endpoint, e.g. http://127.0.0.1:8080/mcp")
     .option("--upstream-command <command>", 'a stdio MCP server to spawn per session, e.g. "npx -y @modelcontextprotocol/server-everything" (split like a shell would, never run by one)')
+    .option("--upstream-socket <path>", "a stdio MCP server run per session by mcp-warden-launcher (the pod's server container, injected for mcpwarden.dev/upstream-transport: stdio): its Unix socket")
     .option("--policy <path>", "an McpPolicy YAML / PolicyLayer JSON file, or a directory of them (watched)")
     .addOption(new Option("--control-plane <url>", "instead of --policy: the operator's policy stream (https://…)").env(CONTROL_PLANE_ENV))
     .option("--token-file <file>", `with --control-plane: the pod's projected token (audience ${TOKEN_AUDIENCE}), re-read at every connect`, TOKEN_FILE)

@@ -34,7 +34,8 @@ export interface HostPort {
 /** Where the operator's stream is and how to trust it (sidecar/policy-source/operator-stream-source.ts). */
 export type ControlPlaneSourceOptions = Pick<OperatorStreamSourceOptions, "url" | "tokenFile" | "caPem" | "stateDir">;
 
-export type SidecarUpstream = { url: string } | { command: string; args: string[]; env?: Record<string, string> };
+/** An HTTP server, a stdio server the sidecar spawns, or one the launcher runs in the server's container (a Unix socket). */
+export type SidecarUpstream = { url: string } | { command: string; args: string[]; env?: Record<string, string> } | { socket: string };
 
 export interface SidecarConfig {
   listen: HostPort;
@@ -114,7 +115,7 @@ export function startSidecar(config: SidecarConfig): Promise<RunningSidecar> {
 
 export const createSidecarProxy: McpProxyFactory = (parts) => {
   const proxy = createMcpProxy({
-    upstream: "url" in parts.upstream ? { url: parts.upstream.url } : { command: parts.upstream.command, args: parts.upstream.args, ...(parts.upstream.env === undefined ? {} : { env: parts.upstream.env }) },
+    upstream: proxyUpstream(parts.upstream),
     snapshot: parts.snapshot,
     identity: parts.identity,
     limiter: parts.limiter,
@@ -319,6 +320,14 @@ function flushLogs(logger: Logger): Promise<void> {
   return new Promise((resolve) => logger.flush(() => resolve()));
 }
 
+function proxyUpstream(upstream: SidecarUpstream): McpProxyOptions["upstream"] {
+  if ("url" in upstream) return { url: upstream.url };
+  if ("socket" in upstream) return { socket: upstream.socket };
+  return { command: upstream.command, args: upstream.args, ...(upstream.env === undefined ? {} : { env: upstream.env }) };
+}
+
 function describeUpstream(upstream: SidecarUpstream): string {
-  return "url" in upstream ? upstream.url : [upstream.command, ...upstream.args].join(" ");
+  if ("url" in upstream) return upstream.url;
+  if ("socket" in upstream) return `unix:${upstream.socket} (mcp-warden-launcher)`;
+  return [upstream.command, ...upstream.args].join(" ");
 }

@@ -23,6 +23,15 @@ export interface StdioUpstream {
   readonly cwd?: string;
 }
 
+/**
+ * An MCP server in another container of the pod, started per session by mcp-warden-launcher
+ * (launcher/): each connection to its Unix socket is one process's stdin and stdout.
+ */
+export interface LauncherUpstream {
+  /** The launcher's socket, e.g. /var/run/mcp-warden/stdio/server.sock. */
+  readonly socket: string;
+}
+
 /** pino-compatible: (object, message). */
 export interface ProxyLogger {
   info(object: object, message: string): void;
@@ -67,7 +76,7 @@ export interface ProxyTimings {
 }
 
 export interface McpProxyOptions {
-  readonly upstream: HttpUpstream | StdioUpstream;
+  readonly upstream: HttpUpstream | StdioUpstream | LauncherUpstream;
   /**
    * Paths besides the MCP endpoints that are forwarded to an HTTP upstream (`--forward-path`),
    * normalised; each matches whole path segments. A JSON-RPC body sent there is decided
@@ -127,8 +136,9 @@ export function positive(value: number | undefined, fallback: number, name: stri
   return value;
 }
 
-export function isStdioUpstream(upstream: HttpUpstream | StdioUpstream): upstream is StdioUpstream {
-  return typeof (upstream as StdioUpstream).command === "string";
+/** A server that speaks stdio: spawned by the sidecar, or run by the launcher. */
+export function isStdioUpstream(upstream: HttpUpstream | StdioUpstream | LauncherUpstream): upstream is StdioUpstream | LauncherUpstream {
+  return typeof (upstream as StdioUpstream).command === "string" || typeof (upstream as LauncherUpstream).socket === "string";
 }
 
 export const SILENT_LOGGER: ProxyLogger = { info() {}, warn() {}, error() {} };

@@ -23,14 +23,15 @@ import { idKey, isJsonObject, progressTokenOf, type JsonObject, type JsonRpcId, 
 import { resolveIdentity, type Intake } from "../intake/intake-post.ts";
 import { receivePost, type ReceivedPost } from "../intake/receive-post.ts";
 import { LEGACY_MESSAGES_PATH } from "../intake/request-target.ts";
-import type { StdioUpstream } from "../options.ts";
+import type { LauncherUpstream, StdioUpstream } from "../options.ts";
 import type { ProxyCore } from "../proxy-core.ts";
 import { sendReply } from "../replies/early-sse-reply.ts";
 import { SSE_HEADERS, sendJsonRpcError } from "../replies/http-replies.ts";
 import type { ScannedMessage } from "../replies/json-message-scanner.ts";
 import { mergeReplies } from "../replies/merge-replies.ts";
 import { processServerMessage, sessionMessageContext } from "../replies/server-message.ts";
-import { StdioProcess } from "./stdio-process.ts";
+import { StdioProcess, type ServerProcess } from "./stdio-process.ts";
+import { LauncherProcess } from "./launcher-process.ts";
 import { notificationOwner, restoreNotification, restoreResponseId, statelessVerdict, toSharedProcess, UnownedMessages } from "./stdio-stateless.ts";
 import { jsonReplySink, sseReplySink, standingStreamSink, timedLegacySink, type Sink, type SinkHost } from "./stdio-sinks.ts";
 import { ResponseWatch } from "../replies/response-watch.ts";
@@ -53,7 +54,7 @@ interface PendingRequest {
 
 class StdioSession {
   readonly id = randomUUID();
-  readonly process: StdioProcess;
+  readonly process: ServerProcess;
   readonly watch = new ResponseWatch();
   readonly pending = new Map<string, PendingRequest>();
   readonly progress = new Map<string, string>();
@@ -70,21 +71,19 @@ class StdioSession {
   /** Aborts when the session ends: its calls held for approval are not made. */
   readonly gone = new AbortController();
 
-  constructor(bridge: StdioBridge, upstream: StdioUpstream, core: ProxyCore, kind: "streamable" | "legacy" | "stateless") {
+  constructor(bridge: StdioBridge, upstream: StdioUpstream | LauncherUpstream, core: ProxyCore, kind: "streamable" | "legacy" | "stateless") {
     this.legacy = kind === "legacy";
     this.stateless = kind === "stateless";
     this.lastActivity = core.now();
-    this.process = new StdioProcess(
-      upstream,
-      { onLine: (line) => bridge.onLine(this, line), onOversizedLine: (messages) => bridge.onOversizedLine(this, messages), onExit: (why) => bridge.onExit(this, why) },
-      { logger: core.logger, sessionId: this.id, maxLineBytes: core.limits.maxStdioLineBytes },
-    );
+    const events = { onLine: (line: string) => bridge.onLine(this, line), onOversizedLine: (messages: readonly ScannedMessage[]) => bridge.onOversizedLine(this, messages), onExit: (why: string) => bridge.onExit(this, why) };
+    const options = { logger: core.logger, sessionId: this.id, maxLineBytes: core.limits.maxStdioLineBytes };
+    this.process = "socket" in upstream ? new LauncherProcess(upstream, events, options) : new StdioProcess(upstream, events, options);
   }
 }
 
 export class StdioBridge {
   readonly #core: ProxyCore;
-  readonly #upstream: StdioUpstream;
+  readonly #upstream: StdioUpstream | LauncherUpstream;
   readonly #sessions = new Map<string, StdioSession>();
   readonly #idleTimer: NodeJS.Timeout;
   /** The process stateless requests share; undefined until first use and after it ends. */
@@ -92,7 +91,7 @@ export class StdioBridge {
   #minted = 0;
   readonly #unowned = new UnownedMessages();
 
-  constructor(core: ProxyCore, upstream: StdioUpstream) {
+  constructor(core: ProxyCore, upstream: StdioUpstream | LauncherUpstream) {
     this.#core = core;
     this.#upstream = upstream;
     this.#idleTimer = setInterval(() => this.#reapIdle(), Math.min(60_000, Math.max(1_000, core.sessionIdleTimeoutMs / 4)));

@@ -4,17 +4,22 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import type { ProxyLogger, StdioUpstream } from "../options.ts";
-import { JsonMessageScanner, type ScannedMessage } from "../replies/json-message-scanner.ts";
+import { ServerOutputLines, type ServerOutputEvents } from "./server-output-lines.ts";
 
 const STDERR_LINE_LIMIT = 2_000;
 const TERM_AFTER_MS = 2_000;
 const KILL_AFTER_MS = 2_000;
 
-export interface StdioProcessEvents {
-  onLine(line: string): void;
-  /** A line over the cap was dropped as it arrived; these are the messages it held. */
-  onOversizedLine(messages: readonly ScannedMessage[]): void;
+export interface StdioProcessEvents extends ServerOutputEvents {
   onExit(description: string): void;
+}
+
+/** One MCP server process of a session, however it was started: spawned here, or by the launcher. */
+export interface ServerProcess {
+  readonly pid: number | undefined;
+  readonly exited: boolean;
+  send(line: string): boolean;
+  reap(): Promise<void>;
 }
 
 export interface StdioProcessOptions {
@@ -24,19 +29,15 @@ export interface StdioProcessOptions {
   readonly maxLineBytes: number;
 }
 
-export class StdioProcess {
+export class StdioProcess implements ServerProcess {
   readonly #child: ChildProcess;
   #exited = false;
   #exitWaiters: (() => void)[] = [];
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
-  readonly #maxLineBytes: number;
-  /** Reads the ids of a line over the cap while it is dropped; undefined: no such line under way. */
-  #oversized: JsonMessageScanner | undefined;
+  readonly #lines: ServerOutputLines;
 
   constructor(upstream: StdioUpstream, events: StdioProcessEvents, options: StdioProcessOptions) {
     const { logger, sessionId } = options;
-    this.#maxLineBytes = options.maxLineBytes;
+    this.#lines = new ServerOutputLines(options.maxLineBytes);
     this.#child = spawn(upstream.command, [...upstream.args], {
       cwd: upstream.cwd,
       env: { ...process.env, ...upstream.env },
@@ -58,7 +59,7 @@ export class StdioProcess {
     });
     child.once("exit", (code, signal) => exit(`the MCP server process exited (${signal === null ? `code ${code}` : signal})`));
     child.stdin?.on("error", () => undefined);
-    child.stdout?.on("data", (chunk: Buffer) => this.#onStdout(chunk, events));
+    child.stdout?.on("data", (chunk: Buffer) => this.#lines.push(chunk, events));
     let stderrTail = "";
     child.stderr?.setEncoding("utf8");
     child.stderr?.on("data", (text: string) => {
@@ -76,7 +77,6 @@ export class StdioProcess {
     return this.#exited;
   }
 
-  /** Writes one message line; false when the process can take no more input. */
   send(line: string): boolean {
     const stdin = this.#child.stdin;
     if (this.#exited || stdin === null || stdin.destroyed || !stdin.writable) return false;
@@ -84,7 +84,6 @@ export class StdioProcess {
     return true;
   }
 
-  /** Ends the process: stdin closed (a stdio server's cue to exit), then SIGTERM, then SIGKILL. */
   reap(): Promise<void> {
     if (this.#exited) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.#exitWaiters.push(resolve));
@@ -108,40 +107,6 @@ export class StdioProcess {
       } catch {
         // Already gone.
       }
-    }
-  }
-
-  #onStdout(chunk: Buffer, events: StdioProcessEvents): void {
-    let start = 0;
-    for (;;) {
-      const newline = chunk.indexOf(0x0a, start);
-      const part = chunk.subarray(start, newline < 0 ? chunk.length : newline);
-      if (this.#oversized !== undefined) {
-        this.#oversized.push(part);
-      } else if (this.#pendingBytes + part.length > this.#maxLineBytes) {
-        // Over the cap: from here the line is only scanned for its ids, never held.
-        this.#oversized = new JsonMessageScanner();
-        for (const held of this.#pending) this.#oversized.push(held);
-        this.#oversized.push(part);
-        this.#pending = [];
-        this.#pendingBytes = 0;
-      } else if (newline < 0) {
-        this.#pending.push(part);
-        this.#pendingBytes += part.length;
-      }
-      if (newline < 0) return;
-      start = newline + 1;
-      if (this.#oversized !== undefined) {
-        const messages = this.#oversized.messages;
-        this.#oversized = undefined;
-        events.onOversizedLine(messages);
-        continue;
-      }
-      const line = this.#pending.length === 0 ? part : Buffer.concat([...this.#pending, part]);
-      this.#pending = [];
-      this.#pendingBytes = 0;
-      const text = line.toString("utf8").replace(/\r$/, "");
-      if (text.trim() !== "") events.onLine(text);
     }
   }
 }
