@@ -13,6 +13,7 @@ import type { RunningSidecar, SidecarConfig } from "../sidecar/start-sidecar.ts"
 import { registerSidecarCommand } from "./sidecar-command.ts";
 
 const basicPod = fileURLToPath(new URL("../test/golden/inject/basic.yaml", import.meta.url));
+const stdioPod = fileURLToPath(new URL("../test/golden/inject/stdio.yaml", import.meta.url));
 
 const config = defaultInjectionConfig({
   image: "mcp-warden:test",
@@ -42,8 +43,8 @@ describe("the injected sidecar, as the kubelet starts it", () => {
   const secrets: Record<string, Record<string, string>> = { "mcp-warden-redis": { url: redisUrl } };
 
   /** The container's environment as the kubelet resolves it, then its args expanded and parsed by `mcp-warden sidecar`. */
-  async function startedSidecar(injection: InjectionConfig): Promise<{ config: SidecarConfig; specText: string }> {
-    const result = injectSidecar(basic, injection);
+  async function startedSidecar(injection: InjectionConfig, pod: Pod = basic): Promise<{ config: SidecarConfig; specText: string }> {
+    const result = injectSidecar(pod, injection);
     const sidecar = (result as { pod: Pod }).pod.spec?.initContainers?.[0] as unknown as { args: string[]; env: EnvVar[] };
     const env: Record<string, string> = {};
     for (const entry of sidecar.env) {
@@ -87,5 +88,11 @@ describe("the injected sidecar, as the kubelet starts it", () => {
     const { config: started, specText } = await startedSidecar({ ...config, redis: { secret: { name: "mcp-warden-redis", key: "url" }, failureMode: "allow" } });
     expect([started.redisUrl, started.rateLimitFailureMode]).toEqual([redisUrl, "allow"]);
     expect(specText).not.toContain("s3cret");
+  });
+
+  it("reaches a stdio server through the launcher's socket, with no forwarded paths", async () => {
+    const { config: started } = await startedSidecar({ ...config, forwardPaths: ["/api"] }, load(readFileSync(stdioPod, "utf8")) as Pod);
+    expect(started.upstream).toEqual({ socket: "/var/run/mcp-warden/stdio/server.sock" });
+    expect(started.forwardPaths).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import { CA_PEM_ENV, CONTROL_PLANE_ENV, RATE_LIMIT_FAILURE_MODES, TOKEN_AUDIENCE
 import type { ControlPlaneSourceOptions, HostPort, RunningSidecar, SidecarConfig, SidecarUpstream } from "../sidecar/start-sidecar.ts";
 import { FORWARD_PATH_FLAG, readTunable, SIDECAR_TUNABLE_NAMES, SIDECAR_TUNABLES, writeTunable, type SidecarTunableName } from "../protocol/sidecar-tunables.ts";
 import { normaliseForwardPrefix } from "../protocol/request-paths.ts";
-import { splitShellWords } from "./sidecar-shell-words.ts";
+import { splitShellWords } from "../protocol/shell-words.ts";
 import { buildInfo } from "./build-info.ts";
 
 export interface SidecarFlags {

@@ -21,3 +21,15 @@ export const TOKEN_FILE = `${TOKEN_DIR}/token`;
 /** The sidecar's MCP port and its admin port (/metrics, /healthz, /readyz). */
 export const SIDECAR_PORT = 9000;
 export const ADMIN_PORT = 9464;
+
+/**
+ * A pod whose MCP server speaks stdio (ADR 12): where mcp-warden-launcher lives in the
+ * sidecar image (the injected init container copies it from there), the folder it is
+ * copied to in the server container, and the Unix socket it listens on there, which the
+ * sidecar reaches (`--upstream-socket`) through a folder both containers mount.
+ */
+export const LAUNCHER_IMAGE_PATH = "/usr/local/bin/mcp-warden-launcher";
+export const LAUNCHER_DIR = "/var/run/mcp-warden/launcher";
+export const LAUNCHER_PATH = `${LAUNCHER_DIR}/mcp-warden-launcher`;
+export const STDIO_SOCKET_DIR = "/var/run/mcp-warden/stdio";
+export const STDIO_SOCKET_PATH = `${STDIO_SOCKET_DIR}/server.sock`;

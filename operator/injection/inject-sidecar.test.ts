@@ -84,4 +84,37 @@ describe("injectSidecar", () => {
     const sidecar = (result as { pod: Pod }).pod.spec?.initContainers?.[0];
     expect(sidecar?.resources).toEqual({ requests: { cpu: "5m" } });
   });
+
+  describe("a stdio server (mcpwarden.dev/upstream-transport: stdio)", () => {
+    const stdio = load(readFileSync(join(goldenDir, "stdio.yaml"), "utf8")) as Pod;
+    const refusal = (change: (pod: Pod) => void, injection: InjectionConfig = config): string => {
+      const pod = structuredClone(stdio);
+      change(pod);
+      const result = injectSidecar(pod, injection);
+      expect(result.action).toBe("refuse");
+      return (result as { message: string }).message;
+    };
+
+    it("refuses an upstream-port beside it, an unknown or ambiguous container, and a command given twice", () => {
+      expect(refusal((pod) => (pod.metadata!.annotations!["mcpwarden.dev/upstream-port"] = "8080"))).toContain("a stdio server has none; remove one of the two");
+      expect(refusal((pod) => (pod.metadata!.annotations!["mcpwarden.dev/upstream-container"] = "mcp"))).toContain('mcpwarden.dev/upstream-container is "mcp", which is not one of the pod\'s containers (server)');
+      expect(refusal((pod) => pod.spec!.containers!.push({ name: "shipper", image: "fluent-bit:3" }))).toContain("the pod has 2 containers; name the one that runs the stdio MCP server with mcpwarden.dev/upstream-container");
+      expect(refusal((pod) => (pod.metadata!.annotations!["mcpwarden.dev/upstream-command"] = "mockloop-mcp --stdio"))).toContain("container server also has a command: give the command in one place");
+      expect(
+        refusal((pod) => {
+          delete pod.spec!.containers![0]!["command"];
+          delete pod.spec!.containers![0]!["args"];
+          pod.metadata!.annotations!["mcpwarden.dev/upstream-command"] = "mockloop-mcp 'unterminated";
+        }),
+      ).toContain("mcpwarden.dev/upstream-command has an unterminated single quote");
+      expect(refusal((pod) => (pod.metadata!.annotations!["mcpwarden.dev/forward-paths"] = "/api"))).toContain("a stdio server has none; remove the annotation");
+    });
+
+    it("gives its sidecar none of the operator's forwarded paths (they are for HTTP servers)", () => {
+      const result = injectSidecar(stdio, { ...config, forwardPaths: ["/api"] });
+      const args = ((result as { pod: Pod }).pod.spec?.initContainers?.[0]?.["args"] ?? []) as string[];
+      expect(args).toContain("--upstream-socket=/var/run/mcp-warden/stdio/server.sock");
+      expect(args.filter((arg) => arg.startsWith("--forward-path"))).toEqual([]);
+    });
+  });
 });

@@ -12,15 +12,19 @@ import {
   POD_NAMESPACE_ENV,
   REDIS_URL_ENV,
   SIDECAR_PORT,
+  STDIO_SOCKET_DIR,
+  STDIO_SOCKET_PATH,
   TOKEN_AUDIENCE,
   TOKEN_DIR,
   TOKEN_FILE,
 } from "../../protocol/index.ts";
 import type { Container, Pod } from "../kube-objects.ts";
-import { ADMIN_PORT_NAME, INJECT_LABEL, INJECTED_LABEL, SIDECAR_CONTAINER_NAME, SIDECAR_PORT_NAME, UPSTREAM_PORT_ANNOTATION } from "../well-known.ts";
+import { ADMIN_PORT_NAME, INJECT_LABEL, INJECTED_LABEL, SIDECAR_CONTAINER_NAME, SIDECAR_PORT_NAME, UPSTREAM_PORT_ANNOTATION, UPSTREAM_TRANSPORT_ANNOTATION } from "../well-known.ts";
 import { upstreamPort } from "../reconcile/upstream-port.ts";
+import { FORWARD_PATHS_ANNOTATION } from "../../protocol/sidecar-tunables.ts";
 import { sidecarSettingsArgs } from "./sidecar-settings.ts";
-import type { InjectionConfig, SidecarRedis } from "./injection-config.ts";
+import { restrictedSecurityContext, type InjectionConfig, type SidecarRedis } from "./injection-config.ts";
+import { planStdioServer, putLauncherInFront, STDIO_VOLUME, upstreamTransport, type StdioServerPlan } from "./stdio-server.ts";
 
 /** Where the MCP endpoint lives on the upstream port (default /mcp). */
 const UPSTREAM_PATH_ANNOTATION = "mcpwarden.dev/upstream-path";
@@ -45,24 +49,19 @@ export function injectSidecar(pod: Pod, config: InjectionConfig, requestNamespac
     return { action: "skip", reason: "the pod already carries the sidecar" };
   }
 
-  const written = pod.metadata?.annotations?.[UPSTREAM_PORT_ANNOTATION];
-  if (written === undefined || written.trim() === "") {
-    return {
-      action: "refuse",
-      message:
-        `mcp-warden cannot protect this pod: it has no ${UPSTREAM_PORT_ANNOTATION} annotation naming the MCP server's port. ` +
-        `Annotate the pod (template), e.g. ${UPSTREAM_PORT_ANNOTATION}: "8080", or label it ${INJECT_LABEL}: "false" to opt out`,
-    };
-  }
-  const upstream = upstreamPort(pod);
-  if (upstream === undefined) {
-    return {
-      action: "refuse",
-      message: `mcp-warden cannot protect this pod: ${UPSTREAM_PORT_ANNOTATION} is ${JSON.stringify(written)}, which is neither a port number (1-65535) nor the name of one of its container ports`,
-    };
-  }
-  if (upstream.number === SIDECAR_PORT || upstream.number === ADMIN_PORT) {
-    return { action: "refuse", message: `mcp-warden cannot protect this pod: its MCP server uses port ${upstream.number}, which the sidecar needs; move the server to another port` };
+  const transport = upstreamTransport(pod);
+  if (!transport.ok) return { action: "refuse", message: `mcp-warden cannot protect this pod: ${transport.message}` };
+  let upstreamArg: string;
+  let stdio: Extract<StdioServerPlan, { ok: true }> | undefined;
+  if (transport.transport === "stdio") {
+    const plan = planStdioServer(pod);
+    if (!plan.ok) return { action: "refuse", message: `mcp-warden cannot protect this pod: ${plan.message}` };
+    stdio = plan;
+    upstreamArg = `--upstream-socket=${STDIO_SOCKET_PATH}`;
+  } else {
+    const http = httpUpstreamArg(pod);
+    if (!http.ok) return { action: "refuse", message: http.message };
+    upstreamArg = http.arg;
   }
   const taken = containers.flatMap((container) => container.ports ?? []).find((port) => port.containerPort === SIDECAR_PORT || port.containerPort === ADMIN_PORT);
   if (taken !== undefined) {
@@ -71,14 +70,14 @@ export function injectSidecar(pod: Pod, config: InjectionConfig, requestNamespac
   if (pod.spec?.hostNetwork === true) {
     return { action: "refuse", message: "mcp-warden cannot protect this pod: it uses hostNetwork, where the sidecar's ports would be the node's" };
   }
-  const path = pod.metadata?.annotations?.[UPSTREAM_PATH_ANNOTATION] ?? "/mcp";
-  if (!/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/.test(path)) {
-    return { action: "refuse", message: `mcp-warden cannot protect this pod: ${UPSTREAM_PATH_ANNOTATION} must be a URL path such as /mcp, got ${JSON.stringify(path)}` };
-  }
 
+  if (stdio !== undefined && pod.metadata?.annotations?.[FORWARD_PATHS_ANNOTATION] !== undefined) {
+    return { action: "refuse", message: `mcp-warden cannot protect this pod: ${FORWARD_PATHS_ANNOTATION} forwards HTTP paths to the server, and a stdio server has none; remove the annotation` };
+  }
   const settings = sidecarSettingsArgs(pod.metadata?.annotations ?? {}, {
     tunables: config.sidecarTunables,
-    forwardPaths: config.forwardPaths,
+    // The operator's forwarded paths are for HTTP servers.
+    forwardPaths: stdio === undefined ? config.forwardPaths : [],
     memoryLimit: config.resources.limits?.["memory"],
   });
   if (!settings.ok) return { action: "refuse", message: `mcp-warden cannot protect this pod: ${settings.message}` };
@@ -89,7 +88,7 @@ export function injectSidecar(pod: Pod, config: InjectionConfig, requestNamespac
   const spec = (injected.spec ??= {});
   // First: a native sidecar starts before the containers after it, so the MCP server
   // is never reachable without it.
-  spec.initContainers = [sidecarContainer(config, `http://127.0.0.1:${upstream.number}${path}`, settings.args), ...(spec.initContainers ?? [])];
+  spec.initContainers = [sidecarContainer(config, upstreamArg, settings.args, stdio !== undefined), ...(spec.initContainers ?? [])];
   spec.volumes = [
     ...(spec.volumes ?? []),
     {
@@ -98,10 +97,39 @@ export function injectSidecar(pod: Pod, config: InjectionConfig, requestNamespac
     },
     { name: STATE_VOLUME, emptyDir: { sizeLimit: "16Mi" } },
   ];
+  if (stdio !== undefined) putLauncherInFront(injected, stdio, config);
   return { action: "inject", pod: injected };
 }
 
-function sidecarContainer(config: InjectionConfig, upstreamUrl: string, settingsArgs: readonly string[]): Container {
+/** `--upstream=http://127.0.0.1:PORT/PATH` from upstream-port and upstream-path, or the refusal. */
+function httpUpstreamArg(pod: Pod): { ok: true; arg: string } | { ok: false; message: string } {
+  const written = pod.metadata?.annotations?.[UPSTREAM_PORT_ANNOTATION];
+  if (written === undefined || written.trim() === "") {
+    return {
+      ok: false,
+      message:
+        `mcp-warden cannot protect this pod: it has no ${UPSTREAM_PORT_ANNOTATION} annotation naming the MCP server's port. ` +
+        `Annotate the pod (template), e.g. ${UPSTREAM_PORT_ANNOTATION}: "8080" (or ${UPSTREAM_TRANSPORT_ANNOTATION}: stdio for a server that speaks stdio), or label it ${INJECT_LABEL}: "false" to opt out`,
+    };
+  }
+  const upstream = upstreamPort(pod);
+  if (upstream === undefined) {
+    return {
+      ok: false,
+      message: `mcp-warden cannot protect this pod: ${UPSTREAM_PORT_ANNOTATION} is ${JSON.stringify(written)}, which is neither a port number (1-65535) nor the name of one of its container ports`,
+    };
+  }
+  if (upstream.number === SIDECAR_PORT || upstream.number === ADMIN_PORT) {
+    return { ok: false, message: `mcp-warden cannot protect this pod: its MCP server uses port ${upstream.number}, which the sidecar needs; move the server to another port` };
+  }
+  const path = pod.metadata?.annotations?.[UPSTREAM_PATH_ANNOTATION] ?? "/mcp";
+  if (!/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/.test(path)) {
+    return { ok: false, message: `mcp-warden cannot protect this pod: ${UPSTREAM_PATH_ANNOTATION} must be a URL path such as /mcp, got ${JSON.stringify(path)}` };
+  }
+  return { ok: true, arg: `--upstream=http://127.0.0.1:${upstream.number}${path}` };
+}
+
+function sidecarContainer(config: InjectionConfig, upstreamArg: string, settingsArgs: readonly string[], stdio: boolean): Container {
   const adminProbe = (path: string, periodSeconds: number, failureThreshold: number): Record<string, unknown> => ({
     httpGet: { path, port: ADMIN_PORT_NAME },
     periodSeconds,
@@ -117,7 +145,7 @@ function sidecarContainer(config: InjectionConfig, upstreamUrl: string, settings
       "sidecar",
       `--listen=0.0.0.0:${SIDECAR_PORT}`,
       `--admin=0.0.0.0:${ADMIN_PORT}`,
-      `--upstream=${upstreamUrl}`,
+      upstreamArg,
       `--control-plane=$(${CONTROL_PLANE_ENV})`,
       `--token-file=${TOKEN_FILE}`,
       `--state-dir=${STATE_DIR}`,
@@ -143,18 +171,11 @@ function sidecarContainer(config: InjectionConfig, upstreamUrl: string, settings
     readinessProbe: adminProbe("/readyz", 5, 3),
     livenessProbe: adminProbe("/healthz", 10, 3),
     resources: structuredClone(config.resources),
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: config.runAsUser,
-      runAsGroup: config.runAsUser,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ["ALL"] },
-      seccompProfile: { type: "RuntimeDefault" },
-    },
+    securityContext: restrictedSecurityContext(config),
     volumeMounts: [
       { name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true },
       { name: STATE_VOLUME, mountPath: STATE_DIR },
+      ...(stdio ? [{ name: STDIO_VOLUME, mountPath: STDIO_SOCKET_DIR }] : []),
     ],
   };
 }

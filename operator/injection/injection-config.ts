@@ -61,3 +61,16 @@ export function defaultInjectionConfig(overrides: Partial<InjectionConfig> & Pic
     ...overrides,
   };
 }
+
+/** The security context of every container the injector adds: non-root, nothing to escalate, read-only root. */
+export function restrictedSecurityContext(config: Pick<InjectionConfig, "runAsUser">): Record<string, unknown> {
+  return {
+    runAsNonRoot: true,
+    runAsUser: config.runAsUser,
+    runAsGroup: config.runAsUser,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}

@@ -133,6 +133,35 @@ describe("mcp-warden operator: injection webhook", () => {
     }
   });
 
+  it("puts mcp-warden-launcher in front of a stdio server's command, and refuses a stdio pod whose command it cannot tell or an unknown transport", async () => {
+    const stdioPod = (name: string, annotations_: Record<string, string>, container: Record<string, unknown>): Record<string, unknown> => {
+      const manifest = podManifest(name, { annotations: { "mcpwarden.dev/upstream-transport": "stdio", ...annotations_ } }) as { spec: { containers: Record<string, unknown>[] } };
+      manifest.spec.containers = [{ name: "server", image: "localhost/mcp-warden/mockloop:test", ...container }];
+      return manifest;
+    };
+    const created = await createPod(injected, stdioPod("stdio-server", {}, { command: ["mockloop-mcp"], args: ["--stdio"] }));
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const server = created.body.spec.containers[0] as unknown as { command: string[]; args?: string[] };
+    expect(server.command).toEqual(["/var/run/mcp-warden/launcher/mcp-warden-launcher", "--socket", "/var/run/mcp-warden/stdio/server.sock", "--", "mockloop-mcp", "--stdio"]);
+    expect(server.args).toBeUndefined();
+    expect((created.body.spec.initContainers ?? []).map((container) => container.name)).toEqual(["mcp-warden", "mcp-warden-launcher"]);
+    expect(sidecarsOf(created.body)?.[0]?.args).toContain("--upstream-socket=/var/run/mcp-warden/stdio/server.sock");
+
+    const fromEntrypoint = await createPod(injected, stdioPod("stdio-entrypoint", { "mcpwarden.dev/upstream-command": "mockloop-mcp --stdio" }, {}));
+    expect(fromEntrypoint.status, JSON.stringify(fromEntrypoint.body)).toBe(201);
+    expect((fromEntrypoint.body.spec.containers[0] as unknown as { command: string[] }).command.slice(-2)).toEqual(["mockloop-mcp", "--stdio"]);
+
+    for (const [name, manifest, reason] of [
+      ["stdio-unknown-command", stdioPod("stdio-unknown-command", {}, { args: ["--stdio"] }), "its image's ENTRYPOINT runs, which the pod spec does not show. Set the annotation mcpwarden.dev/upstream-command"],
+      ["unknown-transport", podManifest("unknown-transport", { annotations: { ...annotations, "mcpwarden.dev/upstream-transport": "grpc" } }), 'mcpwarden.dev/upstream-transport is "grpc": it must be http'],
+    ] as const) {
+      const refused = await createPod(injected, manifest);
+      expect(refused.status, name).toBe(400);
+      expect(refused.body.message).toContain('admission webhook "namespace.inject.mcpwarden.dev" denied the request: mcp-warden cannot protect this pod');
+      expect(refused.body.message).toContain(reason);
+    }
+  });
+
   it("injects a pod labelled mcpwarden.dev/inject=true in any namespace, and no other", async () => {
     const labelled = await createPod(plain, podManifest("labelled", { labels: { "mcpwarden.dev/inject": "true" }, annotations }));
     expect(sidecarsOf(labelled.body)).toHaveLength(1);

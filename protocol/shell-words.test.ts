@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { splitShellWords } from "./sidecar-shell-words.ts";
+import { splitShellWords } from "./shell-words.ts";
 
 describe("splitShellWords", () => {
   it.each([

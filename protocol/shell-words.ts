@@ -1,5 +1,5 @@
-// `--upstream-command "node server.js --flag 'two words'"` split into argv the way a POSIX
-// shell would split words — quotes and backslashes only: no variables, globs, pipes or
+// `--upstream-command "node server.js --flag 'two words'"` (and the pod annotation
+// mcpwarden.dev/upstream-command) split into argv the way a POSIX shell would split words — quotes and backslashes only: no variables, globs, pipes or
 // any other shell feature, and no shell is ever run.
 
 export type ShellWords = { ok: true; words: string[] } | { ok: false; message: string };
