@@ -120,10 +120,10 @@ clean: ## remove build output (the tool cache in ~/.cache/mcp-warden stays)
 IMAGE_PREFIX ?= localhost/mcp-warden
 IMAGE_TAG ?= $(shell node -p 'require("./package.json").version')
 export IMAGE_PREFIX IMAGE_TAG
-PROJECT_IMAGES := operator sidecar demo-server
+PROJECT_IMAGES := operator sidecar demo-server mockloop
 
 .PHONY: images
-images: ## build the operator, sidecar and demo server images with docker or podman, else buildah here (IMAGE_PREFIX, IMAGE_TAG)
+images: ## build the operator, sidecar, demo server and MockLoop server images with docker or podman, else buildah here (IMAGE_PREFIX, IMAGE_TAG)
 	@tools/make-images.sh $(IMAGE_PREFIX) $(IMAGE_TAG) $(PROJECT_IMAGES)
 
 .PHONY: image-names

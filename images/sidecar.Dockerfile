@@ -11,6 +11,14 @@
 # exists, the bundle really builds, and the entrypoint starts.
 ARG NODE_IMAGE=node:24-slim
 
+# mcp-warden-launcher (launcher/): static, so it runs in any server image (Python, distroless,
+# musl); the init container injected into a pod whose server speaks stdio copies it from here.
+FROM ${NODE_IMAGE} AS launcher
+WORKDIR /src
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+COPY launcher/mcp-warden-launcher.c launcher/mcp-warden-launcher.c
+RUN gcc -Os -Wall -Wextra -Werror -static -s -o /src/mcp-warden-launcher launcher/mcp-warden-launcher.c
+
 # Bundle with every dependency (esbuild is a dev dependency).
 FROM ${NODE_IMAGE} AS build
 # The commit `mcp-warden version` reports (the build context has no .git).
@@ -34,6 +42,7 @@ COPY package.json ./
 COPY packaging/bin bin
 # The build split into chunks (ADR 11): each process loads only what its command reaches.
 COPY --from=build /src/dist/bundle/esm/ lib/
+COPY --from=launcher /src/mcp-warden-launcher /usr/local/bin/mcp-warden-launcher
 # Numeric, so the kubelet can enforce runAsNonRoot without reading /etc/passwd; the same
 # uid the chart and the injector set.
 USER 65532:65532

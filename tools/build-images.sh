@@ -101,7 +101,7 @@ if [ "$(image_label "$node_image" dev.mcpwarden.node-version)" != "$node_version
   log "built $node_image in $(( $(date +%s) - start ))s"
 fi
 
-# --- what RUN steps may read: the CA bundle and the npm registry settings ---------------
+# --- what RUN steps may read: the CA bundle, the npm and pip registry settings ----------
 ca_bundle=""
 for candidate in "$(npm config get cafile 2>/dev/null)" "${NODE_EXTRA_CA_CERTS:-}" "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt; do
   if [ -n "$candidate" ] && [ "$candidate" != null ] && [ -f "$candidate" ]; then ca_bundle="$candidate"; break; fi
@@ -114,6 +114,14 @@ done
   echo "update-notifier=false"
 } > "$work/npmrc"
 run_mounts=(-v "$work/npmrc:/usr/local/etc/npmrc:ro")
+# pip (images from PyPI, e.g. images/mockloop.Dockerfile): the same CA, and the index this machine's pip uses.
+{
+  echo "[global]"
+  index_url="$(pip config get global.index-url 2>/dev/null || true)"
+  if [ -n "$index_url" ]; then echo "index-url = $index_url"; fi
+  if [ -n "$ca_bundle" ]; then echo "cert = /etc/ssl/certs/mcp-warden-build-ca.crt"; fi
+} > "$work/pip.conf"
+run_mounts+=(-v "$work/pip.conf:/etc/pip.conf:ro")
 [ -n "$ca_bundle" ] && run_mounts+=(-v "$ca_bundle:/etc/ssl/certs/mcp-warden-build-ca.crt:ro")
 npm_cache="$(npm config get cache)"
 mkdir -p "$npm_cache"

@@ -15,7 +15,7 @@ export interface E2eCluster {
   kubeconfig: string;
   kubectl: string;
   helm: string;
-  /** Image references by short name: operator, sidecar, demo-server, redis. */
+  /** Image references by short name: operator, sidecar, demo-server, mockloop, redis. */
   images: Record<string, string>;
   workDir: string;
   /** local: the cluster's supervisor process (cluster-main.js --e2e) and its logs. */

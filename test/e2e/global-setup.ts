@@ -41,7 +41,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     const source = process.env.KUBECONFIG ?? join(homedir(), ".kube", "config");
     const kubeconfig = join(workDir, "kubeconfig");
     writeFileSync(kubeconfig, execFileSync(tools.kubectl, [`--kubeconfig=${source}`, "config", "view", "--minify", "--flatten", `--context=${context}`], { encoding: "utf8" }), { mode: 0o600 });
-    const images = { operator: `${prefix}/operator:${tag}`, sidecar: `${prefix}/sidecar:${tag}`, "demo-server": `${prefix}/demo-server:${tag}`, redis: process.env.MCPWARDEN_E2E_REDIS_IMAGE ?? "redis:7" };
+    const images = { operator: `${prefix}/operator:${tag}`, sidecar: `${prefix}/sidecar:${tag}`, "demo-server": `${prefix}/demo-server:${tag}`, mockloop: `${prefix}/mockloop:${tag}`, redis: process.env.MCPWARDEN_E2E_REDIS_IMAGE ?? "redis:7" };
     project.provide("e2e", { mode: "context", kubeconfig, ...tools, images, workDir });
     console.log(`[e2e] against context ${context} with ${prefix}/*:${tag}`);
     return async () => rmSync(workDir, { recursive: true, force: true });

@@ -7,12 +7,12 @@ import { join } from "node:path";
 
 /** The default IMAGE_PREFIX of `make images`, and of the chart's image repositories. */
 export const defaultImagePrefix = "localhost/mcp-warden";
-const projectImages = ["operator", "sidecar", "demo-server"] as const;
+const projectImages = ["operator", "sidecar", "demo-server", "mockloop"] as const;
 
 export interface ClusterImages {
   pause: string;
   coredns: string;
-  /** Image references by short name (operator, sidecar, demo-server, redis…). */
+  /** Image references by short name (operator, sidecar, demo-server, mockloop, redis…). */
   refs: Record<string, string>;
   specs: string[];
   /** Builds what changed and returns every archive to import. */

@@ -61,7 +61,7 @@ describe("default images", () => {
     const named = await run("make", ["--no-print-directory", "-s", "image-names"]);
     expect(named.code, named.stderr).toBe(0);
     const version = (JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version: string }).version;
-    expect(named.stdout.trim().split("\n")).toEqual([`localhost/mcp-warden/operator:${version}`, `localhost/mcp-warden/sidecar:${version}`, `localhost/mcp-warden/demo-server:${version}`]);
+    expect(named.stdout.trim().split("\n")).toEqual([`localhost/mcp-warden/operator:${version}`, `localhost/mcp-warden/sidecar:${version}`, `localhost/mcp-warden/demo-server:${version}`, `localhost/mcp-warden/mockloop:${version}`]);
     const { objects } = await renderChart({});
     expect(at(deployment(objects), "spec", "template", "spec", "containers", 0, "image")).toBe(`localhost/mcp-warden/operator:${version}`);
     expect(operatorArgs(objects)).toContain(`--sidecar-image=localhost/mcp-warden/sidecar:${version}`);
