@@ -2,7 +2,7 @@
 // in parallel on 2 cores), and the figures in bench/results/latest.json. A benchmark, not
 // a test: it measures and reports, and fails only when a section cannot run.
 //
-// Run: node dist/bench/main.js [section...]   (sections: startup, policy, ratelimit, definitions, sidecar, propagation, scaling, cluster)
+// Run: node dist/bench/main.js [section...]   (sections: startup, policy, ratelimit, definitions, sidecar, stdio, propagation, scaling, cluster)
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -15,6 +15,7 @@ import { runRateLimitBench } from "./ratelimit.ts";
 import { runScalingBench } from "./scaling.ts";
 import { runSidecarBench } from "./sidecar.ts";
 import { runStartupBench } from "./startup.ts";
+import { runStdioBench } from "./stdio.ts";
 import { runToolDefinitionsBench } from "./tool-definitions.ts";
 
 const SECTIONS: Record<string, () => Promise<object>> = {
@@ -23,6 +24,7 @@ const SECTIONS: Record<string, () => Promise<object>> = {
   definitions: runToolDefinitionsBench,
   startup: runStartupBench,
   sidecar: () => runSidecarBench(),
+  stdio: runStdioBench,
   propagation: async () => runPropagationBench(),
   scaling: () => runScalingBench(),
   cluster: runClusterBench,
