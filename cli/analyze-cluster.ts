@@ -11,7 +11,7 @@ import { selectorMatches } from "../operator/reconcile/label-selector.ts";
 import { PolicyCatalog } from "../operator/reconcile/policy-catalog.ts";
 import { podIsActive, podIsProtected, writtenSelector } from "../operator/reconcile/reconcile-policy.ts";
 import { servicesTargetingUpstream } from "../operator/reconcile/service-findings.ts";
-import { APPLIED_REVISION_ANNOTATION, INJECT_LABEL, UPSTREAM_PORT_ANNOTATION } from "../operator/well-known.ts";
+import { APPLIED_REVISION_ANNOTATION, INJECT_LABEL, UPSTREAM_PORT_ANNOTATION, UPSTREAM_TRANSPORT_ANNOTATION } from "../operator/well-known.ts";
 
 type Severity = "Error" | "Warning";
 
@@ -77,13 +77,14 @@ export function analyzeCluster(objects: ListedObjects): Finding[] {
   for (const pod of activePods) {
     const labels = pod.metadata?.labels;
     const wanted = labels?.[INJECT_LABEL] === "true" || (injectionOn.has(namespaceOf(pod)) && labels?.[INJECT_LABEL] !== "false");
-    if (wanted && !podIsProtected(pod) && pod.metadata?.annotations?.[UPSTREAM_PORT_ANNOTATION] === undefined) {
+    const annotations = pod.metadata?.annotations ?? {};
+    if (wanted && !podIsProtected(pod) && annotations[UPSTREAM_PORT_ANNOTATION] === undefined && annotations[UPSTREAM_TRANSPORT_ANNOTATION] !== "stdio") {
       add(
         "MW001",
         pod,
         "Pod",
         `runs without the mcp-warden sidecar: injection is on for it, but it has no ${UPSTREAM_PORT_ANNOTATION} annotation (it was created before injection was turned on, or while the webhook let pods through)`,
-        `add the annotation ${UPSTREAM_PORT_ANNOTATION}: "<the MCP server's port number or name>" to its pod template and recreate the pod (or label it ${INJECT_LABEL}=false to leave it out on purpose)`,
+        `add the annotation ${UPSTREAM_PORT_ANNOTATION}: "<the MCP server's port number or name>" (or ${UPSTREAM_TRANSPORT_ANNOTATION}: stdio for a server that speaks stdio) to its pod template and recreate the pod (or label it ${INJECT_LABEL}=false to leave it out on purpose)`,
       );
     }
   }

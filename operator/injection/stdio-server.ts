@@ -10,7 +10,7 @@ import type { Container, Pod } from "../kube-objects.ts";
 import { LAUNCHER_CONTAINER_NAME, UPSTREAM_COMMAND_ANNOTATION, UPSTREAM_CONTAINER_ANNOTATION, UPSTREAM_PORT_ANNOTATION, UPSTREAM_TRANSPORT_ANNOTATION } from "../well-known.ts";
 import { restrictedSecurityContext, type InjectionConfig } from "./injection-config.ts";
 
-export const LAUNCHER_VOLUME = "mcp-warden-launcher";
+const LAUNCHER_VOLUME = "mcp-warden-launcher";
 export const STDIO_VOLUME = "mcp-warden-stdio";
 
 export type UpstreamTransport = { ok: true; transport: "http" | "stdio" } | { ok: false; message: string };
