@@ -130,7 +130,27 @@ describe("a stdio MCP server through mcp-warden-launcher", () => {
     await transport.terminateSession();
     await until("the stopped process to be ended", () => !processAlive(pid));
     await client.close();
-    expect(readFileSync(process_.logFile, "utf8")).toMatch(new RegExp(`"serverPid":${pid},"signal":(15|9),`));
+    await process_.waitForLog(new RegExp(`"serverPid":${pid},"signal":(15|9),`), 10_000);
+  });
+});
+
+describe("stateless (MCP 2026-07-28) requests through mcp-warden-launcher", () => {
+  it("share one server process, started on first use, with each client's id put back", async () => {
+    const server = join(repoRoot(), "test", "support", "mcp-stateless-server-stdio.ts");
+    const { process: process_, sidecar } = await launch([process.execPath, server]);
+    const call = async (id: string): Promise<{ id?: unknown; result?: { structuredContent?: { arguments?: unknown } } }> => {
+      const response = await fetch(sidecar.url, {
+        method: "POST",
+        headers: { accept: "application/json", "content-type": "application/json", "mcp-protocol-version": "2026-07-28" },
+        body: JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text: id }, _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } }),
+      });
+      return (await response.json()) as { id?: unknown; result?: { structuredContent?: { arguments?: unknown } } };
+    };
+    const [a, b] = await Promise.all([call("a"), call("b")]);
+    expect([a.id, a.result?.structuredContent?.arguments]).toEqual(["a", { text: "a" }]);
+    expect([b.id, b.result?.structuredContent?.arguments]).toEqual(["b", { text: "b" }]);
+    expect(sidecar.proxy.stdioSessions()).toEqual([]);
+    expect(readFileSync(process_.logFile, "utf8").match(/"msg":"started the MCP server for a session"/g)).toHaveLength(1);
   });
 });
 
