@@ -200,6 +200,20 @@ describe("mcp-warden-launcher refusing to hang a client", () => {
     await expect(connect(sidecar.url)).rejects.toThrow(/the launcher at .*nobody\.sock does not answer \(ENOENT\)/);
   }, 30_000);
 
+  it("waits for a launcher that starts after the sidecar (the pod's order: the sidecar first)", async () => {
+    const socket = join(dir, "late.sock");
+    const sidecar = await startProxy({ socket });
+    running.push(() => sidecar.close());
+    const session = connect(sidecar.url);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const late = new ManagedProcess({ name: "late", command: launcher, args: ["--socket", socket, "--", process.execPath, FEATURE_STDIO_SERVER], logFile: join(dir, "late.log") });
+    running.push(() => late.stop());
+    const { client, transport } = await session;
+    expect(await client.callTool({ name: "echo", arguments: { text: "late" } })).toEqual({ content: [{ type: "text", text: "late" }] });
+    await transport.terminateSession();
+    await client.close();
+  });
+
   it("installs itself where the injected init container asks (--install)", () => {
     const target = join(dir, "installed-launcher");
     const log = execFileSync(launcher, ["--install", target], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });

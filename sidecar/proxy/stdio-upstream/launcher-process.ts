@@ -25,6 +25,8 @@ export class LauncherProcess implements ServerProcess {
   readonly #sessionId: string;
   readonly #lines: ServerOutputLines;
   #socket: Socket | undefined;
+  /** Once the socket connects; until then lines are queued and a failed attempt is retried. */
+  #connected = false;
   #pid: number | undefined;
   /** Lines written before the connection is up. */
   #queued: string[] = [];
@@ -52,12 +54,13 @@ export class LauncherProcess implements ServerProcess {
 
   send(line: string): boolean {
     if (this.#exited || this.#ending) return false;
-    if (this.#socket === undefined || this.#socket.connecting) {
+    const socket = this.#socket;
+    if (!this.#connected || socket === undefined) {
       this.#queued.push(`${line}\n`);
       return true;
     }
-    if (!this.#socket.writable) return false;
-    this.#socket.write(`${line}\n`);
+    if (!socket.writable) return false;
+    socket.write(`${line}\n`);
     return true;
   }
 
@@ -66,7 +69,7 @@ export class LauncherProcess implements ServerProcess {
     const done = new Promise<void>((resolve) => this.#exitWaiters.push(resolve));
     this.#ending = true;
     const socket = this.#socket;
-    if (socket === undefined || socket.connecting) {
+    if (socket === undefined || !this.#connected) {
       socket?.destroy();
       this.#exit("the session ended before the MCP server started");
       return done;
@@ -82,11 +85,12 @@ export class LauncherProcess implements ServerProcess {
     const socket = connect({ path: this.#upstream.socket });
     this.#socket = socket;
     socket.once("connect", () => {
+      this.#connected = true;
       for (const line of this.#queued.splice(0)) socket.write(line);
     });
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("error", (error: NodeJS.ErrnoException) => {
-      if (this.#pid === undefined && socket.connecting !== false && retryable(error.code) && Date.now() < deadline && !this.#ending) {
+      if (!this.#connected && retryable(error.code) && Date.now() < deadline && !this.#ending) {
         socket.removeAllListeners("close");
         setTimeout(() => this.#connect(deadline), CONNECT_RETRY_INTERVAL_MS).unref();
         return;
