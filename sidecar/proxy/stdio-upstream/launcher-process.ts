@@ -95,17 +95,19 @@ export class LauncherProcess implements ServerProcess {
         setTimeout(() => this.#connect(deadline), CONNECT_RETRY_INTERVAL_MS).unref();
         return;
       }
-      if (this.#pid === undefined) {
+      // Once connected, an error (EPIPE: the process exited while a line was written) is followed by close, which reports it.
+      if (!this.#connected) {
         this.#logger.error({ sessionId: this.#sessionId, socket: this.#upstream.socket, code: error.code }, "cannot reach the MCP server's launcher");
         this.#exit(`the MCP server could not be started: the launcher at ${this.#upstream.socket} does not answer (${error.code ?? error.message})`);
       }
     });
     socket.once("close", () => {
       if (this.#pid === undefined) {
-        this.#exit("the MCP server could not be started: the launcher closed the connection before it ran (see the server container's log)");
+        // The launcher accepted, and the process was gone before its first line was read: it exited at once.
+        this.#exit("the MCP server process ended as it started; its exit status is in the server container's log");
         return;
       }
-      this.#exit(`the MCP server process (pid ${this.#pid} in the server container) ended; its exit status is in the container's log`);
+      this.#exit(`the MCP server process (pid ${this.#pid} in the server container) ended; its exit status is in the server container's log`);
     });
   }
 
