@@ -1,7 +1,9 @@
 // HTTP clients in front of stdio servers: one server process per MCP session (a stdio
-// server serves one client), started by the session's initialize (Streamable HTTP) or its
-// GET /sse (legacy), ended by DELETE, the client leaving the legacy stream, the idle
-// timeout or close(). The sidecar mints the session id.
+// server serves one client) — spawned here (stdio-process.ts) or, in a pod, run by
+// mcp-warden-launcher in the server's container (launcher-process.ts; ADR 12) — started
+// by the session's initialize (Streamable HTTP) or its GET /sse (legacy), ended by DELETE,
+// the client leaving the legacy stream, the idle timeout or close(). The sidecar mints the
+// session id.
 //
 // Stdio carries no stream affinity, so the sidecar routes what the server writes:
 // responses to the stream of the request they answer, progress to the stream of the
