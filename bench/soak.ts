@@ -1,4 +1,4 @@
-// `make soak`: one sidecar process, started with the heap flags the injector sets for the
+// `make soak`: one sidecar process (the shipped build, as images run it), started with the heap flags the injector sets for the
 // chart's default 256Mi limit, under ten minutes of mixed load — allowed, denied and
 // rate-limited calls, tools/list, calls held for approval and released — and hostile
 // clients: slow-loris connections, abandoned sessions, oversized replies (a 30 MiB JSON
@@ -16,6 +16,7 @@ import { packageRoot } from "../cli/package-root.ts";
 import { sidecarNodeOptions } from "../operator/injection/sidecar-node-options.ts";
 import { startCanary, startCountingUpstream } from "../test/support/boundary-servers.ts";
 import { startSidecarProcess } from "../test/support/sidecar-process.ts";
+import { shippedCliScript } from "./bench-process.ts";
 
 const SECONDS = Number(process.env.MCPWARDEN_SOAK_SECONDS ?? 600);
 const WORKERS = 8;
@@ -48,6 +49,7 @@ const sidecar = await startSidecarProcess({
   policy: POLICY,
   upstream: { url: upstream.url },
   nodeFlags: sidecarNodeOptions("256Mi").split(" "),
+  cliScript: shippedCliScript(),
   args: ["--log-level", "warn", "--approval-hold", "5"],
 });
 const started = performance.now();
