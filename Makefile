@@ -50,7 +50,13 @@ control-plane: ## build etcd, kube-apiserver, kubectl and helm into ~/.cache/mcp
 
 .PHONY: system-packages
 system-packages: ## install redis-server and prometheus when missing
-	@tools/ensure-system-packages.sh
+	@tools/ensure-system-packages.sh test
+
+.PHONY: node
+node: ## build kubelet, kube-proxy, kube-controller-manager, kube-scheduler, CoreDNS, crictl and pause into ~/.cache/mcp-warden; install containerd, runc, CNI plugins, buildah (Debian)
+	@tools/ensure-system-packages.sh node
+	@tools/ensure-system-packages.sh images
+	@tools/build-node.sh >/dev/null
 
 RESULTS := .mcp-warden/test-results
 VITEST_REPORT = --reporter=default --reporter=json --outputFile.json=$(RESULTS)/$(1).json
@@ -65,23 +71,41 @@ test-integration: build dist control-plane system-packages ## integration tests 
 	@mkdir -p $(RESULTS)
 	@MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" vitest run --config vitest.integration.config.ts $(call VITEST_REPORT,integration)
 
+# Where the end-to-end suite runs, decided before anything is built: the local cluster
+# (root on Linux, no other cluster running), the cluster of MCPWARDEN_E2E_CONTEXT, or
+# nowhere with MCPWARDEN_E2E=skip. Anything else stops here with one line saying why.
+.PHONY: e2e-preflight
+e2e-preflight:
+	@node test/e2e/preflight.ts >/dev/null
+
+.PHONY: test-e2e
+test-e2e: build control-plane ## the end-to-end suite on the local cluster (or MCPWARDEN_E2E_CONTEXT; MCPWARDEN_E2E=skip skips it)
+	@mkdir -p $(RESULTS)
+	@mode="$$(node test/e2e/preflight.ts)"; \
+	if [ "$$mode" = local ]; then $(MAKE) --no-print-directory node; export MCPWARDEN_NODE_BIN="$$(tools/build-node.sh)"; fi; \
+	MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" vitest run --config vitest.e2e.config.ts $(call VITEST_REPORT,e2e)
+
+.PHONY: e2e
+e2e: test-e2e ## the end-to-end suite against your cluster: MCPWARDEN_E2E_CONTEXT=<kubeconfig context>, images from IMAGE_PREFIX/IMAGE_TAG
+
 .PHONY: test
-test: build control-plane system-packages typecheck lint ## everything: lint, types, unit and integration tests
+test: e2e-preflight build control-plane system-packages typecheck lint ## everything: lint, types, unit, integration and end-to-end tests
 	@rm -rf $(RESULTS)
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-integration
-	@node tools/test-summary.ts $(RESULTS)/unit.json $(RESULTS)/integration.json
+	@$(MAKE) --no-print-directory test-e2e
+	@node tools/test-summary.ts $(RESULTS)/unit.json $(RESULTS)/integration.json $(RESULTS)/e2e.json
 
 .PHONY: cluster
-cluster: build control-plane ## run etcd + kube-apiserver in the foreground (Ctrl-C stops it)
-	@MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" node dist/test/harness/cluster-main.js
+cluster: build control-plane node ## a one-node Kubernetes cluster with mcp-warden and the demo server, in the foreground (Ctrl-C stops it and cleans up)
+	@MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" MCPWARDEN_NODE_BIN="$$(tools/build-node.sh)" node dist/test/harness/cluster-main.js
 
 .PHONY: demo
 demo: build ## the sidecar in front of a demo MCP server: 127.0.0.1:9000/mcp, metrics on :9464 (Ctrl-C stops it)
 	@node dist/examples/demo/run-demo.js
 
 .PHONY: bench
-bench: build dist ## benchmarks (start-up, policy decisions, rate limits, tool definitions, the sidecar against a bare proxy, propagation, scaling) into bench/results/latest.json
+bench: build dist ## benchmarks (start-up, policy decisions, rate limits, tool definitions, the sidecar against a bare proxy, propagation, scaling, the local cluster) into bench/results/latest.json
 	@node dist/bench/main.js
 
 .PHONY: soak
@@ -92,23 +116,19 @@ soak: build dist ## 10 minutes of mixed and hostile load against one sidecar (MC
 clean: ## remove build output (the tool cache in ~/.cache/mcp-warden stays)
 	rm -rf dist .mcp-warden
 
-IMAGE_PREFIX ?= mcp-warden
+# The chart's default image repositories are $(IMAGE_PREFIX)/operator and /sidecar with this default.
+IMAGE_PREFIX ?= localhost/mcp-warden
 IMAGE_TAG ?= $(shell node -p 'require("./package.json").version')
+export IMAGE_PREFIX IMAGE_TAG
+PROJECT_IMAGES := operator sidecar demo-server
 
 .PHONY: images
-images: ## build the operator and sidecar images with docker or podman (IMAGE_PREFIX, IMAGE_TAG)
-	@engine=""; \
-	for candidate in docker podman; do \
-	  if command -v "$$candidate" >/dev/null 2>&1 && "$$candidate" info >/dev/null 2>&1; then engine="$$candidate"; break; fi; \
-	done; \
-	if [ -z "$$engine" ]; then \
-	  echo "[images] no working container engine: neither 'docker info' nor 'podman info' answers (a docker CLI without a daemon does not count); nothing built" >&2; \
-	  exit 1; \
-	fi; \
-	for component in operator sidecar; do \
-	  echo "[images] $$engine build $(IMAGE_PREFIX)/$$component:$(IMAGE_TAG)"; \
-	  "$$engine" build -f "images/$$component.Dockerfile" -t "$(IMAGE_PREFIX)/$$component:$(IMAGE_TAG)" .; \
-	done
+images: ## build the operator, sidecar and demo server images with docker or podman, else buildah here (IMAGE_PREFIX, IMAGE_TAG)
+	@tools/make-images.sh $(IMAGE_PREFIX) $(IMAGE_TAG) $(PROJECT_IMAGES)
+
+.PHONY: image-names
+image-names: ## print the names `make images` gives the images
+	@for name in $(PROJECT_IMAGES); do echo "$(IMAGE_PREFIX)/$$name:$(IMAGE_TAG)"; done
 
 CHART_VERSION = $(shell node -p 'require("./package.json").version')
 

@@ -2,12 +2,13 @@
 // in parallel on 2 cores), and the figures in bench/results/latest.json. A benchmark, not
 // a test: it measures and reports, and fails only when a section cannot run.
 //
-// Run: node dist/bench/main.js [section...]   (sections: startup, policy, ratelimit, definitions, sidecar, propagation, scaling)
+// Run: node dist/bench/main.js [section...]   (sections: startup, policy, ratelimit, definitions, sidecar, propagation, scaling, cluster)
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runClusterBench } from "./cluster.ts";
 import { runPolicyBench } from "./policy.ts";
 import { runPropagationBench } from "./propagation.ts";
 import { runRateLimitBench } from "./ratelimit.ts";
@@ -24,6 +25,7 @@ const SECTIONS: Record<string, () => Promise<object>> = {
   sidecar: () => runSidecarBench(),
   propagation: async () => runPropagationBench(),
   scaling: () => runScalingBench(),
+  cluster: runClusterBench,
 };
 
 const asked = process.argv.slice(2);

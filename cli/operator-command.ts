@@ -44,6 +44,7 @@ interface OperatorFlags extends SidecarRedisFlags {
   verifyPeerAddress: boolean;
   resyncPeriod: number;
   approvalTtl: number;
+  shutdownDelay: number;
   logLevel: string;
 }
 
@@ -115,6 +116,7 @@ export function registerOperatorCommand(program: Command): void {
     .option("--no-verify-peer-address", "accept a pod's token from any address, not only the pod's IP (behind a proxy that hides it)")
     .option("--resync-period <seconds>", "reconcile every policy this often as well", seconds, 300)
     .option("--approval-ttl <seconds>", "delete decided and expired McpApprovals this long after they settle", seconds, 3600)
+    .option("--shutdown-delay <seconds>", "on SIGTERM keep serving this long, not Ready, before closing (Services stop routing to this replica first)", seconds, 0)
     .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"));
   addSidecarSettingOptions(command).action(async (flags: OperatorFlags, command: Command) => {
       if ((flags.tlsCertFile === undefined) !== (flags.tlsKeyFile === undefined)) {
@@ -172,6 +174,7 @@ export function registerOperatorCommand(program: Command): void {
           verifyPeerAddress: flags.verifyPeerAddress,
           resyncMs: flags.resyncPeriod * 1000,
           approvalTtlMs: flags.approvalTtl * 1000,
+          shutdownDelayMs: flags.shutdownDelay * 1000,
         };
         running = await runOperator(config, connection, logger);
       } catch (error) {

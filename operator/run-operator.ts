@@ -50,6 +50,11 @@ export interface OperatorConfig {
   resyncMs?: number;
   /** How long decided and expired McpApprovals are kept (`--approval-ttl`). Default 1 h. */
   approvalTtlMs?: number;
+  /**
+   * On close, how long to keep serving while reporting not Ready (`--shutdown-delay`), so
+   * Services stop sending webhook calls and streams here before the listeners close.
+   */
+  shutdownDelayMs?: number;
 }
 
 export interface OperatorCluster {
@@ -208,7 +213,9 @@ export async function runOperator(config: OperatorConfig, cluster: OperatorClust
     }
     cleanups.push(() => streamServer.close());
 
+    let draining = false;
     const notReadyReason = (): string | undefined => {
+      if (draining) return "shutting down";
       const caches = [policies, injectedPods, networkPolicies, approvalObjects];
       const waiting = caches.filter((store) => !store.synced).length;
       return waiting > 0 ? `${waiting} of ${caches.length} caches have not listed yet (are the McpPolicy and McpApproval CRDs installed, and may the operator list them?)` : undefined;
@@ -252,7 +259,17 @@ export async function runOperator(config: OperatorConfig, cluster: OperatorClust
       leader,
       identity,
       synced,
-      close: () => (closed ??= cleanUp().then(() => logger.info("operator stopped"))),
+      close: () =>
+        (closed ??= (async () => {
+          const delayMs = config.shutdownDelayMs ?? 0;
+          if (delayMs > 0) {
+            draining = true;
+            logger.info({ delayMs }, "shutting down: not Ready, still serving until Services stop routing here");
+            await new Promise((resolve) => setTimeout(resolve, delayMs));
+          }
+          await cleanUp();
+          logger.info("operator stopped");
+        })()),
     };
   } catch (error) {
     await cleanUp();

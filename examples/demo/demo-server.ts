@@ -1,71 +1,86 @@
-// The demo's MCP server: a pretend test runner with tools shaped like the seeds'
-// (MockLoop's run_test_iteration), built with the MCP SDK and speaking stdio, as most
-// published servers do. The sidecar spawns one per MCP session. It enforces nothing
-// itself: every rule the demo shows comes from policy.yaml.
+// The demo's MCP server (tools in demo-tools.ts), built with the MCP SDK. It speaks stdio
+// by default, as most published servers do (`make demo`: the sidecar spawns one per MCP
+// session), or Streamable HTTP for a pod (`make cluster`, images/demo-server.Dockerfile):
 //
-// Run alone: node dist/examples/demo/demo-server.js (then type JSON-RPC on stdin).
+//   node dist/examples/demo/demo-server.js                      stdio
+//   node dist/examples/demo/demo-server.js --http 0.0.0.0:8080  POST/GET/DELETE /mcp, GET /healthz
+//   ... --http 0.0.0.0:8080 --stateless                          no sessions: any replica answers any request
+//
+// With sessions each has its own server (and runs); stateless, every request gets a new one.
 
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { parseArgs } from "node:util";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { z } from "zod";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { createDemoServer } from "./demo-tools.ts";
 
-interface Run {
-  id: string;
-  scenario: string;
-  iterations: number;
-  passed: number;
-  startedAt: string;
+const { values } = parseArgs({ options: { http: { type: "string" }, stateless: { type: "boolean", default: false } } });
+
+if (values.http === undefined) {
+  await createDemoServer().connect(new StdioServerTransport());
+} else {
+  const match = /^(.+):(\d+)$/.exec(values.http);
+  if (match === null) {
+    console.error(`--http: "${values.http}" is not HOST:PORT (e.g. 0.0.0.0:8080)`);
+    process.exit(2);
+  }
+  serveHttp(match[1] as string, Number(match[2]), values.stateless === true);
 }
 
-const runs: Run[] = [];
+function serveHttp(host: string, port: number, stateless: boolean): void {
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const notFound = (res: ServerResponse, message: string): void =>
+    void res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message } }));
 
-const server = new McpServer({ name: "mcp-warden-demo", version: "0.1.0" });
-const text = (value: string): { content: { type: "text"; text: string }[] } => ({ content: [{ type: "text", text: value }] });
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (path === "/healthz") {
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      return;
+    }
+    if (path !== "/mcp") {
+      res.writeHead(404).end();
+      return;
+    }
+    if (stateless) {
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      const server = createDemoServer();
+      res.once("close", () => void server.close());
+      await server.connect(transport);
+      await transport.handleRequest(req, res);
+      return;
+    }
+    const sessionId = req.headers["mcp-session-id"];
+    let transport = typeof sessionId === "string" ? sessions.get(sessionId) : undefined;
+    if (transport === undefined) {
+      if (sessionId !== undefined || req.method !== "POST") {
+        notFound(res, "Session not found");
+        return;
+      }
+      const created = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => void sessions.set(id, created),
+        onsessionclosed: (id) => void sessions.delete(id),
+      });
+      await createDemoServer().connect(created);
+      transport = created;
+    }
+    await transport.handleRequest(req, res);
+  };
 
-server.registerTool(
-  "run_test_iteration",
-  {
-    description: "Run one iteration of a load-test scenario against the mock API and record the result",
-    inputSchema: { scenario: z.string().default("smoke").describe("scenario name"), iterations: z.number().int().default(1).describe("requests to send") },
-  },
-  ({ scenario, iterations }) => {
-    const passed = Math.max(0, iterations - (scenario.includes("flaky") ? 1 : 0));
-    const run: Run = { id: `r-${runs.length + 1}`, scenario, iterations, passed, startedAt: new Date().toISOString() };
-    runs.push(run);
-    return text(`${run.id}: scenario ${scenario}, ${passed}/${iterations} requests passed`);
-  },
-);
-
-server.registerTool("list_runs", { description: "List the test runs of this session" }, () =>
-  text(runs.length === 0 ? "no runs yet" : runs.map((r) => `${r.id} ${r.scenario} ${r.passed}/${r.iterations} at ${r.startedAt}`).join("\n")),
-);
-
-server.registerTool(
-  "get_run_logs",
-  {
-    description: "Show the last log lines of a run",
-    inputSchema: { run_id: z.string().describe("e.g. r-1"), lines: z.number().int().default(10).describe("how many lines") },
-  },
-  ({ run_id, lines }) => {
-    const run = runs.find((r) => r.id === run_id);
-    if (run === undefined) return { ...text(`no run ${run_id}`), isError: true };
-    const log = Array.from({ length: run.iterations }, (_, i) => `${run.startedAt} ${run.id} request ${i + 1}: ${i < run.passed ? "200 OK" : "500 Internal Server Error"}`);
-    return text(log.slice(-lines).join("\n"));
-  },
-);
-
-server.registerTool("deploy_mock_api", { description: "Deploy the mock API to the shared staging cluster", inputSchema: { version: z.string() } }, ({ version }) =>
-  text(`deployed mock API ${version} to staging`),
-);
-
-server.registerTool("reset_mock_data", { description: "Reset the shared mock API's data set (every session sees it)", inputSchema: { dataset: z.string() } }, ({ dataset }) =>
-  text(`reset the mock API's data set to ${dataset}`),
-);
-
-server.registerTool("debug_delete_all_runs", { description: "Debug: delete every recorded run" }, () => {
-  const count = runs.length;
-  runs.length = 0;
-  return text(`deleted ${count} runs`);
-});
-
-await server.connect(new StdioServerTransport());
+  const http = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      console.error(`request failed: ${error instanceof Error ? error.message : String(error)}`);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  http.listen(port, host, () => console.error(`mcp-warden demo server: Streamable HTTP on http://${host}:${port}/mcp${stateless ? " (stateless)" : ""}`));
+  const stop = (): void => {
+    for (const transport of sessions.values()) void transport.close();
+    http.close(() => process.exit(0));
+    http.closeAllConnections();
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}

@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { HttpMethod, KubeHttp } from "./kube-http.ts";
+import { createCertificateAuthority, issueCertificate } from "../tls/certificates.ts";
 
 let server: Server | undefined;
 let http: KubeHttp | undefined;
@@ -55,5 +57,26 @@ describe("KubeHttp", () => {
     http = new KubeHttp(config(url, { username: "admin", password: "s3cret" }));
     await http.request(HttpMethod.GET, "/api");
     expect(seen[0]?.headers.authorization).toBe(`Basic ${Buffer.from("admin:s3cret").toString("base64")}`);
+  });
+
+  it("answers every one of many concurrent first requests over TLS (one pool, none closed under another request)", async () => {
+    const ca = await createCertificateAuthority("kube-http-test-ca");
+    const serving = await issueCertificate(ca, { commonName: "api", hosts: ["127.0.0.1"], usage: "server" });
+    server = createTlsServer({ cert: serving.certPem, key: serving.keyPem }, (_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" }).end('{"kind":"List","items":[]}');
+    });
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    const kubeconfig = new KubeConfig();
+    kubeconfig.loadFromOptions({
+      clusters: [{ name: "c", server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caData: Buffer.from(ca.certPem).toString("base64") }],
+      users: [{ name: "u", token: "t0k3n" }],
+      contexts: [{ name: "x", cluster: "c", user: "u" }],
+      currentContext: "x",
+    });
+    http = new KubeHttp(kubeconfig);
+    // As the operator's informers do at start: all list at once.
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => http!.request(HttpMethod.GET, `/apis/list-${i}`)));
+    expect(results.filter((result) => result.status === "rejected").map((result) => String((result as PromiseRejectedResult).reason))).toEqual([]);
+    expect(results.map((result) => (result as PromiseFulfilledResult<{ status: number }>).value.status)).toEqual(Array(8).fill(200));
   });
 });

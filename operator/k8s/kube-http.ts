@@ -9,6 +9,9 @@ import { HttpMethod, RequestContext, type KubeConfig } from "@kubernetes/client-
 import { request as undiciRequest, type Dispatcher } from "undici";
 import { ApiError } from "../cluster.ts";
 
+/** Longer than any request's timeout: a replaced pool's last requests finish first. */
+const REPLACED_POOL_GRACE_MS = 60_000;
+
 export interface KubeRequest {
   query?: Record<string, string | undefined>;
   body?: unknown;
@@ -24,7 +27,7 @@ export interface KubeResponse {
 
 export class KubeHttp {
   readonly #config: KubeConfig;
-  #pool: { key: string; dispatcher: Dispatcher | undefined } | undefined;
+  #pool: { key: string; dispatcher: Promise<Dispatcher | undefined> } | undefined;
 
   constructor(config: KubeConfig) {
     this.#config = config;
@@ -66,25 +69,29 @@ export class KubeHttp {
   async close(): Promise<void> {
     const pool = this.#pool;
     this.#pool = undefined;
-    await pool?.dispatcher?.close();
+    await (await pool?.dispatcher.catch(() => undefined))?.close();
   }
 
   /**
    * The pooled dispatcher while the TLS material (and proxy) is unchanged; otherwise a new
-   * one, built by client-node (which knows proxies), becomes the pool.
+   * one, built by client-node (which knows proxies), becomes the pool. The pool is set
+   * before anything is awaited, so concurrent first requests (every informer lists at
+   * start) share one instead of each building a pool and closing the one another request
+   * was about to use ("The client is closed"). A replaced pool is closed only after its
+   * requests can have finished.
    */
-  async #dispatcher(options: RequestOptions, url: URL, method: HttpMethod): Promise<Dispatcher | undefined> {
+  #dispatcher(options: RequestOptions, url: URL, method: HttpMethod): Promise<Dispatcher | undefined> {
     const tls = [options.ca, options.cert, options.key, options.pfx, options.passphrase, options.rejectUnauthorized, options.servername, this.#config.getCurrentCluster()?.proxyUrl];
     const hash = createHash("sha256");
     for (const part of tls.flat()) hash.update(part === undefined ? "\u0000" : typeof part === "string" || Buffer.isBuffer(part) ? part : JSON.stringify(part)).update("\u0001");
     const key = hash.digest("hex");
     if (this.#pool?.key === key) return this.#pool.dispatcher;
-    const context = new RequestContext(url.toString(), method);
-    await this.#config.applySecurityAuthentication(context);
     const previous = this.#pool?.dispatcher;
-    this.#pool = { key, dispatcher: context.getDispatcher() as Dispatcher | undefined };
-    // In-flight requests on the old pool finish; close() waits for them.
-    void previous?.close();
+    const context = new RequestContext(url.toString(), method);
+    this.#pool = { key, dispatcher: this.#config.applySecurityAuthentication(context).then(() => context.getDispatcher() as Dispatcher | undefined) };
+    if (previous !== undefined) {
+      setTimeout(() => void previous.then((dispatcher) => dispatcher?.close()).catch(() => undefined), REPLACED_POOL_GRACE_MS).unref();
+    }
     return this.#pool.dispatcher;
   }
 

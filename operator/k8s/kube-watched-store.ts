@@ -10,6 +10,8 @@ import { HttpMethod, statusMessage, type KubeHttp } from "./kube-http.ts";
 
 const RESTART_BASE_MS = 500;
 const RESTART_MAX_MS = 30_000;
+/** 429s retried before they are worth a warning (~15 s of backoff). */
+const QUIET_RETRIES = 5;
 
 export class KubeStoreFactory implements StoreFactory {
   readonly #config: KubeConfig;
@@ -122,7 +124,11 @@ class KubeWatchedStore<T extends KubeObject> implements WatchedStore<T> {
     clearTimeout(this.#restartTimer);
     const delay = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** this.#failures);
     this.#failures++;
-    this.#logger.warn({ err: errorText(error), retryInMs: delay }, "watch failed; restarting it");
+    // 429 is the API server asking to be asked again (a CRD's storage still initialising
+    // right after it was created, or priority and fairness): client-go retries it quietly.
+    const retryRequested = (error as { statusCode?: unknown } | undefined)?.statusCode === 429;
+    if (retryRequested && this.#failures <= QUIET_RETRIES) this.#logger.debug({ err: errorText(error), retryInMs: delay }, "the API server asked to retry the list");
+    else this.#logger.warn({ err: errorText(error), retryInMs: delay }, "watch failed; restarting it");
     this.#restartTimer = setTimeout(() => {
       if (this.#stopping) return;
       void this.#informer.start().catch((startError: unknown) => this.#onError(startError));

@@ -37,6 +37,23 @@ export interface ControlPlaneOptions {
   /** Certificates, etcd data, kubeconfigs and logs go here. */
   stateDir: string;
   startTimeoutMs?: number;
+  /** Serve a real node (the local cluster) instead of envtest-style tests. */
+  node?: NodeControlPlane;
+}
+
+/**
+ * A control plane for a node that runs Pods: etcd and kube-apiserver inside the cluster's
+ * namespaces (fixed ports there), the ServiceAccount and NodeRestriction admission
+ * plugins on, Node + RBAC authorization, and a client certificate for the kubelets.
+ */
+interface NodeControlPlane {
+  /** The command prefix that runs a process inside the cluster's namespaces. */
+  launcher: string[];
+  /** The API server's address there, reachable from the host; it listens on port 6443. */
+  address: string;
+  serviceCidr: string;
+  /** The `kubernetes` Service's ClusterIP, named in the serving certificate. */
+  serviceIp: string;
 }
 
 const serviceAccountIssuer = "https://kubernetes.default.svc.cluster.local";
@@ -65,13 +82,16 @@ export class ControlPlane {
     rmSync(etcdDir, { recursive: true, force: true });
     for (const dir of [certDir, logDir, etcdDir]) mkdirSync(dir, { recursive: true, mode: 0o700 });
 
-    const files = await writeCertificates(certDir);
+    const node = this.options.node;
+    const files = await writeCertificates(certDir, node === undefined ? [] : [node.address, node.serviceIp]);
     const timeoutMs = this.options.startTimeoutMs ?? 120_000;
 
-    const etcdPort = await freePort();
-    const etcdPeerPort = await freePort();
+    // In the cluster's own network namespace every port is free.
+    const etcdPort = node === undefined ? await freePort() : 2379;
+    const etcdPeerPort = node === undefined ? await freePort() : 2380;
     this.etcd = new ManagedProcess({
       name: "etcd",
+      launcher: node?.launcher,
       command: join(binDir, "etcd"),
       args: [
         `--data-dir=${etcdDir}`,
@@ -86,15 +106,29 @@ export class ControlPlane {
       logFile: join(logDir, "etcd.log"),
     });
 
-    const apiPort = await freePort();
-    const server = `https://127.0.0.1:${apiPort}`;
+    const apiAddress = node?.address ?? "127.0.0.1";
+    const apiPort = node === undefined ? await freePort() : 6443;
+    const server = `https://${apiAddress}:${apiPort}`;
+    const modeArgs =
+      node === undefined
+        ? ["--service-cluster-ip-range=10.0.0.0/24", "--authorization-mode=RBAC", "--disable-admission-plugins=ServiceAccount", "--endpoint-reconciler-type=none"]
+        : [
+            `--service-cluster-ip-range=${node.serviceCidr}`,
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=NodeRestriction",
+            // kubectl logs/exec reach the kubelet at the node's InternalIP, with this client certificate.
+            "--kubelet-preferred-address-types=InternalIP",
+            `--kubelet-client-certificate=${files.kubeletClientCert}`,
+            `--kubelet-client-key=${files.kubeletClientKey}`,
+          ];
     this.apiserver = new ManagedProcess({
       name: "kube-apiserver",
+      launcher: node?.launcher,
       command: join(binDir, "kube-apiserver"),
       args: [
         `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
+        `--bind-address=${apiAddress}`,
+        `--advertise-address=${apiAddress}`,
         `--secure-port=${apiPort}`,
         `--cert-dir=${certDir}`,
         `--tls-cert-file=${files.servingCert}`,
@@ -103,12 +137,9 @@ export class ControlPlane {
         `--service-account-key-file=${files.saPublicKey}`,
         `--service-account-signing-key-file=${files.saPrivateKey}`,
         `--service-account-issuer=${serviceAccountIssuer}`,
-        "--service-cluster-ip-range=10.0.0.0/24",
-        "--authorization-mode=RBAC",
-        "--disable-admission-plugins=ServiceAccount",
+        ...modeArgs,
         "--allow-privileged=true",
         "--enable-priority-and-fairness=false",
-        "--endpoint-reconciler-type=none",
         "--v=1",
       ],
       logFile: join(logDir, "kube-apiserver.log"),
@@ -138,11 +169,11 @@ export class ControlPlane {
       stateDir,
       logDir,
     };
-    await this.waitReady(files, apiPort, timeoutMs);
+    await this.waitReady(files, apiAddress, apiPort, timeoutMs);
     return this.info;
   }
 
-  private async waitReady(files: CertificateFiles, port: number, timeoutMs: number): Promise<void> {
+  private async waitReady(files: CertificateFiles, host: string, port: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = "no answer yet";
     while (Date.now() < deadline) {
@@ -152,7 +183,7 @@ export class ControlPlane {
         }
       }
       try {
-        const { status, body } = await get(port, "/readyz", files);
+        const { status, body } = await get(host, port, "/readyz", files);
         if (status === 200) return;
         last = `HTTP ${status}: ${body.split("\n").filter((l) => l.includes("failed")).join("; ")}`;
       } catch (err) {
@@ -199,9 +230,11 @@ interface CertificateFiles {
   adminKey: string;
   saPrivateKey: string;
   saPublicKey: string;
+  kubeletClientCert: string;
+  kubeletClientKey: string;
 }
 
-async function writeCertificates(dir: string): Promise<CertificateFiles> {
+async function writeCertificates(dir: string, extraHosts: string[]): Promise<CertificateFiles> {
   const write = (name: string, content: string): string => {
     const path = join(dir, name);
     writeFileSync(path, content, { mode: 0o600 });
@@ -211,7 +244,7 @@ async function writeCertificates(dir: string): Promise<CertificateFiles> {
   const clientCa: CertificateAuthority = await createCertificateAuthority("mcp-warden-test-client-ca");
   const serving = await issueCertificate(serverCa, {
     commonName: "kube-apiserver",
-    hosts: ["127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"],
+    hosts: ["127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", ...extraHosts],
     usage: "server",
   });
   const admin = await issueCertificate(clientCa, {
@@ -219,6 +252,8 @@ async function writeCertificates(dir: string): Promise<CertificateFiles> {
     organizations: ["system:masters"],
     usage: "client",
   });
+  // The API server's identity towards kubelets (logs, exec, port-forward).
+  const kubeletClient = await issueCertificate(clientCa, { commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"], usage: "client" });
   const sa = createSigningKeyPair();
   return {
     serverCaCert: write("server-ca.crt", serverCa.certPem),
@@ -230,14 +265,16 @@ async function writeCertificates(dir: string): Promise<CertificateFiles> {
     adminKey: write("admin.key", admin.keyPem),
     saPrivateKey: write("sa.key", sa.privateKeyPem),
     saPublicKey: write("sa.pub", sa.publicKeyPem),
+    kubeletClientCert: write("apiserver-kubelet-client.crt", kubeletClient.certPem),
+    kubeletClientKey: write("apiserver-kubelet-client.key", kubeletClient.keyPem),
   };
 }
 
-function get(port: number, path: string, files: CertificateFiles): Promise<{ status: number; body: string }> {
+function get(host: string, port: number, path: string, files: CertificateFiles): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        host: "127.0.0.1",
+        host,
         port,
         path: `${path}?verbose`,
         method: "GET",

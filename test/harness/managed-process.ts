@@ -1,17 +1,21 @@
 // A child process that cannot outlive us. It runs under a small shell guard that
 // holds the read end of a pipe from this process: when we close the pipe — on
 // purpose in stop(), or because this process died in any way at all — the guard
-// sends SIGTERM to the child, then SIGKILL if it lingers. No orphans, even on kill -9.
+// sends SIGTERM (or the signal it was given) to the child, then SIGKILL if it lingers.
+// No orphans, even on kill -9. A launcher (e.g. nsenter into the local cluster's
+// namespaces) runs the guard itself, so the guard and the child live where the launcher
+// puts them and the pipe still reaches the guard.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
 
 // An asynchronous list's stdin is /dev/null in a non-interactive shell unless it is
 // redirected explicitly, hence fd 3.
 const guardScript = `
+signal="$1"; shift
 exec 3<&0
 "$@" <&- 3<&- &
 child=$!
-( cat <&3 >/dev/null; kill -TERM "$child" 2>/dev/null; sleep 10; kill -KILL "$child" 2>/dev/null ) &
+( cat <&3 >/dev/null; kill -"$signal" "$child" 2>/dev/null; sleep 10; kill -KILL "$child" 2>/dev/null ) &
 watcher=$!
 wait "$child"
 status=$?
@@ -26,6 +30,10 @@ export interface ManagedProcessOptions {
   logFile: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** A command prefix that runs the guard (and so the child), e.g. `nsenter --target PID --net --mount --pid --`. */
+  launcher?: string[];
+  /** What the guard sends first when the pipe closes (default TERM; KILL for what must die at once). */
+  stopSignal?: "TERM" | "INT" | "KILL";
 }
 
 export class ManagedProcess {
@@ -40,7 +48,9 @@ export class ManagedProcess {
     this.name = options.name;
     this.logFile = options.logFile;
     this.log = createWriteStream(options.logFile, { flags: "a" });
-    this.child = spawn("sh", ["-c", guardScript, "guard", options.command, ...options.args], {
+    const guarded = ["sh", "-c", guardScript, "guard", options.stopSignal ?? "TERM", options.command, ...options.args];
+    const [command, ...args] = [...(options.launcher ?? []), ...guarded] as [string, ...string[]];
+    this.child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ["pipe", "pipe", "pipe"],

@@ -115,7 +115,7 @@ describe("the chart's injection webhook, served by the operator with the chart's
     const pod = created.pod as JsonObject;
     expect(at(pod, "metadata", "labels", "mcpwarden.dev/injected")).toBe("true");
     const sidecar = at(pod, "spec", "initContainers", 0) as JsonObject;
-    expect(sidecar).toMatchObject({ name: "mcp-warden", image: "mcp-warden/sidecar:0.1.0", restartPolicy: "Always", resources: sidecarResources });
+    expect(sidecar).toMatchObject({ name: "mcp-warden", image: "localhost/mcp-warden/sidecar:0.1.0", restartPolicy: "Always", resources: sidecarResources });
     expect((sidecar.ports as JsonObject[]).map((port) => [port.name, port.containerPort])).toEqual([
       ["mcp-warden", 9000],
       ["warden-admin", 9464],

@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { load, loadAll } from "js-yaml";
-import { repoRoot } from "../harness/index.ts";
+import { repoRoot, run } from "../harness/index.ts";
 import { chartCrdDrift, CHART_CRD_DIR } from "../../tools/generate-chart-crds.ts";
 import { at, chartDir, findObject, helm, isObject, kinds, renderChart, valuesFile, type Json, type JsonObject, type KubeManifest } from "./chart-helm.ts";
 
@@ -56,6 +56,26 @@ describe("helm lint", () => {
   });
 });
 
+describe("default images", () => {
+  it("are the images `make images` builds: localhost/mcp-warden/operator and /sidecar, tagged with the version", async () => {
+    const named = await run("make", ["--no-print-directory", "-s", "image-names"]);
+    expect(named.code, named.stderr).toBe(0);
+    const version = (JSON.parse(readFileSync(join(repoRoot(), "package.json"), "utf8")) as { version: string }).version;
+    expect(named.stdout.trim().split("\n")).toEqual([`localhost/mcp-warden/operator:${version}`, `localhost/mcp-warden/sidecar:${version}`, `localhost/mcp-warden/demo-server:${version}`]);
+    const { objects } = await renderChart({});
+    expect(at(deployment(objects), "spec", "template", "spec", "containers", 0, "image")).toBe(`localhost/mcp-warden/operator:${version}`);
+    expect(operatorArgs(objects)).toContain(`--sidecar-image=localhost/mcp-warden/sidecar:${version}`);
+    const schema = JSON.parse(readFileSync(join(chartDir(), "values.schema.json"), "utf8")) as JsonObject;
+    const values = load(readFileSync(join(chartDir(), "values.yaml"), "utf8")) as JsonObject;
+    for (const component of ["operator", "sidecar"]) {
+      expect(at(values, component, "image", "repository")).toBe(`localhost/mcp-warden/${component}`);
+      expect(at(schema, "properties", component, "properties", "image", "properties", "repository", "default")).toBe(`localhost/mcp-warden/${component}`);
+    }
+    const prefixed = await run("make", ["--no-print-directory", "-s", "image-names", "IMAGE_PREFIX=registry.example/team"]);
+    expect(prefixed.stdout.trim().split("\n")[0]).toBe(`registry.example/team/operator:${version}`);
+  });
+});
+
 describe("helm template: default values", () => {
   it("renders the operator, its webhooks, certificates and RBAC, and no monitoring objects", async () => {
     const { objects } = await renderChart({});
@@ -92,9 +112,10 @@ describe("helm template: default values", () => {
     expect(args[0]).toBe("operator");
     expect(args).toContain("--lease-name=warden-mcp-warden-operator");
     expect(args).toContain(`--control-plane-url=https://warden-mcp-warden-stream.${NAMESPACE}.svc:443`);
-    expect(args).toContain("--sidecar-image=mcp-warden/sidecar:0.1.0");
+    expect(args).toContain("--sidecar-image=localhost/mcp-warden/sidecar:0.1.0");
     expect(args.some((arg) => arg.startsWith("--sidecar-redis"))).toBe(false);
     expect(args).toContain("--approval-ttl=3600");
+    expect(args).toContain("--shutdown-delay=5");
     expect(at(container, "env")).toContainEqual({ name: "NODE_OPTIONS", value: "--max-old-space-size=256" });
     const pdb = findObject(objects, "PodDisruptionBudget");
     expect(at(pdb, "spec", "minAvailable")).toBe(1);

@@ -3,7 +3,8 @@
 // written, `sh template` needs the user's own things and is never run).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot } from "../harness/index.ts";
+// Not from ../harness/index.ts: the end-to-end suite uses this too, without the control plane.
+import { packageRoot as repoRoot } from "../../cli/package-root.ts";
 
 export interface ReadmeBlock {
   /** The info string: `sh`, `sh template`, `console`, `yaml`... */
