@@ -109,7 +109,7 @@ bench: build dist ## benchmarks (start-up, policy decisions, rate limits, tool d
 	@node dist/bench/main.js
 
 .PHONY: soak
-soak: build ## 10 minutes of mixed and hostile load against one sidecar (MCPWARDEN_SOAK_SECONDS) into bench/results/soak.json
+soak: build dist ## 10 minutes of mixed and hostile load against one sidecar (MCPWARDEN_SOAK_SECONDS) into bench/results/soak.json
 	@node bench/soak.ts
 
 .PHONY: clean

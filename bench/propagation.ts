@@ -16,6 +16,7 @@
 //   MCPWARDEN_BENCH_STREAMS=1000:5        only these stream counts (count:rounds, comma-separated)
 //   MCPWARDEN_BENCH_OPERATOR_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   node flags for the operator
 
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
@@ -23,7 +24,8 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { allPolicyEngines } from "../policy/all-engines.ts";
 import { readPolicyBundle } from "../policy/index.ts";
-import { rssMb } from "./bench-process.ts";
+import { freePort } from "../test/harness/free-port.ts";
+import { rssMb, shippedCliScript } from "./bench-process.ts";
 import {
   applyPolicy as applyPolicyIn,
   inBatches,
@@ -75,6 +77,8 @@ export interface PropagationResult {
   method: string;
   policies: number;
   runs: PropagationFigures[];
+  /** A real sidecar process (the shipped build, --control-plane) from spawn to /readyz, i.e. to its first bundle compiled and enforced. */
+  sidecarToFirstBundle: { rounds: number; medianMs: number; samplesMs: number[] };
   /** readPolicyBundle on the edited bundle, median of 50. */
   compileMs: number;
   operatorRssMb: { idle: number; at1000Streams: number };
@@ -123,6 +127,8 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
     const { streamPort, adminPort, caPem } = operator;
     await waitReady(`http://127.0.0.1:${adminPort}/readyz`, operator);
     const idleRss = rssMb(operator.pid);
+    const sidecarToFirstBundle = await timeSidecarToFirstBundle(`https://127.0.0.1:${streamPort}`, caPem, join(tokenDir, pods[0]!.name), stateDir);
+    console.log(`[bench] propagation: a sidecar process (the shipped build) from start to its first enforced bundle from the stream: median ${sidecarToFirstBundle.medianMs} ms`);
 
     const runs: PropagationFigures[] = [];
     let generation = 0;
@@ -185,6 +191,7 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
       policies: options.policies,
       runs,
       compileMs,
+      sidecarToFirstBundle,
       operatorRssMb: { idle: idleRss, at1000Streams: rssAt1000 },
       operatorMemoryMbAt1000Streams: heapAt1000,
       goal: "p99 < 250 ms at 1,000 streams",
@@ -417,4 +424,34 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const result = await runPropagationBench(propagationBenchOptionsFromEnv());
   console.log(JSON.stringify(result, null, 2));
   process.exit(0);
+}
+
+/**
+ * Process start of `mcp-warden sidecar --control-plane` (the shipped build, as a pod runs
+ * it) until /readyz answers 200: connected, TokenReviewed, first bundle received and
+ * compiled. No state directory, so each start waits for the stream.
+ */
+async function timeSidecarToFirstBundle(streamUrl: string, caPem: string, tokenFile: string, stateDir: string, rounds = 5): Promise<{ rounds: number; medianMs: number; samplesMs: number[] }> {
+  const caFile = join(stateDir, "sidecar-ca.pem");
+  writeFileSync(caFile, caPem);
+  const samplesMs: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const adminPort = await freePort();
+    const started = performance.now();
+    const child = spawn(process.execPath, [shippedCliScript(), "sidecar", "--listen", "127.0.0.1:0", "--admin", `127.0.0.1:${adminPort}`, "--upstream", "http://127.0.0.1:9/mcp", "--control-plane", streamUrl, "--control-plane-ca", caFile, "--token-file", tokenFile, "--log-level", "warn"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (data: Buffer) => (stderr += data.toString()));
+    try {
+      await until(async () => {
+        if (child.exitCode !== null) throw new Error(`the sidecar exited with ${child.exitCode}: ${stderr}`);
+        return (await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.status === 200;
+      }, 30_000, "the sidecar to enforce its first bundle");
+      samplesMs.push(Math.round(performance.now() - started));
+    } finally {
+      child.kill("SIGKILL");
+      await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once("exit", resolve)));
+    }
+  }
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  return { rounds, medianMs: sorted[Math.floor(sorted.length / 2)]!, samplesMs };
 }

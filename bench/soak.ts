@@ -1,4 +1,4 @@
-// `make soak`: one sidecar process, started with the heap flags the injector sets for the
+// `make soak`: one sidecar process (the shipped build, as images run it), started with the heap flags the injector sets for the
 // chart's default 256Mi limit, under ten minutes of mixed load — allowed, denied and
 // rate-limited calls, tools/list, calls held for approval and released — and hostile
 // clients: slow-loris connections, abandoned sessions, oversized replies (a 30 MiB JSON
@@ -7,7 +7,8 @@
 // server (must be 0), peak and final RSS, open descriptors before and after, p50/p99 per
 // minute — and exits 1 only if the sidecar died or a denied call got through.
 //
-// MCPWARDEN_SOAK_SECONDS shortens it (default 600).
+// MCPWARDEN_SOAK_SECONDS shortens it (default 600); MCPWARDEN_BENCH_SIDECAR_FLAGS replaces
+// the sidecar's node flags.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
@@ -16,6 +17,7 @@ import { packageRoot } from "../cli/package-root.ts";
 import { sidecarNodeOptions } from "../operator/injection/sidecar-node-options.ts";
 import { startCanary, startCountingUpstream } from "../test/support/boundary-servers.ts";
 import { startSidecarProcess } from "../test/support/sidecar-process.ts";
+import { shippedCliScript } from "./bench-process.ts";
 
 const SECONDS = Number(process.env.MCPWARDEN_SOAK_SECONDS ?? 600);
 const WORKERS = 8;
@@ -42,12 +44,16 @@ interface Sample {
   fds: number;
 }
 
+/** The injector's heap flags for the chart's 256Mi limit; MCPWARDEN_BENCH_SIDECAR_FLAGS replaces them (as in the sidecar section). */
+const NODE_OPTIONS = process.env["MCPWARDEN_BENCH_SIDECAR_FLAGS"] ?? sidecarNodeOptions("256Mi");
+
 const canary = await startCanary();
 const upstream = await startCountingUpstream(canary);
 const sidecar = await startSidecarProcess({
   policy: POLICY,
   upstream: { url: upstream.url },
-  nodeFlags: sidecarNodeOptions("256Mi").split(" "),
+  nodeFlags: NODE_OPTIONS.split(/\s+/).filter((flag) => flag !== ""),
+  cliScript: shippedCliScript(),
   args: ["--log-level", "warn", "--approval-hold", "5"],
 });
 const started = performance.now();
@@ -179,7 +185,7 @@ async function sampler(): Promise<void> {
   }
 }
 
-console.log(`soak: ${SECONDS} s against one sidecar (pid ${sidecar.child.pid}, ${sidecarNodeOptions("256Mi")}), ${WORKERS} callers, slow-loris, abandoned sessions, oversized replies`);
+console.log(`soak: ${SECONDS} s against one sidecar (pid ${sidecar.child.pid}, ${NODE_OPTIONS}), ${WORKERS} callers, slow-loris, abandoned sessions, oversized replies`);
 const [, , slowLorisOpened, abandoned] = await Promise.all([
   Promise.all(Array.from({ length: WORKERS }, (_, index) => worker(index))),
   approver(),
@@ -205,7 +211,7 @@ const firstMinute = minuteSamples(60, 120);
 const lastMinute = minuteSamples(SECONDS - 60, SECONDS + 1);
 const result = {
   seconds: SECONDS,
-  nodeOptions: sidecarNodeOptions("256Mi"),
+  nodeOptions: NODE_OPTIONS,
   calls,
   errors,
   byKind: counts,

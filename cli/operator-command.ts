@@ -101,7 +101,7 @@ export function registerOperatorCommand(program: Command): void {
     .option("--ca-out <file>", "write the CA of the serving certificate here")
     .option("--control-plane-url <url>", "the stream URL injected sidecars use (default https://mcp-warden.NAMESPACE.svc:STREAM-PORT)")
     .option("--control-plane-ca-file <file>", "the CA injected sidecars trust (default: the serving certificate's CA)")
-    .option("--sidecar-image <image>", "the image of injected sidecars (default mcp-warden:VERSION)")
+    .option("--sidecar-image <image>", "the image of injected sidecars (default localhost/mcp-warden/sidecar:VERSION, the name make images gives it)")
     .addOption(new Option("--sidecar-image-pull-policy <policy>", "imagePullPolicy of injected sidecars").choices(PULL_POLICIES).default("IfNotPresent"))
     .option("--sidecar-resources <yaml>", "resources of injected sidecars, YAML or JSON", resources)
     .addOption(new Option("--sidecar-log-level <level>", "log level of injected sidecars").choices(LOG_LEVELS).default("info"))
@@ -156,7 +156,7 @@ export function registerOperatorCommand(program: Command): void {
           controlPlaneUrl: flags.controlPlaneUrl,
           controlPlaneCaFile: flags.controlPlaneCaFile,
           injection: {
-            image: flags.sidecarImage ?? `mcp-warden:${build.version}`,
+            image: flags.sidecarImage ?? `localhost/mcp-warden/sidecar:${build.version}`,
             imagePullPolicy: flags.sidecarImagePullPolicy,
             logLevel: flags.sidecarLogLevel,
             ...(flags.sidecarResources === undefined ? {} : { resources: flags.sidecarResources }),

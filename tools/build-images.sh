@@ -128,6 +128,13 @@ mkdir -p "$npm_cache"
 run_mounts+=(-v "$npm_cache:/root/.npm")
 
 # --- the images ------------------------------------------------------------------------
+# The commit `mcp-warden version` reports (the build context has no .git), as build-dist.ts
+# names it: short, -dirty with uncommitted changes to tracked files.
+commit="unknown"
+if git -C "$root" rev-parse --short=12 HEAD >/dev/null 2>&1; then
+  commit="$(git -C "$root" rev-parse --short=12 HEAD)"
+  [ -z "$(git -C "$root" status --porcelain --untracked-files=no)" ] || commit="$commit-dirty"
+fi
 [ -n "$archives" ] && mkdir -p "$archives"
 for spec in "${specs[@]}"; do
   IFS='=' read -r ref dockerfile context <<<"$spec"
@@ -136,6 +143,7 @@ for spec in "${specs[@]}"; do
   log "buildah build $ref ($dockerfile)"
   if ! buildah_cmd build --quiet --pull=never --isolation chroot --layers \
       --build-arg NODE_IMAGE="$node_image" --build-arg DEBIAN_IMAGE="$debian_image" \
+      --build-arg MCPWARDEN_COMMIT="$commit" \
       "${run_mounts[@]}" -f "$dockerfile" -t "$ref" "$context" >"$work/build.log" 2>&1; then
     tail -40 "$work/build.log" >&2
     log "error: building $ref failed"

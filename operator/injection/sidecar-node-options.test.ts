@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { memoryBytes, sidecarNodeOptions } from "./sidecar-node-options.ts";
 
 describe("sidecarNodeOptions", () => {
-  it("gives the old space half the memory limit, and 8 MB semi-spaces", () => {
-    expect(sidecarNodeOptions("256Mi")).toBe("--max-old-space-size=128 --max-semi-space-size=8");
-    expect(sidecarNodeOptions("1Gi")).toBe("--max-old-space-size=512 --max-semi-space-size=8");
-    expect(sidecarNodeOptions("500M")).toBe("--max-old-space-size=238 --max-semi-space-size=8");
-    expect(sidecarNodeOptions("268435456")).toBe("--max-old-space-size=128 --max-semi-space-size=8");
+  it("gives the old space three eighths of the memory limit, and 8 MB semi-spaces", () => {
+    expect(sidecarNodeOptions("256Mi")).toBe("--max-old-space-size=96 --max-semi-space-size=8");
+    expect(sidecarNodeOptions("1Gi")).toBe("--max-old-space-size=384 --max-semi-space-size=8");
+    expect(sidecarNodeOptions("500M")).toBe("--max-old-space-size=178 --max-semi-space-size=8");
+    expect(sidecarNodeOptions("268435456")).toBe("--max-old-space-size=96 --max-semi-space-size=8");
   });
 
   it("never goes below 32 MB, and leaves the old space alone without a readable limit", () => {

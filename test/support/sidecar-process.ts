@@ -38,6 +38,8 @@ export interface SidecarProcessOptions {
   readonly args?: readonly string[];
   /** Node flags for the process (e.g. the heap flags the injector sets). */
   readonly nodeFlags?: readonly string[];
+  /** The CLI script to run (default: the tsc output, dist/cli/main.js). */
+  readonly cliScript?: string;
 }
 
 export async function startSidecarProcess(options: SidecarProcessOptions): Promise<SidecarProcess> {
@@ -49,7 +51,7 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
     process.execPath,
     [
       ...(options.nodeFlags ?? []),
-      join(repoRoot(), "dist", "cli", "main.js"),
+      options.cliScript ?? join(repoRoot(), "dist", "cli", "main.js"),
       "sidecar",
       "--listen",
       `127.0.0.1:${port}`,
