@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManagedProcess } from "../harness/managed-process.ts";
@@ -102,6 +103,16 @@ describe("a stdio MCP server through mcp-warden-launcher", () => {
     expect(sidecar.proxy.stdioSessions().map((session) => session.id)).toEqual([b.transport.sessionId]);
     await b.transport.terminateSession();
     await Promise.all([a.client.close(), b.client.close()]);
+  });
+
+  it("serves a legacy HTTP+SSE client too: the event stream is the session, and its process ends with it", async () => {
+    const client = new Client({ name: "legacy-agent", version: "1" });
+    await client.connect(new SSEClientTransport(new URL(`${sidecar.origin}/sse`)));
+    const pid = await until("the legacy session's process", () => sidecar.proxy.stdioSessions()[0]?.pid);
+    expect(await client.callTool({ name: "echo", arguments: { text: "legacy" } })).toEqual({ content: [{ type: "text", text: "legacy" }] });
+    await client.close();
+    await until("the legacy session's process to end", () => !processAlive(pid));
+    expect(sidecar.proxy.stdioSessions()).toHaveLength(0);
   });
 
   it("gives a session whose server process is killed a JSON-RPC error for its call in flight, and a new session a working server", async () => {
