@@ -183,6 +183,9 @@ export async function mcpClient(url: string, headers: Record<string, string> = {
   return {
     client,
     close: async () => {
+      // DELETE ends the session as a well-behaved client does: a stdio server's process
+      // then exits at once instead of at the sidecar's idle timeout.
+      await transport.terminateSession().catch(() => undefined);
       await client.close().catch(() => undefined);
       await agent.close().catch(() => undefined);
     },
