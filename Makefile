@@ -48,6 +48,10 @@ lint: $(DEPS_STAMP) ## eslint (incl. who may import whom) and knip (unused files
 control-plane: ## build etcd, kube-apiserver, kubectl and helm into ~/.cache/mcp-warden
 	@tools/build-control-plane.sh >/dev/null
 
+.PHONY: otel-collector
+otel-collector: ## build the OpenTelemetry Collector the tracing tests export to (otlp receiver, file exporter) into ~/.cache/mcp-warden
+	@tools/build-otel-collector.sh >/dev/null
+
 .PHONY: system-packages
 system-packages: ## install redis-server and prometheus when missing
 	@tools/ensure-system-packages.sh test
@@ -67,9 +71,9 @@ test-unit: $(DEPS_STAMP) ## unit tests
 	@vitest run --config vitest.unit.config.ts $(call VITEST_REPORT,unit)
 
 .PHONY: test-integration
-test-integration: build dist control-plane system-packages ## integration tests against a real control plane
+test-integration: build dist control-plane otel-collector system-packages ## integration tests against a real control plane
 	@mkdir -p $(RESULTS)
-	@MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" vitest run --config vitest.integration.config.ts $(call VITEST_REPORT,integration)
+	@MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" MCPWARDEN_OTEL_COLLECTOR_BIN="$$(tools/build-otel-collector.sh)" vitest run --config vitest.integration.config.ts $(call VITEST_REPORT,integration)
 
 # Where the end-to-end suite runs, decided before anything is built: the local cluster
 # (root on Linux, no other cluster running), the cluster of MCPWARDEN_E2E_CONTEXT, or
@@ -89,7 +93,7 @@ test-e2e: build control-plane ## the end-to-end suite on the local cluster (or M
 e2e: test-e2e ## the end-to-end suite against your cluster: MCPWARDEN_E2E_CONTEXT=<kubeconfig context>, images from IMAGE_PREFIX/IMAGE_TAG
 
 .PHONY: test
-test: e2e-preflight build control-plane system-packages typecheck lint ## everything: lint, types, unit, integration and end-to-end tests
+test: e2e-preflight build control-plane otel-collector system-packages typecheck lint ## everything: lint, types, unit, integration and end-to-end tests
 	@rm -rf $(RESULTS)
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-integration

@@ -38,6 +38,8 @@ export interface SidecarProcessOptions {
   readonly args?: readonly string[];
   /** Node flags for the process (e.g. the heap flags the injector sets). */
   readonly nodeFlags?: readonly string[];
+  /** Added to the test process's environment (e.g. OTEL_*). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export async function startSidecarProcess(options: SidecarProcessOptions): Promise<SidecarProcess> {
@@ -60,7 +62,7 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
       join(dir, "policy.yaml"),
       ...(options.args ?? []),
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } },
   );
   let output = "";
   child.stdout?.on("data", (data: Buffer) => (output += data.toString()));
