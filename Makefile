@@ -109,7 +109,7 @@ demo: build ## the sidecar in front of a demo MCP server: 127.0.0.1:9000/mcp, me
 	@node dist/examples/demo/run-demo.js
 
 .PHONY: bench
-bench: build dist ## benchmarks (start-up, policy decisions, rate limits, tool definitions, the sidecar against a bare proxy, propagation, scaling, the local cluster) into bench/results/latest.json
+bench: build dist otel-collector ## benchmarks (start-up, policy decisions, rate limits, tool definitions, the sidecar against a bare proxy, propagation, scaling, the local cluster) into bench/results/latest.json
 	@node dist/bench/main.js
 
 .PHONY: soak
