@@ -86,7 +86,7 @@ e2e-preflight:
 test-e2e: build control-plane ## the end-to-end suite on the local cluster (or MCPWARDEN_E2E_CONTEXT; MCPWARDEN_E2E=skip skips it)
 	@mkdir -p $(RESULTS)
 	@mode="$$(node test/e2e/preflight.ts)"; \
-	if [ "$$mode" = local ]; then $(MAKE) --no-print-directory node; export MCPWARDEN_NODE_BIN="$$(tools/build-node.sh)"; fi; \
+	if [ "$$mode" = local ]; then $(MAKE) --no-print-directory node; export MCPWARDEN_NODE_BIN="$$(tools/build-node.sh)" MCPWARDEN_PROMETHEUS_OPERATOR_BIN="$$(tools/build-prometheus-operator.sh)"; fi; \
 	MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" vitest run --config vitest.e2e.config.ts $(call VITEST_REPORT,e2e)
 
 .PHONY: e2e

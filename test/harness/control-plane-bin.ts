@@ -25,3 +25,8 @@ export function nodeBinDir(): string {
 export function otelCollectorBin(): string {
   return builtBy("build-otel-collector.sh", process.env.MCPWARDEN_OTEL_COLLECTOR_BIN);
 }
+
+/** The Prometheus Operator, its config reloader, CRDs and RBAC (MCPWARDEN_PROMETHEUS_OPERATOR_BIN or tools/build-prometheus-operator.sh). */
+export function prometheusOperatorBinDir(): string {
+  return builtBy("build-prometheus-operator.sh", process.env.MCPWARDEN_PROMETHEUS_OPERATOR_BIN);
+}
