@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { packageRoot, packageVersion } from "../../cli/package-root.ts";
 import { controlPlaneBinDir } from "../harness/control-plane-bin.ts";
 import { startClusterProcess } from "../harness/cluster-process.ts";
+import { cleanUpHostBeforeSnapshot } from "../harness/local-cluster.ts";
 import { snapshotHost } from "../harness/host-state.ts";
 import { clusterNetwork } from "../harness/node-config.ts";
 import { defaultImagePrefix } from "../harness/cluster-images.ts";
@@ -47,6 +48,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     return async () => rmSync(workDir, { recursive: true, force: true });
   }
 
+  await cleanUpHostBeforeSnapshot((line) => console.log(`[e2e] ${line}`));
   const hostBefore = snapshotHost(clusterNetwork.cgroupName, clusterProcessPattern);
   const started = Date.now();
   const cluster = await startClusterProcess(workDir);

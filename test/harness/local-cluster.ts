@@ -60,12 +60,7 @@ export class LocalCluster {
   async start(): Promise<LocalClusterInfo> {
     const { stateDir, log } = this.options;
     this.lock = await ClusterLock.acquire();
-    const previous = readRecord();
-    if (previous !== undefined) {
-      log(`cleaning up after a cluster that did not stop (pid ${previous.owner.pid}, since ${previous.owner.startedAt})`);
-      const problems = await restoreHost(previous);
-      if (problems.length > 0) throw new Error(`could not clean up after the previous cluster: ${problems.join("; ")}`);
-    }
+    await cleanUpAfterKilledCluster(log);
     const archives = await this.options.prepareImages();
     rmSync(stateDir, { recursive: true, force: true });
     const logDir = join(stateDir, "logs");
@@ -243,5 +238,31 @@ export class LocalCluster {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${this.logTails(20)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
+  }
+}
+
+/**
+ * With the cluster lock held: puts the host back as a cluster that was killed left it
+ * (its record in /run/mcp-warden), if one did. Throws when that fails.
+ */
+async function cleanUpAfterKilledCluster(log: (line: string) => void): Promise<void> {
+  const previous = readRecord();
+  if (previous === undefined) return;
+  log(`cleaning up after a cluster that did not stop (pid ${previous.owner.pid}, since ${previous.owner.startedAt})`);
+  const problems = await restoreHost(previous);
+  if (problems.length > 0) throw new Error(`could not clean up after the previous cluster: ${problems.join("; ")}`);
+}
+
+/**
+ * Before a host snapshot meant as "the host as it was": clean up after a killed cluster
+ * first, so its leftovers (the sysctls the kubelet set, its interface) are not taken for
+ * the host's own state. Throws ClusterLockedError when a cluster runs.
+ */
+export async function cleanUpHostBeforeSnapshot(log: (line: string) => void): Promise<void> {
+  const lock = await ClusterLock.acquire();
+  try {
+    await cleanUpAfterKilledCluster(log);
+  } finally {
+    await lock.release();
   }
 }
