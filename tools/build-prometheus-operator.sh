@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Prometheus Operator and its config reloader from the Go module proxy
-# (tools/prometheus-operator/) into a version-keyed cache outside the checkout, copies the
+# Builds the Prometheus Operator, its config reloader and Prometheus (the release the
+# operator is built against: Debian's Prometheus has no Kubernetes discovery) from the Go
+# module proxy (tools/prometheus-operator/, tools/prometheus/) into a version-keyed cache outside the checkout, copies the
 # release's CRDs and example RBAC from the same module download beside them, and prints the
 # folder. The end-to-end suite builds its monitoring images from it. Idempotent.
 set -euo pipefail
@@ -9,11 +10,14 @@ log_tag=prometheus-operator
 # shellcheck source=go-build.sh
 source "$(dirname "${BASH_SOURCE[0]}")/go-build.sh"
 
-bin_dir="$cache_root/prometheus-operator/$PROMETHEUS_OPERATOR_VERSION"
+bin_dir="$cache_root/prometheus-operator/$PROMETHEUS_OPERATOR_VERSION-prometheus-$PROMETHEUS_VERSION"
 mkdir -p "$bin_dir"
 module=github.com/prometheus-operator/prometheus-operator
 go_build "$bin_dir" operator "$here/prometheus-operator" "$module/cmd/operator" "-s -w"
 go_build "$bin_dir" prometheus-config-reloader "$here/prometheus-operator" "$module/cmd/prometheus-config-reloader" "-s -w"
+# Without the web UI's assets (built by npm, not in the module): the API and /metrics serve.
+go_build "$bin_dir" prometheus "$here/prometheus" github.com/prometheus/prometheus/cmd/prometheus \
+  "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION#v}"
 
 if [ ! -f "$bin_dir/manifests/.complete" ]; then
   require_go

@@ -1,6 +1,5 @@
 // Monitoring as kube-prometheus-stack users run it: a real Prometheus Operator and Prometheus
-// (images built here: the operator and its config reloader from their Go module, Prometheus
-// from Debian's package; nothing pulled), and the chart's `monitoring.enabled=true` objects —
+// (images built here from their Go modules, nothing pulled), and the chart's `monitoring.enabled=true` objects —
 // PodMonitor, ServiceMonitor, PrometheusRule — turned into scrape configuration and rules by
 // the Prometheus Operator itself. Every injected sidecar (a native sidecar: an init container)
 // and every operator replica is `up`; after a scripted workload every query of the dashboard
@@ -11,11 +10,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadAll } from "js-yaml";
 import { prometheusOperatorBinDir } from "../harness/control-plane-bin.ts";
-import { callTool, createNamespace, describeLocal, e2e, eventually, kubectl, kubectlJson, kubectlOk, mcpClient, podUrl, serviceUrl, stopPortForwards, upgradeRelease } from "./e2e-cluster.ts";
+import { callTool, createNamespace, describeLocal, e2e, eventually, kubectl, kubectlJson, kubectlOk, mcpClient, podUrl, repoRoot, serviceUrl, stopPortForwards, upgradeRelease } from "./e2e-cluster.ts";
 import { demoPolicy, deployDemoServer } from "./demo-workload.ts";
 
-/** Debian's Prometheus package (bookworm): the Prometheus Operator generates its configuration for this version. */
-const PROMETHEUS_VERSION = "v2.42.0";
+/** tools/versions.env: the Prometheus the operator's release is built against, and generates configuration for. */
+const PROMETHEUS_VERSION = /^PROMETHEUS_VERSION=(\S+)$/m.exec(readFileSync(join(repoRoot(), "tools", "versions.env"), "utf8"))?.[1] ?? "";
 const ALERTS = ["McpWardenDenialRateSpike", "McpWardenPolicyNotProgrammed", "McpWardenRateLimitStoreFallback", "McpWardenSidecarDisconnected", "McpWardenToolDefinitionChanged"];
 const NOBODYS_DIGEST = `sha256:${"0".repeat(64)}`;
 

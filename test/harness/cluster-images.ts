@@ -39,12 +39,10 @@ export function clusterImages(options: { root: string; nodeBinDir: string; prefi
     refs.redis = `${defaultImagePrefix}/e2e-redis:${tag}`;
     specs.push(`${refs.redis}=${join(root, "test", "e2e", "images", "redis.Dockerfile")}`);
     if (options.monitoringBinDir !== undefined) {
-      for (const name of ["prometheus-operator", "prometheus-config-reloader"]) {
+      for (const name of ["prometheus-operator", "prometheus-config-reloader", "prometheus"]) {
         refs[name] = `${defaultImagePrefix}/e2e-${name}:${tag}`;
         specs.push(`${refs[name]}=${join(root, "tools", "images", `${name}.Dockerfile`)}=${options.monitoringBinDir}`);
       }
-      refs.prometheus = `${defaultImagePrefix}/e2e-prometheus:${tag}`;
-      specs.push(`${refs.prometheus}=${join(root, "tools", "images", "prometheus.Dockerfile")}`);
     }
   }
   return {

@@ -1,8 +1,7 @@
-# Prometheus for the local cluster's monitoring stack, from Debian's package (the local
-# Debian base here; debian:bookworm-slim elsewhere). The Prometheus Operator runs it with its
-# own arguments; this image only supplies the binary.
-ARG DEBIAN_IMAGE=debian:bookworm-slim
-FROM ${DEBIAN_IMAGE}
-RUN apt-get update && apt-get install -y --no-install-recommends prometheus && rm -rf /var/lib/apt/lists/* /etc/prometheus/*
+# Prometheus for the local cluster's monitoring stack, built from its Go module by
+# tools/build-prometheus-operator.sh (static; Debian's package has no Kubernetes discovery).
+# The Prometheus Operator runs it with its own arguments and volumes.
+FROM scratch
+COPY prometheus /bin/prometheus
 USER 65534:65534
-ENTRYPOINT ["/usr/bin/prometheus"]
+ENTRYPOINT ["/bin/prometheus"]
