@@ -142,7 +142,6 @@ describeLocal("the chart's monitoring objects read by a real Prometheus Operator
     await upgradeRelease([
       "monitoring.enabled=true",
       "monitoring.scrapeInterval=2s",
-      "monitoring.rules.denialRateThreshold=0.5",
       "monitoring.rules.denialRateWindow=30s",
       "monitoring.rules.for.denialRateSpike=1s",
     ]);
