@@ -15,7 +15,7 @@ export async function loadTracing(env: Readonly<Record<string, string | undefine
   if ("error" in settings) throw new Error(`tracing: ${settings.error}`);
   if (!settings.enabled) return undefined;
   const { startTracing } = await import("./start-tracing.ts");
-  const tracing = await startTracing(settings.protocol, service, log);
+  const tracing = startTracing(settings.protocol, service, log);
   log.info({ endpoint: settings.endpoint, protocol: settings.protocol }, "tracing: exporting spans over OTLP");
   return tracing;
 }

@@ -6,6 +6,10 @@
 
 import { diag, DiagLogLevel, SpanStatusCode, trace, type Attributes, type Tracer } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
+// Imported statically: this module is itself the lazily loaded part, and a dynamic import of
+// a CommonJS package inside the split build yields only its default export.
+import { OTLPTraceExporter as JsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as ProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { SpanRecorder, TracingLog } from "./span-recorder.ts";
@@ -18,7 +22,7 @@ export interface Tracing extends SpanRecorder {
   shutdown(): Promise<void>;
 }
 
-export async function startTracing(protocol: OtlpProtocol, service: { readonly name: string; readonly version: string }, log: TracingLog): Promise<Tracing> {
+export function startTracing(protocol: OtlpProtocol, service: { readonly name: string; readonly version: string }, log: TracingLog): Tracing {
   // The SDK reports export failures through diag; without a logger they vanish.
   diag.setLogger(
     {
@@ -30,10 +34,7 @@ export async function startTracing(protocol: OtlpProtocol, service: { readonly n
     },
     { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
   );
-  const exporter: SpanExporter =
-    protocol === "http/json"
-      ? new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter()
-      : new (await import("@opentelemetry/exporter-trace-otlp-proto")).OTLPTraceExporter();
+  const exporter: SpanExporter = protocol === "http/json" ? new JsonExporter() : new ProtobufExporter();
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the defaults.
   const resource = defaultResource()
     .merge(resourceFromAttributes({ "service.name": service.name, "service.version": service.version }))

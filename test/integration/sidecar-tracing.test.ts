@@ -126,6 +126,24 @@ describe("the sidecar's traces, received by a real OpenTelemetry Collector", () 
     expect(collector.rawText()).not.toContain(SECRET);
   });
 
+  it("exports from the shipped build too (the ES-module chunks the npm package and the images run)", async () => {
+    const shipped = await startSidecarProcess({
+      policy: POLICY,
+      upstream: { url: upstream.url },
+      script: join(packageRoot(), "dist", "npm", "bin", "mcp-warden.cjs"),
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_BSP_SCHEDULE_DELAY: "100", OTEL_SERVICE_NAME: "shipped-sidecar" },
+    });
+    try {
+      const trace = "5bf92f3577b34da6a3ce929d0e0e4737";
+      await call(shipped, "echo", { traceparent: `00-${trace}-${CLIENT_SPAN}-01` });
+      const server = await collector.waitForSpan((span) => span.traceId === trace && span.kind === SERVER);
+      expect(server).toMatchObject({ service: "shipped-sidecar", name: "tools/call echo", attributes: { "mcpwarden.decision": "allow" } });
+      expect((await collector.waitForSpan((span) => span.traceId === trace && span.kind === CLIENT)).parentSpanId).toBe(server.spanId);
+    } finally {
+      await shipped.close();
+    }
+  });
+
   it("with no OTEL_* settings: no traceparent of its own, and nothing of OpenTelemetry loaded", async () => {
     const before = upstream.requests.length;
     await call(untraced, "echo", { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` });

@@ -40,6 +40,8 @@ export interface SidecarProcessOptions {
   readonly nodeFlags?: readonly string[];
   /** Added to the test process's environment (e.g. OTEL_*). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The command's script; default dist/cli/main.js (tsc's build). */
+  readonly script?: string;
 }
 
 export async function startSidecarProcess(options: SidecarProcessOptions): Promise<SidecarProcess> {
@@ -51,7 +53,7 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
     process.execPath,
     [
       ...(options.nodeFlags ?? []),
-      join(repoRoot(), "dist", "cli", "main.js"),
+      options.script ?? join(repoRoot(), "dist", "cli", "main.js"),
       "sidecar",
       "--listen",
       `127.0.0.1:${port}`,
