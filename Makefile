@@ -48,6 +48,10 @@ lint: $(DEPS_STAMP) ## eslint (incl. who may import whom) and knip (unused files
 control-plane: ## build etcd, kube-apiserver, kubectl and helm into ~/.cache/mcp-warden
 	@tools/build-control-plane.sh >/dev/null
 
+.PHONY: otel-collector
+otel-collector: ## build the OpenTelemetry Collector the tracing tests export to (otlp receiver, file exporter) into ~/.cache/mcp-warden
+	@tools/build-otel-collector.sh >/dev/null
+
 .PHONY: system-packages
 system-packages: ## install redis-server and prometheus when missing
 	@tools/ensure-system-packages.sh test
@@ -67,9 +71,9 @@ test-unit: $(DEPS_STAMP) ## unit tests
 	@vitest run --config vitest.unit.config.ts $(call VITEST_REPORT,unit)
 
 .PHONY: test-integration
-test-integration: build dist control-plane system-packages ## integration tests against a real control plane
+test-integration: build dist control-plane otel-collector system-packages ## integration tests against a real control plane
 	@mkdir -p $(RESULTS)
-	@MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" vitest run --config vitest.integration.config.ts $(call VITEST_REPORT,integration)
+	@MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" MCPWARDEN_OTEL_COLLECTOR_BIN="$$(tools/build-otel-collector.sh)" vitest run --config vitest.integration.config.ts $(call VITEST_REPORT,integration)
 
 # Where the end-to-end suite runs, decided before anything is built: the local cluster
 # (root on Linux, no other cluster running), the cluster of MCPWARDEN_E2E_CONTEXT, or
@@ -82,14 +86,14 @@ e2e-preflight:
 test-e2e: build control-plane ## the end-to-end suite on the local cluster (or MCPWARDEN_E2E_CONTEXT; MCPWARDEN_E2E=skip skips it)
 	@mkdir -p $(RESULTS)
 	@mode="$$(node test/e2e/preflight.ts)"; \
-	if [ "$$mode" = local ]; then $(MAKE) --no-print-directory node; export MCPWARDEN_NODE_BIN="$$(tools/build-node.sh)"; fi; \
+	if [ "$$mode" = local ]; then $(MAKE) --no-print-directory node; export MCPWARDEN_NODE_BIN="$$(tools/build-node.sh)" MCPWARDEN_PROMETHEUS_OPERATOR_BIN="$$(tools/build-prometheus-operator.sh)"; fi; \
 	MCPWARDEN_CONTROL_PLANE_BIN="$$(tools/build-control-plane.sh)" vitest run --config vitest.e2e.config.ts $(call VITEST_REPORT,e2e)
 
 .PHONY: e2e
 e2e: test-e2e ## the end-to-end suite against your cluster: MCPWARDEN_E2E_CONTEXT=<kubeconfig context>, images from IMAGE_PREFIX/IMAGE_TAG
 
 .PHONY: test
-test: e2e-preflight build control-plane system-packages typecheck lint ## everything: lint, types, unit, integration and end-to-end tests
+test: e2e-preflight build control-plane otel-collector system-packages typecheck lint ## everything: lint, types, unit, integration and end-to-end tests
 	@rm -rf $(RESULTS)
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-integration
@@ -105,7 +109,7 @@ demo: build ## the sidecar in front of a demo MCP server: 127.0.0.1:9000/mcp, me
 	@node dist/examples/demo/run-demo.js
 
 .PHONY: bench
-bench: build dist ## benchmarks (start-up, policy decisions, rate limits, tool definitions, the sidecar against a bare proxy, propagation, scaling, the local cluster) into bench/results/latest.json
+bench: build dist otel-collector ## benchmarks (start-up, policy decisions, rate limits, tool definitions, the sidecar against a bare proxy, propagation, scaling, the local cluster) into bench/results/latest.json
 	@node dist/bench/main.js
 
 .PHONY: soak

@@ -67,6 +67,8 @@ export default tseslint.config(
   boundary(["policy/**/*.ts"], ["sidecar", "operator", "cli", "protocol"], { pure: true, ignores: ["**/*.test.ts"] }),
   boundary(["policy/**/*.test.ts"], ["sidecar", "operator", "cli", "protocol"]),
   boundary(["protocol/**/*.ts"], ["sidecar", "operator", "cli"], { pure: true, ignores: ["**/*.test.ts"] }),
+  // OpenTelemetry for both processes: neither process's code, nor the CLI.
+  boundary(["tracing/**/*.ts"], ["sidecar", "operator", "cli"]),
   {
     // The package's command shims: CommonJS in syntax every Node.js parses (packaging/bin/require-node.cjs).
     files: ["packaging/**/*.cjs"],

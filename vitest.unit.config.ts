@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // (Redis-backed store tests start their own redis-server and say so).
 export default defineConfig({
   test: {
-    include: ["{cli,policy,protocol,sidecar,operator}/**/*.test.ts"],
+    include: ["{cli,policy,protocol,tracing,sidecar,operator}/**/*.test.ts"],
     environment: "node",
     testTimeout: 30_000,
   },

@@ -3,6 +3,8 @@
 // `mcp-warden sidecar`, as it would in a pod, so its RSS is its own. Targets:
 //   (a) the upstream directly          (b) a bare Node pass-through proxy
 //   (c) the sidecar with allow-all     (d) the sidecar with a realistic 50-rule policy
+//   (e) (c) with tracing on: a span per call and one per upstream call, exported over OTLP
+//       to a real OpenTelemetry Collector (tools/build-otel-collector.sh) in its own process
 // For each: an open-loop run at a fixed rate (latency from the scheduled send time) and a
 // closed-loop saturation run (throughput), plus the CPU time the process in front of the
 // load used per call — a figure that, unlike latency, holds on a busy shared machine.
@@ -17,6 +19,7 @@ import { sidecarNodeOptions } from "../operator/injection/sidecar-node-options.t
 import { benchScript, shippedCliScript, cpuSeconds, rssMb, sampleRss, startJsonProcess, type JsonProcess } from "./bench-process.ts";
 import type { LoadPlan, LoadResult } from "./sidecar-load.ts";
 import { ALLOW_ALL_POLICY, realisticPolicy, realisticRuleCount } from "./sidecar-policies.ts";
+import { startOtelCollector, type OtelCollector } from "../test/support/otel-collector.ts";
 
 export interface SidecarBenchOptions {
   rate: number;
@@ -91,9 +94,11 @@ async function measure(target: string, url: string, options: SidecarBenchOptions
   return result;
 }
 
-async function startSidecar(policyFile: string, upstreamPort: number, nodeFlags: readonly string[]): Promise<{ process: JsonProcess; url: string; adminUrl: string }> {
-  // The flags reach only the sidecar: NODE_OPTIONS is set for its spawn and restored at once.
+async function startSidecar(policyFile: string, upstreamPort: number, nodeFlags: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<{ process: JsonProcess; url: string; adminUrl: string }> {
+  // The flags and `env` reach only the sidecar: set for its spawn and restored at once.
   const saved = process.env["NODE_OPTIONS"];
+  const savedEnv = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, env);
   if (nodeFlags.length > 0) process.env["NODE_OPTIONS"] = [saved ?? "", ...nodeFlags].join(" ").trim();
   let sidecar: JsonProcess;
   try {
@@ -103,8 +108,10 @@ async function startSidecar(policyFile: string, upstreamPort: number, nodeFlags:
       (line) => line["msg"] === "sidecar started",
     );
   } finally {
-    if (saved === undefined) delete process.env["NODE_OPTIONS"];
-    else process.env["NODE_OPTIONS"] = saved;
+    for (const [name, value] of Object.entries({ ...savedEnv, NODE_OPTIONS: saved })) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   }
   const started = await sidecar.ready;
   const url = `http://${String(started["listen"])}/mcp`;
@@ -121,6 +128,7 @@ async function startSidecar(policyFile: string, upstreamPort: number, nodeFlags:
 export async function runSidecarBench(options: SidecarBenchOptions = sidecarBenchOptionsFromEnv()): Promise<object> {
   const dir = mkdtempSync(join(tmpdir(), "mcpwarden-bench-"));
   const processes: JsonProcess[] = [];
+  let collector: OtelCollector | undefined;
   try {
     writeFileSync(join(dir, "allow-all.yaml"), ALLOW_ALL_POLICY);
     writeFileSync(join(dir, "realistic.json"), realisticPolicy());
@@ -134,11 +142,14 @@ export async function runSidecarBench(options: SidecarBenchOptions = sidecarBenc
     const results: TargetResult[] = [];
     results.push(await measure("(a) upstream directly", `http://127.0.0.1:${upstreamPort}/mcp`, options, {}, upstream.child.pid as number, false));
     results.push(await measure("(b) bare Node pass-through", `http://127.0.0.1:${passthroughPort}/mcp`, options, {}, passthrough.child.pid as number, false));
-    for (const [target, file, extra] of [
-      ["(c) sidecar, allow-all", "allow-all.yaml", {}],
-      [`(d) sidecar, ${realisticRuleCount()}-rule policy`, "realistic.json", { agents: 50 }],
+    collector = await startOtelCollector();
+    const tracing = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint };
+    for (const [target, file, extra, env] of [
+      ["(c) sidecar, allow-all", "allow-all.yaml", {}, {}],
+      [`(d) sidecar, ${realisticRuleCount()}-rule policy`, "realistic.json", { agents: 50 }, {}],
+      ["(e) (c) with tracing on (OTLP)", "allow-all.yaml", {}, tracing],
     ] as const) {
-      const sidecar = await startSidecar(join(dir, file), upstreamPort, options.sidecarNodeFlags);
+      const sidecar = await startSidecar(join(dir, file), upstreamPort, options.sidecarNodeFlags, env);
       processes.push(sidecar.process);
       results.push(await measure(target, sidecar.url, options, extra, sidecar.process.child.pid as number, true));
       await sidecar.process.stop();
@@ -147,6 +158,7 @@ export async function runSidecarBench(options: SidecarBenchOptions = sidecarBenc
     return { options, targets: results, comparison: report };
   } finally {
     for (const child of processes.reverse()) await child.stop();
+    await collector?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -53,7 +53,7 @@ const sidecar = await startSidecarProcess({
   policy: POLICY,
   upstream: { url: upstream.url },
   nodeFlags: NODE_OPTIONS.split(/\s+/).filter((flag) => flag !== ""),
-  cliScript: shippedCliScript(),
+  script: shippedCliScript(),
   args: ["--log-level", "warn", "--approval-hold", "5"],
 });
 const started = performance.now();

@@ -10,6 +10,7 @@ import { createOperatorLogger, errorText } from "../operator/operator-logger.ts"
 import type { OperatorConfig, RunningOperator } from "../operator/run-operator.ts";
 import type { SidecarResources } from "../operator/injection/index.ts";
 import { RATE_LIMIT_FAILURE_MODES } from "../protocol/index.ts";
+import { sidecarOtelFromFlags } from "./operator-tracing-flags.ts";
 import { buildInfo } from "./build-info.ts";
 import { sidecarRedisFromFlags, type SidecarRedisFlags } from "./operator-redis-flags.ts";
 import { addSidecarSettingOptions, sidecarSettingsFromFlags } from "./operator-sidecar-settings.ts";
@@ -18,6 +19,7 @@ const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const
 const PULL_POLICIES = ["Always", "IfNotPresent", "Never"] as const;
 
 interface OperatorFlags extends SidecarRedisFlags {
+  sidecarOtel: string[];
   kubeconfig?: string;
   context?: string;
   namespace?: string;
@@ -107,6 +109,7 @@ export function registerOperatorCommand(program: Command): void {
     .addOption(new Option("--sidecar-log-level <level>", "log level of injected sidecars").choices(LOG_LEVELS).default("info"))
     .option("--sidecar-redis-url <url>", "injected sidecars share rate limits in this Redis (redis:// or rediss://, no credentials: it is in the pod spec)")
     .option("--sidecar-redis-secret <name/key>", "instead of --sidecar-redis-url: a Secret in each injected pod's namespace holding the URL (the kubelet reads it, not the operator)")
+    .option("--sidecar-otel <name=value>", "an OpenTelemetry variable injected sidecars get (OTEL_EXPORTER_OTLP_ENDPOINT=…, repeatable); none: they export no traces", collect, [])
     .addOption(new Option("--sidecar-rate-limit-failure-mode <mode>", "with a Redis: what decides while it is unreachable (default local)").choices(RATE_LIMIT_FAILURE_MODES))
     .option("--no-leader-elect", "act as the leader without a Lease (one replica only)")
     .option("--lease-name <name>", "the leader Lease", "mcp-warden-operator")
@@ -130,6 +133,8 @@ export function registerOperatorCommand(program: Command): void {
       if (!redis.ok) return command.error(`error: ${redis.message}`, { exitCode: 2 });
       const settings = sidecarSettingsFromFlags(flags as unknown as Record<string, unknown>);
       if (!settings.ok) return command.error(`error: ${settings.message}`, { exitCode: 2 });
+      const otel = sidecarOtelFromFlags(flags.sidecarOtel);
+      if (!otel.ok) return command.error(`error: ${otel.message}`, { exitCode: 2 });
       const logger = createOperatorLogger(flags.logLevel);
       const build = buildInfo();
       logger.info({ ...build }, `mcp-warden operator ${build.version} starting`);
@@ -144,6 +149,7 @@ export function registerOperatorCommand(program: Command): void {
         logger.info({ server: connection.server, from: connection.source, namespace }, "connecting to the cluster");
         const config: OperatorConfig = {
           namespace,
+          version: build.version,
           identity: flags.identity,
           bindAddress: flags.bindAddress,
           webhookPort: flags.webhookPort,
@@ -161,6 +167,7 @@ export function registerOperatorCommand(program: Command): void {
             logLevel: flags.sidecarLogLevel,
             ...(flags.sidecarResources === undefined ? {} : { resources: flags.sidecarResources }),
             ...(redis.redis === undefined ? {} : { redis: redis.redis }),
+            ...(Object.keys(otel.env).length === 0 ? {} : { tracingEnv: otel.env }),
             sidecarTunables: settings.tunables,
             forwardPaths: settings.forwardPaths,
           },

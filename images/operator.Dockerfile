@@ -23,6 +23,7 @@ COPY policy policy
 COPY sidecar sidecar
 COPY operator operator
 COPY protocol protocol
+COPY tracing tracing
 COPY tools/build-dist.ts tools/build-dist.ts
 RUN node tools/build-dist.ts --bundle-only
 

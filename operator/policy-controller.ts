@@ -6,6 +6,7 @@ import type { ChangeKind, ClusterClient, StoreFactory, WatchedStore } from "./cl
 import { keyOf, objectKey, type McpPolicyObject, type NetworkPolicy, type Pod } from "./kube-objects.ts";
 import type { LeaderState } from "./leader/lease-leader-election.ts";
 import type { OperatorMetrics } from "./metrics/operator-metrics.ts";
+import type { SpanRecorder } from "../tracing/span-recorder.ts";
 import { errorText, type OperatorLogger } from "./operator-logger.ts";
 import { WorkQueue } from "./queue/work-queue.ts";
 import type { EventRecorder } from "./reconcile/event-recorder.ts";
@@ -34,6 +35,8 @@ export interface PolicyControllerOptions {
   resyncMs: number;
   concurrency?: number;
   logger: OperatorLogger;
+  /** A span per reconcile; undefined: tracing is off. */
+  tracing?: SpanRecorder;
 }
 
 export class PolicyController {
@@ -112,7 +115,7 @@ export class PolicyController {
     }
     const started = performance.now();
     try {
-      const outcome = await reconcilePolicy(key, {
+      const reconcile = (): ReturnType<typeof reconcilePolicy> => reconcilePolicy(key, {
         policies: options.policies,
         pods: this.#namespaces.pods,
         services: this.#namespaces.services,
@@ -126,6 +129,14 @@ export class PolicyController {
         statusWriteDelay: (written) => Math.max(0, (this.#statusWrittenAt.get(written) ?? Number.NEGATIVE_INFINITY) + STATUS_WRITE_INTERVAL_MS - performance.now()),
         onStatusWritten: (written) => void this.#statusWrittenAt.set(written, performance.now()),
       });
+      const outcome =
+        options.tracing === undefined
+          ? await reconcile()
+          : await options.tracing.inSpan("reconcile McpPolicy", { "mcpwarden.policy": key }, async (span) => {
+              const result = await reconcile();
+              span.setAttributes(result.done ? { "mcpwarden.selected_pods": result.selectedPods.length } : { "mcpwarden.retry_in_ms": result.retryInMs });
+              return result;
+            });
       if (outcome.done) {
         if (outcome.selectedPods.length > 0) this.#selected.set(key, new Set(outcome.selectedPods));
         else this.#selected.delete(key);

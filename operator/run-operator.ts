@@ -21,6 +21,7 @@ import { TokenReviewAuthenticator, type BoundPod } from "./stream/stream-authent
 import type { RequestHandler } from "./http-app.ts";
 import { webhookAndStreamRoutes, webhookRoutes } from "./operator-routes.ts";
 import { servingCertificate, startTlsServer, type TlsServer } from "./tls-server.ts";
+import { loadTracing } from "../tracing/load-tracing.ts";
 import { INJECTED_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TOOL_DEFINITIONS_ANNOTATION } from "./well-known.ts";
 
 export interface OperatorConfig {
@@ -55,6 +56,10 @@ export interface OperatorConfig {
    * Services stop sending webhook calls and streams here before the listeners close.
    */
   shutdownDelayMs?: number;
+  /** The version spans carry (`service.version`). */
+  version?: string;
+  /** Where the OTEL_* variables are read (tracing is off without them). Default: process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface OperatorCluster {
@@ -86,6 +91,9 @@ export async function runOperator(config: OperatorConfig, cluster: OperatorClust
     cleanups.length = 0;
   };
   try {
+    // First to start, last to stop: the spans of the last reconciles are exported on close.
+    const tracing = await loadTracing(config.env ?? process.env, { name: "mcp-warden-operator", version: config.version ?? "unknown" }, logger);
+    if (tracing !== undefined) cleanups.push(() => tracing.shutdown());
     const certificate = await servingCertificate({
       certFile: config.tlsCertFile,
       keyFile: config.tlsKeyFile,
@@ -163,6 +171,7 @@ export async function runOperator(config: OperatorConfig, cluster: OperatorClust
       definitions: new PodAnnotationAcks(client, cachedPod, TOOL_DEFINITIONS_ANNOTATION),
       approvals,
       metrics,
+      ...(tracing === undefined ? {} : { tracing }),
       heartbeatMs: config.heartbeatMs,
       logger: logger.child({ component: "stream" }),
     });
@@ -181,6 +190,7 @@ export async function runOperator(config: OperatorConfig, cluster: OperatorClust
       leader,
       stream,
       resyncMs: config.resyncMs ?? 5 * 60_000,
+      ...(tracing === undefined ? {} : { tracing }),
       logger: logger.child({ component: "controller" }),
     });
     late.controller = controller;

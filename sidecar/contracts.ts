@@ -73,3 +73,29 @@ export interface ToolDefinitionRecord {
 export interface ToolDefinitionObserver {
   onToolDefinition(record: ToolDefinitionRecord): void;
 }
+
+/**
+ * Traces the proxy's POSTs (sidecar/observability/request-tracer.ts: loaded only when the
+ * OTEL_* variables turn tracing on). Never given argument values.
+ */
+export interface RequestTracer {
+  /** A span from the POST's arrival, continuing the client's `traceparent` when it sent one. */
+  startRequest(headers: IncomingHttpHeaders): RequestTrace;
+}
+
+export interface RequestTrace {
+  /** What the POST carries, once parsed: its method and, for a tools/call, the tool. */
+  identify(method: string, tool: string | undefined): void;
+  /** The enforced decision on one tools/call. */
+  decided(tool: string, decision: Decision): void;
+  /** A child span for the forwarded request; its `headers` carry the child's `traceparent` upstream. */
+  upstream(origin: string): UpstreamTrace;
+  /** Ends the span (and an upstream span still open) when the client's response is done. */
+  end(statusCode: number): void;
+}
+
+export interface UpstreamTrace {
+  readonly headers: Readonly<Record<string, string>>;
+  /** `failure`: why the upstream gave no answer; idempotent. */
+  end(statusCode: number | undefined, failure?: string): void;
+}

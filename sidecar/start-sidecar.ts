@@ -12,11 +12,12 @@ import { startAdminServer, type AdminServer } from "./admin-server.ts";
 import { ApprovalGate } from "./approvals/approval-gate.ts";
 import { LocalApprovalDesk } from "./approvals/local-approval-desk.ts";
 import { OperatorApprovalDesk } from "./approvals/operator-approval-desk.ts";
-import type { DecisionObserver, IdentityResolver, PolicySnapshot, PolicySource, ToolDefinitionObserver } from "./contracts.ts";
+import type { DecisionObserver, IdentityResolver, PolicySnapshot, PolicySource, RequestTracer, ToolDefinitionObserver } from "./contracts.ts";
 import { createIdentityResolver } from "./identity/index.ts";
 import { AuditLog } from "./observability/audit-log.ts";
 import { fanOutDecisions, fanOutToolDefinitions } from "./observability/decision-fan-out.ts";
 import { SidecarMetrics } from "./observability/sidecar-metrics.ts";
+import { loadSidecarTracing } from "./observability/sidecar-tracing.ts";
 import { createSidecarLogger, type LogLevel } from "./observability/sidecar-logger.ts";
 import { FilePolicySource } from "./policy-source/index.ts";
 import { OperatorStreamSource, type OperatorStreamSourceOptions } from "./policy-source/operator-stream-source.ts";
@@ -65,6 +66,8 @@ export interface SidecarConfig {
   tunables?: SidecarTunableValues;
   /** Paths besides the MCP endpoints that are forwarded (`--forward-path`), normalised. */
   forwardPaths?: readonly string[];
+  /** Where the OTEL_* variables are read (tracing is off without them). Default: process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** What the sidecar needs from the MCP proxy (sidecar/proxy/). */
@@ -91,6 +94,8 @@ export interface McpProxyParts {
   approvals?: ApprovalGate;
   tunables: SidecarTunableValues;
   forwardPaths: readonly string[];
+  /** Traces each request; undefined: tracing is off. */
+  tracer?: RequestTracer;
 }
 
 export type McpProxyFactory = (parts: McpProxyParts) => McpProxyHandle;
@@ -126,6 +131,7 @@ export const createSidecarProxy: McpProxyFactory = (parts) => {
     shutdownGraceMs: parts.shutdownGraceMs,
     logger: parts.logger,
     ...(parts.approvals === undefined ? {} : { approvals: parts.approvals }),
+    ...(parts.tracer === undefined ? {} : { tracer: parts.tracer }),
     ...proxyTunables(parts.tunables),
     forwardPaths: parts.forwardPaths,
   });
@@ -147,6 +153,9 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
   };
 
   try {
+    // First to start, last to stop: the spans of the last calls are exported on close.
+    const tracing = await loadSidecarTracing(config.env ?? process.env, config.build?.version ?? "unknown", logger);
+    if (tracing !== undefined) cleanups.push(() => tracing.shutdown());
     // With the operator, approvals are McpApprovals: asked over the stream's HTTPS, their
     // verdicts pushed on the stream. Standalone, they live in this process (below).
     let operatorApprovals: OperatorApprovalDesk | undefined;
@@ -207,6 +216,7 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
       shutdownGraceMs,
       logger,
       ...(approvals === undefined ? {} : { approvals }),
+      ...(tracing === undefined ? {} : { tracer: tracing.tracer }),
       tunables: config.tunables ?? {},
       forwardPaths: config.forwardPaths ?? [],
     });

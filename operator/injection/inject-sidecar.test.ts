@@ -26,6 +26,7 @@ const config = defaultInjectionConfig({
 const configFor: Record<string, Partial<InjectionConfig>> = {
   "redis-url.yaml": { redis: { url: "redis://redis.cache.svc:6379/2", failureMode: "deny" } },
   "redis-secret.yaml": { redis: { secret: { name: "mcp-warden-redis", key: "url" }, failureMode: "local" } },
+  "tracing.yaml": { tracingEnv: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector.monitoring.svc:4318", OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.1" } },
 };
 
 function render(pod: Pod, file: string): string {

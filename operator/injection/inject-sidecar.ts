@@ -160,6 +160,7 @@ function sidecarContainer(config: InjectionConfig, upstreamArg: string, settings
       { name: POD_NAMESPACE_ENV, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
       { name: "NODE_OPTIONS", value: sidecarNodeOptions(config.resources.limits?.["memory"]) },
       ...(config.redis !== undefined && "secret" in config.redis ? [{ name: REDIS_URL_ENV, valueFrom: { secretKeyRef: { name: config.redis.secret.name, key: config.redis.secret.key } } }] : []),
+      ...tracingEnv(config.tracingEnv),
     ],
     ports: [
       { name: SIDECAR_PORT_NAME, containerPort: SIDECAR_PORT, protocol: "TCP" },
@@ -188,4 +189,18 @@ function sidecarContainer(config: InjectionConfig, upstreamArg: string, settings
 function redisArgs(redis: SidecarRedis): string[] {
   const url = "url" in redis ? redis.url : `$(${REDIS_URL_ENV})`;
   return [`--redis=${url}`, `--rate-limit-failure-mode=${redis.failureMode}`];
+}
+
+/**
+ * The OpenTelemetry variables, sorted, with the pod's name and namespace added to the
+ * resource attributes (the kubelet expands $(VAR) from the variables defined above).
+ */
+function tracingEnv(env: Readonly<Record<string, string>> | undefined): { name: string; value: string }[] {
+  if (env === undefined || Object.keys(env).length === 0) return [];
+  const podAttributes = `k8s.pod.name=$(${POD_NAME_ENV}),k8s.namespace.name=$(${POD_NAMESPACE_ENV})`;
+  const given = env["OTEL_RESOURCE_ATTRIBUTES"];
+  const all: Record<string, string> = { ...env, OTEL_RESOURCE_ATTRIBUTES: given === undefined || given === "" ? podAttributes : `${podAttributes},${given}` };
+  return Object.keys(all)
+    .sort()
+    .map((name) => ({ name, value: all[name] as string }));
 }

@@ -37,6 +37,8 @@ export interface InjectionConfig {
   logLevel: string;
   /** Unset: each sidecar counts rate limits in memory. */
   redis?: SidecarRedis;
+  /** OTEL_* variables for every sidecar (`--sidecar-otel`); unset: sidecars export no traces. */
+  tracingEnv?: Readonly<Record<string, string>>;
   /** Caps and timeouts set for every sidecar (`--sidecar-max-sessions`, …); pods may override them by annotation. */
   sidecarTunables: SidecarTunableValues;
   /** Paths forwarded besides the MCP endpoints (`--sidecar-forward-path`), normalised; a pod's annotation replaces them. */

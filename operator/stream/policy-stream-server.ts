@@ -6,6 +6,7 @@
 // `POST /v1/tool-definitions {tools}` records the tool definitions its upstream lists.
 // Every request carries the sidecar's projected token; a pod only ever receives its own
 // bundle and the verdicts on its own approvals.
+import type { SpanRecorder } from "../../tracing/span-recorder.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   ACK_PATH,
@@ -47,6 +48,8 @@ export interface PolicyStreamServerOptions {
   /** Without it `POST /v1/approvals` answers 501 and calls that need approval are refused. */
   approvals?: StreamApprovals;
   metrics: OperatorMetrics;
+  /** A span per push of new bundles; undefined: tracing is off. */
+  tracing?: SpanRecorder;
   heartbeatMs?: number;
   logger: OperatorLogger;
 }
@@ -270,7 +273,10 @@ export class PolicyStreamServer {
         }
       }
     }
-    if (sent > 0) this.#options.metrics.pushDuration.observe((performance.now() - since) / 1000);
+    if (sent === 0) return;
+    this.#options.metrics.pushDuration.observe((performance.now() - since) / 1000);
+    // From the first change that asked for the push to the last bundle written.
+    this.#options.tracing?.record("push policy bundles", { "mcpwarden.sidecars": sent, "mcpwarden.namespaces": groups.length }, since);
   }
 
   #safeBundleFor(pod: BoundPod): PodBundle | undefined {

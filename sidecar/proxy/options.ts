@@ -2,7 +2,7 @@
 
 import type { RateLimitAdmitter } from "../../policy/index.ts";
 import { DEFAULT_MAX_DEPTH } from "../jsonrpc/strict-json.ts";
-import type { DecisionObserver, IdentityResolver, PolicySnapshot, ToolDefinitionObserver } from "../contracts.ts";
+import type { DecisionObserver, IdentityResolver, PolicySnapshot, RequestTracer, ToolDefinitionObserver } from "../contracts.ts";
 import type { ApprovalGate } from "../approvals/approval-gate.ts";
 import { SIDECAR_TUNABLES } from "../../protocol/sidecar-tunables.ts";
 
@@ -110,6 +110,8 @@ export interface McpProxyOptions {
   readonly timings?: ProxyTimings;
   /** Holds calls that need approval (sidecar/approvals/); without it they are refused. */
   readonly approvals?: ApprovalGate;
+  /** Traces each POST and its forwarded request; undefined: no tracing (nothing of OpenTelemetry loaded). */
+  readonly tracer?: RequestTracer;
 }
 
 export type ResolvedLimits = { readonly [key in keyof McpProxyLimits]-?: number };

@@ -9,7 +9,7 @@ import type { JsonRpcId } from "../jsonrpc/message.ts";
 import type { ToolCallDeps } from "./intake/decide-tool-call.ts";
 import { sendReply, type EarlySseReply } from "./replies/early-sse-reply.ts";
 import { ToolCatalog } from "./replies/tool-catalog.ts";
-import type { ToolDefinitionObserver } from "../contracts.ts";
+import type { RequestTracer, ToolDefinitionObserver } from "../contracts.ts";
 import {
   DEFAULT_SESSION_IDLE_TIMEOUT_MS,
   DEFAULT_SHUTDOWN_GRACE_MS,
@@ -39,6 +39,7 @@ export class ProxyCore {
   readonly sessionIdleTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly timings: ProxyTimings | undefined;
+  readonly tracer: RequestTracer | undefined;
   closing = false;
   readonly #sessionCounts: (() => number)[] = [];
   #inFlight = 0;
@@ -53,6 +54,7 @@ export class ProxyCore {
     this.sessionIdleTimeoutMs = positive(options.sessionIdleTimeoutMs, DEFAULT_SESSION_IDLE_TIMEOUT_MS, "sessionIdleTimeoutMs");
     this.shutdownGraceMs = positive(options.shutdownGraceMs, DEFAULT_SHUTDOWN_GRACE_MS, "shutdownGraceMs");
     this.timings = options.timings;
+    this.tracer = options.tracer;
     const observer = options.definitions;
     this.definitions =
       observer === undefined

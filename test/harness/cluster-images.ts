@@ -1,7 +1,8 @@
 // The images the local cluster runs, built here by tools/build-images.sh (buildah, local
 // bases; nothing pulled) and saved as docker-archives for containerd: the project's
 // images as `make images` names them, the node's own (pause, CoreDNS) and, for the
-// end-to-end suite, a Redis.
+// end-to-end suite, a Redis and a monitoring stack (the Prometheus Operator, its config
+// reloader, Prometheus).
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 
@@ -19,7 +20,8 @@ export interface ClusterImages {
   build(): Promise<string[]>;
 }
 
-export function clusterImages(options: { root: string; nodeBinDir: string; prefix?: string; tag: string; e2e: boolean }): ClusterImages {
+/** `monitoringBinDir`: tools/build-prometheus-operator.sh's folder; with e2e, the monitoring images are built from it. */
+export function clusterImages(options: { root: string; nodeBinDir: string; prefix?: string; tag: string; e2e: boolean; monitoringBinDir?: string }): ClusterImages {
   const prefix = options.prefix ?? defaultImagePrefix;
   const { root, nodeBinDir, tag } = options;
   const refs: Record<string, string> = {};
@@ -36,6 +38,12 @@ export function clusterImages(options: { root: string; nodeBinDir: string; prefi
   if (options.e2e) {
     refs.redis = `${defaultImagePrefix}/e2e-redis:${tag}`;
     specs.push(`${refs.redis}=${join(root, "test", "e2e", "images", "redis.Dockerfile")}`);
+    if (options.monitoringBinDir !== undefined) {
+      for (const name of ["prometheus-operator", "prometheus-config-reloader", "prometheus"]) {
+        refs[name] = `${defaultImagePrefix}/e2e-${name}:${tag}`;
+        specs.push(`${refs[name]}=${join(root, "tools", "images", `${name}.Dockerfile`)}=${options.monitoringBinDir}`);
+      }
+    }
   }
   return {
     pause,

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { parseArgs } from "node:util";
 import { packageRoot, packageVersion } from "../../cli/package-root.ts";
-import { controlPlaneBinDir, nodeBinDir } from "./control-plane-bin.ts";
+import { controlPlaneBinDir, nodeBinDir, prometheusOperatorBinDir } from "./control-plane-bin.ts";
 import { ClusterLockedError } from "./host-state.ts";
 import { LocalCluster, type LocalClusterInfo } from "./local-cluster.ts";
 import { clusterImages, type ClusterImages } from "./cluster-images.ts";
@@ -24,7 +24,15 @@ const log = (line: string): void => console.log(`[cluster] ${line}`);
 const started = Date.now();
 
 const node = nodeBinDir();
-const images: ClusterImages = clusterImages({ root, nodeBinDir: node, prefix: process.env.IMAGE_PREFIX, tag: process.env.IMAGE_TAG ?? packageVersion(), e2e: e2eInfoFile !== undefined });
+const images: ClusterImages = clusterImages({
+  root,
+  nodeBinDir: node,
+  prefix: process.env.IMAGE_PREFIX,
+  tag: process.env.IMAGE_TAG ?? packageVersion(),
+  e2e: e2eInfoFile !== undefined,
+  // The suite's monitoring stack (test/e2e/80-monitoring.test.ts).
+  ...(e2eInfoFile === undefined ? {} : { monitoringBinDir: prometheusOperatorBinDir() }),
+});
 const cluster = new LocalCluster({
   controlPlaneBinDir: controlPlaneBinDir(),
   nodeBinDir: node,

@@ -20,3 +20,13 @@ export function controlPlaneBinDir(): string {
 export function nodeBinDir(): string {
   return builtBy("build-node.sh", process.env.MCPWARDEN_NODE_BIN);
 }
+
+/** The minimal OpenTelemetry Collector the tracing tests export to (MCPWARDEN_OTEL_COLLECTOR_BIN or tools/build-otel-collector.sh). */
+export function otelCollectorBin(): string {
+  return builtBy("build-otel-collector.sh", process.env.MCPWARDEN_OTEL_COLLECTOR_BIN);
+}
+
+/** The Prometheus Operator, its config reloader, CRDs and RBAC (MCPWARDEN_PROMETHEUS_OPERATOR_BIN or tools/build-prometheus-operator.sh). */
+export function prometheusOperatorBinDir(): string {
+  return builtBy("build-prometheus-operator.sh", process.env.MCPWARDEN_PROMETHEUS_OPERATOR_BIN);
+}

@@ -3,8 +3,11 @@
 // in front of a real MCP server; a scripted MCP client makes allowed, denied,
 // rate-limited, audit-only and approval calls, and lists tools whose definitions the
 // policy pins otherwise (toolDefinitions mode audit); the operator reports a policy whose
-// pod carries no sidecar. Then:
+// pod carries no sidecar. A second, standalone sidecar (a policy without a namespace, scraped
+// by a plain static job with no namespace or pod label, as a user outside Kubernetes would)
+// serves a few calls of its own. Then:
 // - every query of every dashboard panel returns a series (a misspelled metric would not),
+// - the core panels show the standalone sidecar's data when its job is picked,
 // - `promtool check rules` accepts the rendered PrometheusRule,
 // - every alert reaches ALERTS{alertstate="firing"}, with its `for:` shortened through values.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,6 +28,20 @@ import { at, chartDir, findObject, renderChart, type JsonObject } from "./chart-
 const PROMETHEUS = "/usr/bin/prometheus";
 const PROMTOOL = "/usr/bin/promtool";
 const SIDECAR_NAMESPACE = "agents";
+/** The standalone sidecar's scrape job: no namespace, pod or container label. */
+const STANDALONE_JOB = "standalone-sidecar";
+const STANDALONE_POLICY = { apiVersion: "mcpwarden.dev/v1alpha1", kind: "McpPolicy", metadata: { name: "demo" }, spec: { default: "deny", tools: { echo: {} } } };
+/** The panels a standalone sidecar (no operator, no approvals, no rate limits) must fill. */
+const CORE_PANELS = [
+  "Calls per second by decision",
+  "Allowed vs. refused (share of decided calls)",
+  "Denials by tool and policy",
+  "Top denied tools (range)",
+  "Sidecar overhead p99 by method",
+  "Upstream p99 by method",
+  "Policy revisions in force",
+  "Sidecars connected to the operator",
+];
 const ALERT_NAMES = ["McpWardenDenialRateSpike", "McpWardenPolicyNotProgrammed", "McpWardenRateLimitStoreFallback", "McpWardenSidecarDisconnected", "McpWardenToolDefinitionChanged"];
 /** A pin no definition has: the listing counts a change for echo (audit mode: nothing is refused). */
 const NOBODYS_DIGEST = `sha256:${"0".repeat(64)}`;
@@ -64,6 +81,7 @@ interface Running {
   prometheusUrl: string;
   client?: Client;
   workload?: { stop(): Promise<void> };
+  standaloneClient?: Client;
 }
 
 let running: Running | undefined;
@@ -117,9 +135,11 @@ async function promQuery(prometheusUrl: string, query: string): Promise<PromSamp
   return (JSON.parse(body) as { data: { result: PromSample[] } }).data.result;
 }
 
-/** A panel query as Grafana would send it with every variable at "All". */
-function withDashboardVariables(expr: string): string {
+/** A panel query as Grafana would send it with every variable at "All" (or `job` picked). */
+function withDashboardVariables(expr: string, job = ".*"): string {
   return expr
+    .replaceAll("$cluster", ".*")
+    .replaceAll("$job", job)
     .replaceAll("$namespace", ".*")
     .replaceAll("$policy", ".*")
     .replaceAll("$__rate_interval", "1m")
@@ -197,6 +217,17 @@ beforeAll(async () => {
     "--rate-limit-failure-mode=local",
   ], dir);
   await waitFor("the sidecar to be ready", 30_000, async () => ((await httpGet(`http://127.0.0.1:${sidecarAdmin}/readyz`)).status === 200 ? true : undefined), () => logTail(sidecar));
+  writeFileSync(join(dir, "standalone.yaml"), dump(STANDALONE_POLICY));
+  const [standalonePort, standaloneAdmin] = [await freePort(), await freePort()];
+  const standalone = start("standalone-sidecar", process.execPath, [
+    cli,
+    "sidecar",
+    `--listen=127.0.0.1:${standalonePort}`,
+    `--admin=127.0.0.1:${standaloneAdmin}`,
+    `--upstream=${upstream.url}`,
+    `--policy=${join(dir, "standalone.yaml")}`,
+  ], dir);
+  await waitFor("the standalone sidecar to be ready", 30_000, async () => ((await httpGet(`http://127.0.0.1:${standaloneAdmin}/readyz`)).status === 200 ? true : undefined), () => logTail(standalone));
 
   // The operator reports a policy whose selected pod carries no sidecar: Programmed=False.
   await applyCrds();
@@ -244,6 +275,7 @@ beforeAll(async () => {
     rule_files: [join(dir, "rules.yaml")],
     scrape_configs: [
       { job_name: "mcp-warden-sidecars", static_configs: [{ targets: [`127.0.0.1:${sidecarAdmin}`], labels: { namespace: SIDECAR_NAMESPACE, pod: "mcp-server-0", container: "mcp-warden" } }] },
+      { job_name: STANDALONE_JOB, static_configs: [{ targets: [`127.0.0.1:${standaloneAdmin}`] }] },
       { job_name: "mcp-warden-operator", honor_labels: true, static_configs: [{ targets: [`127.0.0.1:${operatorAdmin}`], labels: { namespace: operatorNamespace, pod: "operator-0" } }] },
     ],
   };
@@ -263,6 +295,14 @@ beforeAll(async () => {
   await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${sidecarPort}/mcp`)));
   running.client = client;
   running.workload = await scriptedWorkload(client, `http://127.0.0.1:${sidecarAdmin}`);
+  // The standalone sidecar: allowed and denied calls, kept coming like the main workload's.
+  const standaloneClient = new Client({ name: "standalone-workload", version: "1.0.0" });
+  await standaloneClient.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${standalonePort}/mcp`)));
+  running.standaloneClient = standaloneClient;
+  for (let i = 0; i < 3; i++) {
+    expect((await standaloneClient.callTool({ name: "echo", arguments: { text: "standalone" } })).isError).toBeFalsy();
+    expect((await standaloneClient.callTool({ name: "delete_all", arguments: {} })).isError).toBe(true);
+  }
 
   // Redis goes away: the next limited call falls back to local counting.
   await redis.stop();
@@ -276,6 +316,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await running?.workload?.stop().catch(() => undefined);
   await running?.client?.close().catch(() => undefined);
+  await running?.standaloneClient?.close().catch(() => undefined);
   for (const process_ of processes.reverse()) await process_.stop(5_000);
   await running?.redis.stop();
   await running?.upstream.close();
@@ -304,9 +345,11 @@ describe("the dashboard against Prometheus", () => {
       const { body } = await httpGet(`${prometheusUrl}/api/v1/label/${label}/values?match[]=mcpwarden_tool_calls_total`);
       return (JSON.parse(body) as { data: string[] }).data;
     };
-    await waitFor("tool call series", 30_000, async () => ((await labelValues("policy")).length > 0 ? true : undefined));
+    // Both sidecars' series: the standalone one's may be scraped first.
+    await waitFor("tool call series of both sidecars", 30_000, async () => ((await labelValues("policy")).length >= 3 ? true : undefined));
+    // The standalone sidecar's series have no namespace: only the cluster's is offered.
     expect(await labelValues("namespace")).toEqual([SIDECAR_NAMESPACE]);
-    expect(await labelValues("policy")).toEqual(expect.arrayContaining([`${SIDECAR_NAMESPACE}/tools`, `${SIDECAR_NAMESPACE}/audit-probe`]));
+    expect((await labelValues("policy")).sort()).toEqual([`${SIDECAR_NAMESPACE}/audit-probe`, `${SIDECAR_NAMESPACE}/tools`, "demo"]);
   });
 
   it("every panel's every query returns a series (after Prometheus has scraped the workload)", async () => {
@@ -341,6 +384,34 @@ describe("the dashboard against Prometheus", () => {
       return found.length > 0 ? found : undefined;
     });
     expect(outcomes).toContain("approved");
+  });
+
+  it("a standalone sidecar's metrics fill the core panels (its job picked; its policy named without a namespace)", async () => {
+    const { prometheusUrl } = running as Running;
+    const coreTargets = panels
+      .filter((panel) => CORE_PANELS.includes(String(panel.title)))
+      .flatMap((panel) => (panel.targets as JsonObject[]).map((target) => ({ panel: String(panel.title), expr: String(target.expr) })));
+    expect(new Set(coreTargets.map((target) => target.panel)).size).toBe(CORE_PANELS.length);
+    let empty: string[] = [];
+    await waitFor(
+      "the core panels to show the standalone sidecar",
+      60_000,
+      async () => {
+        empty = [];
+        for (const { panel, expr } of coreTargets) if ((await promQuery(prometheusUrl, withDashboardVariables(expr, STANDALONE_JOB))).length === 0) empty.push(`${panel}: ${expr}`);
+        return empty.length === 0 ? true : undefined;
+      },
+      () => `empty:\n  ${empty.join("\n  ")}`,
+    );
+    // Its denials are its own policy's, by the name the user wrote.
+    const denials = String(at(panels.find((panel) => panel.title === "Denials by tool and policy") as JsonObject, "targets", 0, "expr"));
+    expect((await promQuery(prometheusUrl, withDashboardVariables(denials, STANDALONE_JOB))).map((sample) => sample.metric.policy)).toEqual(["demo"]);
+    // The variables: the job is offered, and the policy variable's regex keeps "demo" whole.
+    const { body } = await httpGet(`${prometheusUrl}/api/v1/label/job/values?match[]=mcpwarden_tool_calls_total`);
+    expect((JSON.parse(body) as { data: string[] }).data).toContain(STANDALONE_JOB);
+    const policyVariable = (dashboard.templating as { list: JsonObject[] }).list.find((variable) => variable.name === "policy") as JsonObject;
+    const regex = /^\/(.*)\/$/.exec(String(policyVariable.regex))?.[1] ?? "";
+    expect(["demo", `${SIDECAR_NAMESPACE}/tools`].map((value) => new RegExp(regex).exec(value)?.[1])).toEqual(["demo", "tools"]);
   });
 
   it("would notice a misspelled metric", async () => {

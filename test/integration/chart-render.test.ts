@@ -288,6 +288,40 @@ describe("helm template: value sets", () => {
   });
 });
 
+describe("helm template: tracing", () => {
+  const env = (objects: KubeManifest[]): Record<string, string> =>
+    Object.fromEntries(((at(deployment(objects), "spec", "template", "spec", "containers", 0, "env") as { name: string; value?: string }[]) ?? []).map((entry) => [entry.name, entry.value ?? ""]));
+
+  it("is off by default: no OTEL_* variable for the operator, none passed to sidecars", async () => {
+    const { objects } = await renderChart({});
+    expect(Object.keys(env(objects)).filter((name) => name.startsWith("OTEL_"))).toEqual([]);
+    expect(operatorArgs(objects).filter((arg) => arg.startsWith("--sidecar-otel"))).toEqual([]);
+  });
+
+  it("gives the operator the OTEL_* variables of the endpoint and passes them on to injected sidecars", async () => {
+    const { objects } = await renderChart({ tracing: { otlpEndpoint: "http://otel-collector.monitoring.svc:4318", sampler: "parentbased_traceidratio", samplerArg: "0.1" } });
+    expect(env(objects)).toMatchObject({
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector.monitoring.svc:4318",
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+      OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+      OTEL_TRACES_SAMPLER_ARG: "0.1",
+      OTEL_RESOURCE_ATTRIBUTES: "k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE)",
+    });
+    expect(operatorArgs(objects).filter((arg) => arg.startsWith("--sidecar-otel"))).toEqual([
+      "--sidecar-otel=OTEL_EXPORTER_OTLP_ENDPOINT=http://otel-collector.monitoring.svc:4318",
+      "--sidecar-otel=OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+      "--sidecar-otel=OTEL_TRACES_SAMPLER=parentbased_traceidratio",
+      "--sidecar-otel=OTEL_TRACES_SAMPLER_ARG=0.1",
+    ]);
+  });
+
+  it("refuses a protocol the sidecar does not bundle, naming the value", async () => {
+    const refused = await helm(["template", "warden", chartDir(), "--set", "tracing.otlpEndpoint=http://c:4317", "--set", "tracing.protocol=grpc"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("/tracing/protocol");
+  });
+});
+
 describe("values.schema.json", () => {
   const cases: [string, JsonObject, string][] = [
     ["an unknown failure policy", { webhook: { failurePolicy: "Sometimes" } }, "/webhook/failurePolicy"],

@@ -78,6 +78,8 @@ export interface StartOptions {
   tls?: boolean;
   /** Default: free ports. A restarted operator takes its predecessor's. */
   ports?: { webhookPort: number; streamPort: number; adminPort: number };
+  /** Added to the test process's environment (e.g. OTEL_*). */
+  env?: Record<string, string>;
 }
 
 export async function startOperator(env: OperatorEnvironment, options: StartOptions): Promise<OperatorProcess> {
@@ -101,7 +103,13 @@ export async function startOperator(env: OperatorEnvironment, options: StartOpti
     ...(options.tls === false ? [] : [`--tls-cert-file=${env.certFile}`, `--tls-key-file=${env.keyFile}`, `--control-plane-ca-file=${env.caFile}`]),
     ...(options.extraArgs ?? []),
   ];
-  const process_ = new ManagedProcess({ name: `operator-${options.identity}`, command: process.execPath, args, logFile: join(env.dir, `${options.identity}-${Date.now()}.log`) });
+  const process_ = new ManagedProcess({
+    name: `operator-${options.identity}`,
+    command: process.execPath,
+    args,
+    logFile: join(env.dir, `${options.identity}-${Date.now()}.log`),
+    ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
+  });
   const admin = `http://127.0.0.1:${adminPort}`;
   const deadline = Date.now() + 60_000;
   for (;;) {

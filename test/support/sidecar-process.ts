@@ -38,8 +38,10 @@ export interface SidecarProcessOptions {
   readonly args?: readonly string[];
   /** Node flags for the process (e.g. the heap flags the injector sets). */
   readonly nodeFlags?: readonly string[];
-  /** The CLI script to run (default: the tsc output, dist/cli/main.js). */
-  readonly cliScript?: string;
+  /** Added to the test process's environment (e.g. OTEL_*). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** The command's script; default dist/cli/main.js (tsc's build). */
+  readonly script?: string;
 }
 
 export async function startSidecarProcess(options: SidecarProcessOptions): Promise<SidecarProcess> {
@@ -51,7 +53,7 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
     process.execPath,
     [
       ...(options.nodeFlags ?? []),
-      options.cliScript ?? join(repoRoot(), "dist", "cli", "main.js"),
+      options.script ?? join(repoRoot(), "dist", "cli", "main.js"),
       "sidecar",
       "--listen",
       `127.0.0.1:${port}`,
@@ -62,7 +64,7 @@ export async function startSidecarProcess(options: SidecarProcessOptions): Promi
       join(dir, "policy.yaml"),
       ...(options.args ?? []),
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } },
   );
   let output = "";
   child.stdout?.on("data", (data: Buffer) => (output += data.toString()));

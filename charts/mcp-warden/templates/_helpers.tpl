@@ -164,3 +164,20 @@ annotations:
 {{- define "mcp-warden.excludedNamespaces" -}}
 {{- toJson (concat (list "kube-system" .Release.Namespace) .Values.webhook.excludedNamespaces | uniq) }}
 {{- end }}
+
+{{/*
+The OpenTelemetry variables of the tracing values, as YAML (empty without an endpoint):
+the operator's own environment, and what it injects into sidecars (--sidecar-otel).
+*/}}
+{{- define "mcp-warden.otelEnv" -}}
+{{- with .Values.tracing }}
+{{- if .otlpEndpoint }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ .otlpEndpoint | quote }}
+OTEL_EXPORTER_OTLP_PROTOCOL: {{ .protocol | quote }}
+OTEL_TRACES_SAMPLER: {{ .sampler | quote }}
+{{- if .samplerArg }}
+OTEL_TRACES_SAMPLER_ARG: {{ .samplerArg | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}

@@ -201,22 +201,25 @@ export class LegacySseRelay {
     }
     let upstream: Dispatcher.ResponseData;
     const forwarded = performance.now();
+    const traced = post.trace?.upstream(session.postTarget.origin);
     try {
       upstream = await this.#agent.request({
         ...session.postTarget,
         method: "POST",
-        headers: upstreamRequestHeaders(req.headers, { "content-type": "application/json" }),
+        headers: upstreamRequestHeaders(req.headers, { "content-type": "application/json", ...traced?.headers }),
         body: serialiseForward(plan.forward, post.intake.batch),
         headersTimeout: this.#core.upstreamTimeoutMs,
         bodyTimeout: this.#core.upstreamTimeoutMs,
       });
     } catch (error) {
+      traced?.end(undefined, "the upstream could not be reached");
       this.#core.logger.warn({ err: error }, "the upstream could not be reached");
       this.#failForwarded(session, plan.forward, "the MCP server could not be reached");
       res.writeHead(202).end("Accepted");
       return;
     }
     if (isRedirect(upstream.statusCode)) {
+      traced?.end(upstream.statusCode, "the upstream redirected; redirects are refused");
       this.#relay.redirects.note(this.#core.logger, upstream.statusCode, upstream.headers["location"]);
       discard(upstream.body);
       this.#failForwarded(session, plan.forward, redirectMessage(upstream.statusCode));
@@ -230,6 +233,7 @@ export class LegacySseRelay {
     // The answers travel on the event stream; this reply is an acknowledgement.
     const body = await readUpstreamBody(upstream.body, 64 * 1024);
     this.#core.observe("upstream", post.method, forwarded);
+    traced?.end(upstream.statusCode);
     if (res.headersSent || res.destroyed) return;
     res.writeHead(upstream.statusCode, clientResponseHeaders(upstream.headers, false));
     res.end(body.ok ? body.bytes : "");

@@ -189,12 +189,13 @@ export class StreamableHttpRelay {
     const pending = new PendingRequests(plan.forward);
     post.observed();
     const forwarded = performance.now();
+    const traced = post.trace?.upstream(target.origin);
     let upstream: Dispatcher.ResponseData;
     try {
       upstream = await this.#agent.request({
         ...target,
         method: (req.method ?? "POST") as Dispatcher.HttpMethod,
-        headers: upstreamRequestHeaders(req.headers, { "content-type": "application/json" }),
+        headers: upstreamRequestHeaders(req.headers, { "content-type": "application/json", ...traced?.headers }),
         body: serialiseForward(plan.forward, intake.batch),
         signal: post.clientGone,
         headersTimeout: this.#core.upstreamTimeoutMs,
@@ -202,11 +203,13 @@ export class StreamableHttpRelay {
       });
     } catch (error) {
       const timedOut = isTimeout(error);
+      traced?.end(undefined, timedOut ? "the upstream did not answer in time" : "the upstream could not be reached");
       this.#core.logger.warn({ err: error }, timedOut ? "the upstream did not answer in time" : "the upstream could not be reached");
       this.#answerFailure(res, intake, pending, { kind: timedOut ? "timeout" : "unreachable" }, sessionHeader, early);
       return;
     }
     if (isRedirect(upstream.statusCode)) {
+      traced?.end(upstream.statusCode, "the upstream redirected; redirects are refused");
       this.#relay.redirects.note(this.#core.logger, upstream.statusCode, upstream.headers["location"]);
       discard(upstream.body);
       this.#answerFailure(res, intake, pending, { kind: "redirect", status: upstream.statusCode }, sessionHeader, early);
@@ -221,6 +224,7 @@ export class StreamableHttpRelay {
     const context = this.#messageContext(session, watch);
     const type = mediaType(upstream.headers);
     if (upstream.statusCode >= 300 || (type !== "text/event-stream" && type !== "application/json")) {
+      traced?.end(upstream.statusCode);
       if (upstream.statusCode < 300 && plan.answers.length > 0) {
         // Notifications accepted (202) next to requests the sidecar refused: answer those.
         discard(upstream.body);
@@ -240,9 +244,11 @@ export class StreamableHttpRelay {
     if (type === "application/json") {
       await this.#relayJson(upstream, res, post, pending, context, watch);
       this.#core.observe("upstream", post.method, forwarded);
+      traced?.end(upstream.statusCode);
       return;
     }
     this.#core.observe("upstream", post.method, forwarded);
+    traced?.end(upstream.statusCode);
     await this.#relaySse(upstream, res, post, pending, context);
   }
 

@@ -12,7 +12,7 @@ import {
   type RateLimitAdmitter,
   type ToolCall,
 } from "../../../policy/index.ts";
-import type { DecisionObserver, DecisionRecord } from "../../contracts.ts";
+import type { DecisionObserver, DecisionRecord, RequestTrace } from "../../contracts.ts";
 // One digest for audit lines, decision records and approvals (a library JCS).
 import { argumentDigest } from "../../observability/argument-digest.ts";
 import type { ApprovalGate } from "../../approvals/approval-gate.ts";
@@ -31,6 +31,8 @@ export interface ToolCallContext {
   readonly notifier?: ClientNotifier | undefined;
   /** Aborts when the client can no longer get the answer (it left): a held call is then not made. */
   readonly clientGone?: AbortSignal | undefined;
+  /** The POST's span, told the enforced decision; undefined: not traced. */
+  readonly trace?: RequestTrace | undefined;
 }
 
 export interface ToolCallDeps {
@@ -62,6 +64,7 @@ export async function decideToolCall(tool: string, args: unknown, context: ToolC
       ...rateLimitCounter(decision, evaluation),
     };
     try {
+      if (mode === "enforce") context.trace?.decided(tool, decision);
       deps.observer.onDecision(entry);
     } catch (error) {
       deps.logger.error({ err: error, tool }, "decision observer failed");

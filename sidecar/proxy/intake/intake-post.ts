@@ -6,11 +6,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CallIdentity } from "../../../policy/index.ts";
 import { HEADER_MISMATCH, INTERNAL_ERROR, INVALID_REQUEST } from "../../jsonrpc/error-codes.ts";
 import type { JsonRpcMessage } from "../../jsonrpc/message.ts";
+import type { RequestTrace } from "../../contracts.ts";
 import { parseMessagesFromBytes } from "../../jsonrpc/parse-messages.ts";
 import type { ClientNotifier } from "./approval-progress.ts";
 import { sendJsonRpcError } from "../replies/http-replies.ts";
 import { mcpHeaderMismatch } from "./mcp-headers.ts";
-import { planMessages, toolCallShapeProblem, type MessagePlan } from "./plan-messages.ts";
+import { planMessages, timedMethod, toolCallShapeProblem, type MessagePlan } from "./plan-messages.ts";
 import type { ProxyCore } from "../proxy-core.ts";
 import { readBody } from "./read-body.ts";
 
@@ -26,6 +27,8 @@ export interface PostSession {
   readonly notifier?: ClientNotifier | undefined;
   /** Aborts when the client can no longer get the POST's answers; undefined: it is not watched. */
   readonly clientGone?: AbortSignal | undefined;
+  /** The POST's span; undefined: not traced. */
+  readonly trace?: RequestTrace | undefined;
 }
 
 export interface Intake {
@@ -86,7 +89,8 @@ export async function intakePost(core: ProxyCore, req: IncomingMessage, res: Ser
     sendJsonRpcError(res, 400, shape.code, `Invalid Request: ${shape.problem}`, shape.id);
     return undefined;
   }
-  const plan = await planMessages(messages, { table: core.table(), identity, sessionId: session.id, notifier: session.notifier, clientGone: session.clientGone }, core.toolCallDeps);
+  session.trace?.identify(timedMethod(messages), tracedTool(messages));
+  const plan = await planMessages(messages, { table: core.table(), identity, sessionId: session.id, notifier: session.notifier, clientGone: session.clientGone, trace: session.trace }, core.toolCallDeps);
   return { batch, messages, plan };
 }
 
@@ -138,4 +142,13 @@ function isJsonContentType(value: string | undefined): boolean {
 function firstRequestId(messages: readonly JsonRpcMessage[]): string | number | null {
   for (const message of messages) if (message.kind === "request") return message.id;
   return null;
+}
+
+/** The tool a POST of one tools/call names (its span's name); undefined for anything else. */
+function tracedTool(messages: readonly JsonRpcMessage[]): string | undefined {
+  if (messages.length !== 1) return undefined;
+  const message = messages[0] as JsonRpcMessage;
+  if (message.kind !== "request" || message.method !== "tools/call") return undefined;
+  const name = message.params?.["name"];
+  return typeof name === "string" ? name : undefined;
 }

@@ -4,6 +4,7 @@
 // send what is forwarded and how answers travel back.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RequestTrace } from "../../contracts.ts";
 import type { ClientNotifier } from "./approval-progress.ts";
 import { abortWhenClientLeaves } from "./client-leaves.ts";
 import { intakePost, type Intake } from "./intake-post.ts";
@@ -40,15 +41,19 @@ export interface ReceivedPost {
   observed(): void;
   /** Registers the forwarded requests whose answers the sidecar must read (tools/list, initialize). */
   watchAnswers(...watches: readonly (ResponseWatch | undefined)[]): void;
+  /** The POST's span (ended when the response is); undefined: not traced. */
+  readonly trace: RequestTrace | undefined;
 }
 
 /** undefined when the POST was answered already (refused, or its client left). `body`: see intakePost. */
 export async function receivePost(core: ProxyCore, req: IncomingMessage, res: ServerResponse, origin: PostOrigin, body?: Buffer): Promise<ReceivedPost | undefined> {
   const arrived = performance.now();
+  const trace = core.tracer?.startRequest(req.headers);
+  if (trace !== undefined) res.once("close", () => trace.end(res.statusCode));
   const notifier = origin.progress === "reply" ? EarlySseReply.offer(req.headers.accept, res, origin.replyHeaders ?? {}) : origin.progress;
   // Watched from the start: a call held for approval whose client leaves is not made.
   const clientGone = abortWhenClientLeaves(res, origin.sessionGone).signal;
-  const intake = await intakePost(core, req, res, { id: origin.sessionId, protocolVersion: origin.protocolVersion, notifier, clientGone }, body);
+  const intake = await intakePost(core, req, res, { id: origin.sessionId, protocolVersion: origin.protocolVersion, notifier, clientGone, trace }, body);
   if (intake === undefined) return undefined;
   const method = timedMethod(intake.messages);
   let observed = false;
@@ -56,6 +61,7 @@ export async function receivePost(core: ProxyCore, req: IncomingMessage, res: Se
     intake,
     method,
     clientGone,
+    trace,
     early: notifier instanceof EarlySseReply && notifier.opened ? notifier : undefined,
     observed() {
       if (observed) return;
