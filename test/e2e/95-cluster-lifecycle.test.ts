@@ -10,18 +10,10 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { snapshotHost } from "../harness/host-state.ts";
 import { clusterNetwork } from "../harness/node-config.ts";
+import { processAlive } from "../support/process-alive.ts";
 import { clusterProcessPattern, describeLocal, e2e, eventually, repoRoot, run } from "./e2e-cluster.ts";
 
 const clusterMain = (): string => join(repoRoot(), "dist", "test", "harness", "cluster-main.js");
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describeLocal("one local cluster per machine, and a host left as it was", () => {
   it("refuses a second cluster, and `make test`, in one line while one runs", async () => {
@@ -40,7 +32,7 @@ describeLocal("one local cluster per machine, and a host left as it was", () => 
   it("cleans up after a cluster killed with SIGKILL at the next start, and after Ctrl-C leaves the host as it was", async () => {
     const cluster = e2e();
     process.kill(cluster.clusterPid!, "SIGKILL");
-    await eventually("the killed cluster's supervisor to be gone", async () => (alive(cluster.clusterPid!) ? undefined : true), 30_000);
+    await eventually("the killed cluster's supervisor to be gone", async () => (processAlive(cluster.clusterPid!) ? undefined : true), 30_000);
 
     const infoFile = join(cluster.workDir, "restarted.json");
     const next = spawn(process.execPath, [clusterMain(), "--e2e", infoFile], { stdio: ["pipe", "pipe", "pipe"], detached: true });

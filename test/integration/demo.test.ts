@@ -8,18 +8,10 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { repoRoot, run } from "../harness/index.ts";
 import { portInUse } from "../harness/free-port.ts";
+import { processAlive } from "../support/process-alive.ts";
 
 const MCP_PORT = 9000;
 const ADMIN_PORT = 9464;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Our child and everything under it, from ps. */
 async function descendants(root: number): Promise<{ pid: number; command: string }[]> {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManagedProcess } from "../harness/managed-process.ts";
 import { repoRoot } from "../harness/index.ts";
 import { FEATURE_STDIO_SERVER, startProxy, type ProxyUnderTest } from "../support/mcp-proxy-harness.ts";
-import { processAlive } from "../support/stdio-proxy-fixture.ts";
+import { processAlive } from "../support/process-alive.ts";
 
 const launcher = execFileSync(join(repoRoot(), "tools", "build-launcher.sh"), { encoding: "utf8" }).trim();
 const dir = mkdtempSync(join(tmpdir(), "mcp-warden-launcher-"));

@@ -10,17 +10,9 @@ import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProxy, type ProxyUnderTest } from "../../../test/support/mcp-proxy-harness.ts";
+import { processAlive } from "../../../test/support/process-alive.ts";
 
 const FEATURE_STDIO = fileURLToPath(new URL("../../../test/support/mcp-feature-server-stdio.ts", import.meta.url));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(condition: () => boolean, ms = 8_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -76,13 +68,13 @@ describe("stdio bridge sessions", () => {
 
     const pidA = sessions.find((session) => session.id === a.transport.sessionId)?.pid as number;
     await a.transport.terminateSession();
-    await until(() => !alive(pidA));
+    await until(() => !processAlive(pidA));
     expect(sidecar.proxy.stdioSessions().map((session) => session.id)).toEqual([b.transport.sessionId]);
     await expect(a.client.callTool({ name: "echo", arguments: { text: "late" } })).rejects.toThrow(/Mcp-Session-Id header is required|Session not found/);
 
     const pidB = sidecar.proxy.stdioSessions()[0]?.pid as number;
     await b.transport.terminateSession();
-    await until(() => !alive(pidB));
+    await until(() => !processAlive(pidB));
     expect(sidecar.proxy.stdioSessions()).toHaveLength(0);
     await a.client.close();
     await b.client.close();
@@ -92,9 +84,9 @@ describe("stdio bridge sessions", () => {
     const client = new Client({ name: "agent", version: "1" });
     await client.connect(new SSEClientTransport(new URL(`${sidecar.origin}/sse`)));
     const pid = sidecar.proxy.stdioSessions()[0]?.pid as number;
-    expect(alive(pid)).toBe(true);
+    expect(processAlive(pid)).toBe(true);
     await client.close();
-    await until(() => !alive(pid));
+    await until(() => !processAlive(pid));
     expect(sidecar.proxy.stdioSessions()).toHaveLength(0);
   });
 
@@ -102,7 +94,7 @@ describe("stdio bridge sessions", () => {
     const idle = await startProxy({ command: process.execPath, args: [FEATURE_STDIO] }, undefined, { sessionIdleTimeoutMs: 500 });
     const first = await connect(idle.url);
     const idlePid = idle.proxy.stdioSessions()[0]?.pid as number;
-    await until(() => !alive(idlePid));
+    await until(() => !processAlive(idlePid));
     expect(idle.proxy.stdioSessions()).toHaveLength(0);
     await first.client.close();
     await idle.close();
@@ -113,7 +105,7 @@ describe("stdio bridge sessions", () => {
     const pids = closing.proxy.stdioSessions().map((session) => session.pid as number);
     expect(pids).toHaveLength(2);
     await closing.close();
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter(processAlive)).toEqual([]);
     await second.client.close();
     await third.client.close();
   });

@@ -5,7 +5,8 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initializeSession, recordedMessages, startProxy, until, type ProxyUnderTest } from "../../../test/support/mcp-proxy-harness.ts";
-import { processAlive as alive, startRecordedStdioProxy, type RecordedStdioProxy } from "../../../test/support/stdio-proxy-fixture.ts";
+import { processAlive as alive } from "../../../test/support/process-alive.ts";
+import { startRecordedStdioProxy, type RecordedStdioProxy } from "../../../test/support/stdio-proxy-fixture.ts";
 
 const STATELESS_STDIO = fileURLToPath(new URL("../../../test/support/mcp-stateless-server-stdio.ts", import.meta.url));
 const VERSION = "2026-07-28";
