@@ -26,6 +26,7 @@ import { allPolicyEngines } from "../policy/all-engines.ts";
 import { readPolicyBundle } from "../policy/index.ts";
 import { freePort } from "../test/harness/free-port.ts";
 import { rssMb, shippedCliScript } from "./bench-process.ts";
+import { quantile } from "./text-table.ts";
 import {
   applyPolicy as applyPolicyIn,
   inBatches,
@@ -174,7 +175,7 @@ export async function runPropagationBench(options: PropagationBenchOptions = DEF
       const pushAfter = await pushTotals(adminPort);
       runs.push({
         ...summarise(count, samples, compileMs),
-        statusConvergedMs: Math.round([...converged].sort((a, b) => a - b)[Math.floor(converged.length / 2)] ?? Number.NaN),
+        statusConvergedMs: Math.round(quantile([...converged], 0.5)),
         operatorPushMeanMs: Math.round(((pushAfter.sum - pushBefore.sum) / Math.max(1, pushAfter.count - pushBefore.count)) * 10_000) / 10,
       });
       const figures = runs.at(-1)!;
@@ -452,6 +453,5 @@ async function timeSidecarToFirstBundle(streamUrl: string, caPem: string, tokenF
       await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once("exit", resolve)));
     }
   }
-  const sorted = [...samplesMs].sort((a, b) => a - b);
-  return { rounds, medianMs: sorted[Math.floor(sorted.length / 2)]!, samplesMs };
+  return { rounds, medianMs: quantile([...samplesMs], 0.5), samplesMs };
 }

@@ -11,7 +11,8 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../cli/package-root.ts";
-import { cliScript } from "./bench-process.ts";
+import { cliScript, rssMb } from "./bench-process.ts";
+import { quantile } from "./text-table.ts";
 
 const ROUNDS = Number(process.env["MCPWARDEN_BENCH_STARTUP_ROUNDS"] ?? 7);
 
@@ -63,8 +64,7 @@ async function startOnce(build: Build, policyFile: string, port: number): Promis
     }
     const readyMs = performance.now() - started;
     await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const rssKib = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? Number.NaN);
-    return { readyMs, idleRssMb: rssKib / 1024 };
+    return { readyMs, idleRssMb: rssMb(child.pid as number) };
   } finally {
     child.kill("SIGKILL");
     await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once("exit", resolve)));
@@ -81,11 +81,6 @@ function status(port: number, path: string): Promise<number> {
     req.on("timeout", () => req.destroy());
     req.end();
   });
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 export async function runStartupBench(): Promise<object> {
@@ -108,8 +103,8 @@ export async function runStartupBench(): Promise<object> {
     const rows = targets.map((target) => ({
       build: target.build.name,
       policy: target.policy.name,
-      readyMs: Math.round(median(target.samples.map((sample) => sample.readyMs))),
-      idleRssMb: Math.round(median(target.samples.map((sample) => sample.idleRssMb)) * 10) / 10,
+      readyMs: Math.round(quantile(target.samples.map((sample) => sample.readyMs), 0.5)),
+      idleRssMb: Math.round(quantile(target.samples.map((sample) => sample.idleRssMb), 0.5) * 10) / 10,
     }));
     console.log(`  ${"build".padEnd(36)} ${"policy".padEnd(32)} ${"to /readyz".padStart(11)} ${"idle RSS".padStart(9)}`);
     for (const row of rows) console.log(`  ${row.build.padEnd(36)} ${row.policy.padEnd(32)} ${`${row.readyMs} ms`.padStart(11)} ${`${row.idleRssMb} MB`.padStart(9)}`);

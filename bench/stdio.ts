@@ -15,7 +15,8 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { packageRoot } from "../cli/package-root.ts";
 import { freePort } from "../test/harness/free-port.ts";
-import { shippedCliScript } from "./bench-process.ts";
+import { rssMb, shippedCliScript } from "./bench-process.ts";
+import { quantile } from "./text-table.ts";
 
 const ROUNDS = Number(process.env["MCPWARDEN_BENCH_STDIO_ROUNDS"] ?? 7);
 const SESSIONS = 5;
@@ -120,14 +121,6 @@ async function end(url: string, sessionId: string): Promise<void> {
   await fetch(url, { method: "DELETE", headers: { "mcp-session-id": sessionId } });
 }
 
-function rssMb(pid: number): number {
-  try {
-    return Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? Number.NaN) / 1024;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 /** Processes whose parent is `pid` (a session's server, or an `npx`-like wrapper of one). */
 function children(pid: number): number[] {
   return readdirSync("/proc")
@@ -142,10 +135,6 @@ function children(pid: number): number[] {
     .map(Number);
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-};
 const round1 = (value: number): number => Math.round(value * 10) / 10;
 
 export async function runStdioBench(): Promise<object> {
@@ -172,14 +161,14 @@ export async function runStdioBench(): Promise<object> {
           const serverRss = children(running.parentPid).map(rssMb);
           const sidecarAfter = rssMb(running.sidecar.pid as number);
           memory[way] = {
-            serverProcessRssMb: round1(median(serverRss)),
+            serverProcessRssMb: round1(quantile(serverRss, 0.5)),
             sidecarRssGrowthPerSessionMb: round1((sidecarAfter - sidecarBefore) / SESSIONS),
             ...(running.launcher === undefined ? {} : { launcherRssMb: round1(rssMb(running.launcher.pid as number)) }),
           };
           for (const session of sessions) await end(running.url, session.sessionId);
         }
         results[server.name] = {
-          sessionStartMs: { spawned: Math.round(median(starts.spawned ?? [])), launcher: Math.round(median(starts.launcher ?? [])) },
+          sessionStartMs: { spawned: Math.round(quantile(starts.spawned ?? [], 0.5)), launcher: Math.round(quantile(starts.launcher ?? [], 0.5)) },
           memory,
         };
         console.log(`[bench] stdio ${server.name}: ${JSON.stringify(results[server.name])}`);

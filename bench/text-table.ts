@@ -1,4 +1,4 @@
-// The scaling section's output: aligned text tables (first column left, the rest right)
+// Bench output: aligned text tables (first column left, the rest right)
 // and the percentiles they show.
 
 export function printTable(title: string, header: readonly string[], rows: readonly (readonly string[])[], notes: readonly string[] = []): void {
