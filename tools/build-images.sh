@@ -128,13 +128,8 @@ mkdir -p "$npm_cache"
 run_mounts+=(-v "$npm_cache:/root/.npm")
 
 # --- the images ------------------------------------------------------------------------
-# The commit `mcp-warden version` reports (the build context has no .git), as build-dist.ts
-# names it: short, -dirty with uncommitted changes to tracked files.
-commit="unknown"
-if git -C "$root" rev-parse --short=12 HEAD >/dev/null 2>&1; then
-  commit="$(git -C "$root" rev-parse --short=12 HEAD)"
-  [ -z "$(git -C "$root" status --porcelain --untracked-files=no)" ] || commit="$commit-dirty"
-fi
+# The commit `mcp-warden version` reports (the build context has no .git).
+commit="$("$here/git-commit.sh" "$root")"
 [ -n "$archives" ] && mkdir -p "$archives"
 for spec in "${specs[@]}"; do
   IFS='=' read -r ref dockerfile context <<<"$spec"

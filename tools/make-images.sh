@@ -14,7 +14,7 @@ for candidate in docker podman; do
 done
 
 if [ -n "$engine" ]; then
-  commit="$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
+  commit="$("$root/tools/git-commit.sh" "$root")"
   for name in "$@"; do
     echo "[images] $engine build $prefix/$name:$tag"
     "$engine" build --build-arg MCPWARDEN_COMMIT="$commit" -f "$root/images/$name.Dockerfile" -t "$prefix/$name:$tag" "$root"
