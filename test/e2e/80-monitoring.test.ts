@@ -170,8 +170,10 @@ describeLocal("the chart's monitoring objects read by a real Prometheus Operator
   }, 300_000);
 
   it("scrapes every injected sidecar (an init container's port) through the PodMonitor and every operator replica through the ServiceMonitor", async () => {
-    const pods = await kubectlJson<{ items: { metadata: { name: string; namespace: string }; status: { phase: string } }[] }>(["get", "pods", "--all-namespaces", "-l", "mcpwarden.dev/injected=true"]);
-    const sidecars = pods.items.filter((pod) => pod.status.phase === "Running").map((pod) => `${pod.metadata.namespace}/${pod.metadata.name}`);
+    const pods = await kubectlJson<{ items: { metadata: { name: string; namespace: string; deletionTimestamp?: string }; status: { phase: string } }[] }>(["get", "pods", "--all-namespaces", "-l", "mcpwarden.dev/injected=true"]);
+    // A pod being deleted (an earlier file's namespace going away) still says Running while
+    // its containers stop; Prometheus is not expected to scrape it.
+    const sidecars = pods.items.filter((pod) => pod.status.phase === "Running" && pod.metadata.deletionTimestamp === undefined).map((pod) => `${pod.metadata.namespace}/${pod.metadata.name}`);
     const operators = (await kubectlJson<{ items: { metadata: { name: string } }[] }>(["-n", "mcp-warden", "get", "pods", "-l", "app.kubernetes.io/component=operator"])).items.map((pod) => `mcp-warden/${pod.metadata.name}`);
     expect(sidecars.length).toBeGreaterThan(0);
     expect(operators).toHaveLength(2);
@@ -180,7 +182,9 @@ describeLocal("the chart's monitoring objects read by a real Prometheus Operator
       "up == 1 for every sidecar and operator replica",
       async () => {
         up = (await promQuery("up == 1")).map((sample) => `${sample.metric.namespace}/${sample.metric.pod}`);
-        return [...sidecars, ...operators].every((pod) => up.includes(pod)) ? true : undefined;
+        const missing = [...sidecars, ...operators].filter((pod) => !up.includes(pod));
+        if (missing.length > 0) throw new Error(`not up yet: ${missing.join(", ")}`);
+        return true;
       },
       120_000,
     );
