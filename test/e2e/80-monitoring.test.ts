@@ -171,7 +171,7 @@ describeLocal("the chart's monitoring objects read by a real Prometheus Operator
 
   it("scrapes every injected sidecar (an init container's port) through the PodMonitor and every operator replica through the ServiceMonitor", async () => {
     const pods = await kubectlJson<{ items: { metadata: { name: string; namespace: string; deletionTimestamp?: string }; status: { phase: string } }[] }>(["get", "pods", "--all-namespaces", "-l", "mcpwarden.dev/injected=true"]);
-    // A pod being deleted (an earlier file's namespace going away) still says Running while
+    // A pod being deleted (earlier files delete pods and namespaces) still says Running while
     // its containers stop; Prometheus is not expected to scrape it.
     const sidecars = pods.items.filter((pod) => pod.status.phase === "Running" && pod.metadata.deletionTimestamp === undefined).map((pod) => `${pod.metadata.namespace}/${pod.metadata.name}`);
     const operators = (await kubectlJson<{ items: { metadata: { name: string } }[] }>(["-n", "mcp-warden", "get", "pods", "-l", "app.kubernetes.io/component=operator"])).items.map((pod) => `mcp-warden/${pod.metadata.name}`);
