@@ -20,7 +20,7 @@ import { SidecarMetrics } from "./observability/sidecar-metrics.ts";
 import { loadSidecarTracing } from "./observability/sidecar-tracing.ts";
 import { createSidecarLogger, type LogLevel } from "./observability/sidecar-logger.ts";
 import { FilePolicySource } from "./policy-source/index.ts";
-import { OperatorStreamSource, type OperatorStreamSourceOptions } from "./policy-source/operator-stream-source.ts";
+import type { OperatorStreamSourceOptions } from "./policy-source/operator-stream-source.ts";
 import { DefinitionReport } from "./policy-source/definition-report.ts";
 import type { RateLimitFailureMode } from "../protocol/index.ts";
 import { setUpRateLimits } from "./start-sidecar-rate-limits.ts";
@@ -159,17 +159,21 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
     // With the operator, approvals are McpApprovals: asked over the stream's HTTPS, their
     // verdicts pushed on the stream. Standalone, they live in this process (below).
     let operatorApprovals: OperatorApprovalDesk | undefined;
-    const source: PolicySource =
-      config.controlPlane !== undefined
-        ? new OperatorStreamSource({
+    // The operator's stream client (node:https, so TLS) loads only for a sidecar that has one.
+    const operatorStream =
+      config.controlPlane === undefined
+        ? undefined
+        : new (await import("./policy-source/operator-stream-source.ts")).OperatorStreamSource({
             ...config.controlPlane,
             logger,
             onConnectionChange: (connected) => metrics.setControlPlaneConnected(connected),
             onApproval: (event) => {
               if (operatorApprovals?.receive(event) !== true) logger.debug({ approval: event.name }, "a verdict for an approval this sidecar is not waiting for");
             },
-          })
-        : new FilePolicySource({ path: config.policyPath, log: logger, onWatchError: (error) => logger.warn({ err: error.message }, "watching the policy failed; re-reading periodically") });
+          });
+    const source: PolicySource =
+      operatorStream ??
+      new FilePolicySource({ path: config.policyPath, log: logger, onWatchError: (error) => logger.warn({ err: error.message }, "watching the policy failed; re-reading periodically") });
     cleanups.push(() => source.stop());
     await source.start({
       onSnapshot(next) {
@@ -194,12 +198,12 @@ export async function startSidecarWith(config: SidecarConfig, createProxy: McpPr
     const audit = new AuditLog(logger, { logArguments: config.logArguments ?? false });
     // Standalone approvals live in this process and are decided through the admin API.
     const localApprovals = config.controlPlane === undefined ? new LocalApprovalDesk({ ...(config.approvalDecidedTtlMs === undefined ? {} : { decidedTtlMs: config.approvalDecidedTtlMs }) }) : undefined;
-    if (source instanceof OperatorStreamSource) operatorApprovals = new OperatorApprovalDesk({ post: (path, body) => source.post(path, body) });
+    if (operatorStream !== undefined) operatorApprovals = new OperatorApprovalDesk({ post: (path, body) => operatorStream.post(path, body) });
     const desk = localApprovals ?? operatorApprovals;
     if (desk !== undefined) cleanups.push(async () => desk.close());
     const approvals = desk === undefined ? undefined : new ApprovalGate({ desk, ...(config.approvalHoldMs === undefined ? {} : { holdMs: config.approvalHoldMs }), metrics });
     const observer = fanOutDecisions([metrics, audit], (error) => logger.error({ err: String(error) }, "decision observer failed"));
-    const report = source instanceof OperatorStreamSource ? new DefinitionReport({ post: (path, body) => source.post(path, body), logger }) : undefined;
+    const report = operatorStream === undefined ? undefined : new DefinitionReport({ post: (path, body) => operatorStream.post(path, body), logger });
     if (report !== undefined) cleanups.push(async () => report.stop());
     const definitions = fanOutToolDefinitions(report === undefined ? [metrics, audit] : [metrics, audit, report], (error) =>
       logger.error({ err: String(error) }, "tool definition observer failed"),

@@ -17,6 +17,7 @@ import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, symli
 import { arch, platform } from "node:os";
 import { join } from "node:path";
 import { build, type BuildOptions } from "esbuild";
+import { builtinsThroughRequire } from "./builtins-through-require.ts";
 
 const root = process.cwd();
 const dist = join(root, "dist");
@@ -61,6 +62,7 @@ async function bundle(): Promise<void> {
     format: "esm",
     outExtension: { ".js": ".mjs" },
     define,
+    plugins: [builtinsThroughRequire],
     // CommonJS dependencies bundled into ES modules still call require() for Node's built-ins.
     banner: { js: 'import { createRequire as __mcpwardenCreateRequire } from "node:module"; const require = __mcpwardenCreateRequire(import.meta.url);' },
   });

@@ -4,13 +4,15 @@
 // talk to (kube-apiserver, Node, Go clients) accepts it.
 import "reflect-metadata"; // @peculiar/x509 resolves its services through tsyringe, which needs it
 import * as x509 from "@peculiar/x509";
-import { webcrypto, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, randomBytes, type webcrypto } from "node:crypto";
 import { isIP } from "node:net";
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+// The global WebCrypto is node:crypto's `webcrypto` (a lazy getter: the split build cannot re-export it).
+const webCrypto = globalThis.crypto;
+x509.cryptoProvider.set(webCrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const algorithm = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const dayMs = 24 * 60 * 60 * 1000;
@@ -50,12 +52,12 @@ function distinguishedName(commonName: string, organizations: string[] = []): st
 }
 
 async function exportKeyPem(key: CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", key));
+  const der = Buffer.from(await webCrypto.subtle.exportKey("pkcs8", key));
   return x509.PemConverter.encode(der, "PRIVATE KEY");
 }
 
 async function generateKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(algorithm, true, ["sign", "verify"])) as CryptoKeyPair;
+  return (await webCrypto.subtle.generateKey(algorithm, true, ["sign", "verify"])) as CryptoKeyPair;
 }
 
 /** A self-signed CA that can sign server and client certificates. */
@@ -125,7 +127,7 @@ export function createSigningKeyPair(): { privateKeyPem: string; publicKeyPem: s
 /** A CA from PEM files, to sign more certificates with it. */
 export async function loadCertificateAuthority(certPem: string, keyPem: string): Promise<CertificateAuthority> {
   const cert = new x509.X509Certificate(certPem);
-  const privateKey = await webcrypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(keyPem), algorithm, true, ["sign"]);
+  const privateKey = await webCrypto.subtle.importKey("pkcs8", x509.PemConverter.decodeFirst(keyPem), algorithm, true, ["sign"]);
   const publicKey = await cert.publicKey.export(algorithm, ["verify"]);
   return { cert, certPem, keyPem, keys: { privateKey, publicKey } as CryptoKeyPair };
 }

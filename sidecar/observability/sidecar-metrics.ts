@@ -5,7 +5,7 @@
 // revision>"} 1`, one series at a time. Revisions are digests, not numbers, and
 // `count by (revision) (mcpwarden_policy_revision)` shows at once which pods enforce which.
 
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "./prom-client-modules.ts";
 import type { DecisionObserver, DecisionRecord, PolicySnapshot, ToolDefinitionObserver, ToolDefinitionRecord } from "../contracts.ts";
 import { methodLabel, ToolLabeler } from "./metric-labels.ts";
 

@@ -7,8 +7,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Dispatcher } from "undici";
-import type { UpstreamAgent } from "./upstream-agent.ts";
+import type { UpstreamAgent, UpstreamBody, UpstreamResponse } from "./upstream-agent.ts";
 import { CONNECTION_CLOSED, errorResponse, INTERNAL_ERROR, REQUEST_TIMEOUT } from "../../jsonrpc/error-codes.ts";
 import { idKey, type JsonRpcId } from "../../jsonrpc/message.ts";
 import { abortWhenClientLeaves } from "../intake/client-leaves.ts";
@@ -28,7 +27,7 @@ import { isRedirect, redirectMessage, type RedirectLog } from "./upstream-redire
 interface LegacySession {
   readonly id: string;
   readonly res: ServerResponse;
-  readonly upstreamBody: Dispatcher.ResponseData["body"];
+  readonly upstreamBody: UpstreamBody;
   readonly postTarget: UpstreamTarget;
   readonly watch: ResponseWatch;
   protocolVersion: string | undefined;
@@ -122,7 +121,7 @@ export class LegacySseRelay {
     if (!res.writableEnded) res.end();
   }
 
-  #startSession(postTarget: UpstreamTarget, res: ServerResponse, upstreamBody: Dispatcher.ResponseData["body"]): LegacySession {
+  #startSession(postTarget: UpstreamTarget, res: ServerResponse, upstreamBody: UpstreamBody): LegacySession {
     const session: LegacySession = {
       id: randomUUID(),
       res,
@@ -199,7 +198,7 @@ export class LegacySseRelay {
       timer.unref();
       session.pending.set(key, { id: requestId, timer });
     }
-    let upstream: Dispatcher.ResponseData;
+    let upstream: UpstreamResponse;
     const forwarded = performance.now();
     const traced = post.trace?.upstream(session.postTarget.origin);
     try {

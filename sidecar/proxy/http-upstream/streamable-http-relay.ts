@@ -7,8 +7,7 @@
 // result, a batch it merges its own answers into).
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Dispatcher } from "undici";
-import type { UpstreamAgent } from "./upstream-agent.ts";
+import { UpstreamTimeoutError, type UpstreamAgent, type UpstreamBody, type UpstreamResponse } from "./upstream-agent.ts";
 import { CONNECTION_CLOSED, errorResponse, INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, REQUEST_TIMEOUT } from "../../jsonrpc/error-codes.ts";
 import { idKey, type JsonRpcId, type JsonRpcMessage } from "../../jsonrpc/message.ts";
 import { parseStrictJson } from "../../jsonrpc/strict-json.ts";
@@ -77,7 +76,7 @@ export class StreamableHttpRelay {
   readonly #core: ProxyCore;
   readonly #agent: UpstreamAgent;
   readonly #sessions: SessionRegistry;
-  readonly #streams = new Set<Dispatcher.ResponseData["body"]>();
+  readonly #streams = new Set<UpstreamBody>();
   readonly #relay: RelayContext;
 
   constructor(core: ProxyCore, agent: UpstreamAgent, redirects: RedirectLog) {
@@ -190,11 +189,11 @@ export class StreamableHttpRelay {
     post.observed();
     const forwarded = performance.now();
     const traced = post.trace?.upstream(target.origin);
-    let upstream: Dispatcher.ResponseData;
+    let upstream: UpstreamResponse;
     try {
       upstream = await this.#agent.request({
         ...target,
-        method: (req.method ?? "POST") as Dispatcher.HttpMethod,
+        method: (req.method ?? "POST"),
         headers: upstreamRequestHeaders(req.headers, { "content-type": "application/json", ...traced?.headers }),
         body: serialiseForward(plan.forward, intake.batch),
         signal: post.clientGone,
@@ -265,7 +264,7 @@ export class StreamableHttpRelay {
    * streamed as it comes, whatever its size.
    */
   async #relayJson(
-    upstream: Dispatcher.ResponseData,
+    upstream: UpstreamResponse,
     res: ServerResponse,
     post: ReceivedPost,
     pending: PendingRequests,
@@ -318,7 +317,7 @@ export class StreamableHttpRelay {
    * one event. The first PEEK_BYTES are read before anything is sent: a small reply (most)
    * that the server fails to finish still gets its requests answered with an error.
    */
-  async #streamJson(upstream: Dispatcher.ResponseData, res: ServerResponse, post: ReceivedPost, pending: PendingRequests): Promise<void> {
+  async #streamJson(upstream: UpstreamResponse, res: ServerResponse, post: ReceivedPost, pending: PendingRequests): Promise<void> {
     const { early } = post;
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -362,7 +361,7 @@ export class StreamableHttpRelay {
     if (!complete && !res.destroyed) res.destroy();
   }
 
-  async #relaySse(upstream: Dispatcher.ResponseData, res: ServerResponse, post: ReceivedPost, pending: PendingRequests, context: ServerMessageContext): Promise<void> {
+  async #relaySse(upstream: UpstreamResponse, res: ServerResponse, post: ReceivedPost, pending: PendingRequests, context: ServerMessageContext): Promise<void> {
     const { intake } = post;
     if (res.destroyed) {
       discard(upstream.body);
@@ -468,13 +467,13 @@ export class StreamableHttpRelay {
       return;
     }
     const abort = abortWhenClientLeaves(res);
-    let upstream: Dispatcher.ResponseData;
+    let upstream: UpstreamResponse;
     // Only a body the sidecar has read is forwarded; any other is dropped.
     if (options.body === undefined) req.resume();
     try {
       upstream = await this.#agent.request({
         ...target,
-        method: (req.method ?? "GET") as Dispatcher.HttpMethod,
+        method: (req.method ?? "GET"),
         headers: upstreamRequestHeaders(req.headers),
         ...(options.body === undefined ? {} : { body: options.body }),
         signal: abort.signal,
@@ -564,7 +563,7 @@ function singleHeader(value: string | string[] | undefined): string | undefined 
   return Array.isArray(value) ? value[0] : value;
 }
 
-function clientResponseHeadersOnly(upstream: Dispatcher.ResponseData): Record<string, string> {
+function clientResponseHeadersOnly(upstream: UpstreamResponse): Record<string, string> {
   const headers = clientResponseHeaders(upstream.headers, false);
   delete headers["content-type"];
   return stringHeaders(headers);
@@ -577,8 +576,7 @@ function stringHeaders(headers: Record<string, string | string[]>): Record<strin
 }
 
 function isTimeout(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT";
+  return error instanceof UpstreamTimeoutError;
 }
 
 function noop(): void {}

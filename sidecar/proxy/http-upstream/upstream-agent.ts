@@ -1,22 +1,139 @@
-// The upstream HTTP client: undici's Agent and its request API, imported from the undici
-// modules they live in rather than from undici's index, which also brings fetch, the
-// WebSocket client, caches and mocks — 948 KB of the bundle against 564 KB, and every
-// sidecar parses what it bundles (docs/architecture.md "What the sidecar loads").
+// The upstream HTTP client: Node's own node:http, with one keep-alive Agent (node:https and
+// a second Agent only for an https upstream, loaded on its first request). Not undici:
+// the server side already loads node:http, and undici's client brings its own code plus
+// node:http2 and node:tls — ~6 MB of RSS in every sidecar (docs/architecture.md "What the
+// sidecar loads", ADR 14).
+//
+// Timeouts are socket silence, as undici's were: `headersTimeout` while the reply's head
+// is awaited, then `bodyTimeout` between body bytes (0: none, for event streams).
 
-import type { Dispatcher } from "undici";
-import Agent from "undici/lib/dispatcher/agent.js";
-import undiciApi from "undici/lib/api/index.js";
+import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from "node:http";
+
+interface UpstreamRequest {
+  /** `http://host:port` or `https://…`: the upstream's origin, never a client's. */
+  readonly origin: string;
+  readonly path: string;
+  readonly method: string;
+  readonly headers: Record<string, string | string[]>;
+  /** Sent whole, with its Content-Length. */
+  readonly body?: Buffer | string;
+  readonly signal?: AbortSignal;
+  /** Longest wait for the reply's head, ms; 0: none. */
+  readonly headersTimeout: number;
+  /** Longest silence mid-body, ms; 0: none. */
+  readonly bodyTimeout: number;
+}
+
+/** The reply's body: read it, iterate it or `discard` it; its errors are never unhandled. */
+export type UpstreamBody = IncomingMessage;
+
+export interface UpstreamResponse {
+  readonly statusCode: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: UpstreamBody;
+}
 
 export interface UpstreamAgent {
-  request(options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData>;
+  request(options: UpstreamRequest): Promise<UpstreamResponse>;
   close(): Promise<void>;
 }
 
+/** The upstream went silent longer than a timeout allows. */
+export class UpstreamTimeoutError extends Error {
+  readonly code = "MCPWARDEN_UPSTREAM_TIMEOUT";
+}
+
+type RequestFunction = typeof httpRequest;
+
+interface Origin {
+  readonly secure: boolean;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A free connection closes after this long unused. */
+const IDLE_CONNECTION_MS = 30_000;
+const MAX_CONNECTIONS = 256;
+
+function agentOptions(): ConstructorParameters<typeof Agent>[0] {
+  return { keepAlive: true, timeout: IDLE_CONNECTION_MS, maxSockets: MAX_CONNECTIONS, scheduling: "lifo" };
+}
+
 export function createUpstreamAgent(): UpstreamAgent {
-  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
+  const plain = new Agent(agentOptions());
+  let secure: Promise<{ agent: Agent; request: RequestFunction }> | undefined;
+  // One origin per sidecar in practice; parsed once.
+  const origins = new Map<string, Origin>();
+  const parse = (origin: string): Origin => {
+    let parsed = origins.get(origin);
+    if (parsed === undefined) {
+      const url = new URL(origin);
+      const isSecure = url.protocol === "https:";
+      // URL keeps an IPv6 host in brackets; node:http takes it bare.
+      parsed = { secure: isSecure, host: url.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(url.port || (isSecure ? 443 : 80)) };
+      origins.set(origin, parsed);
+    }
+    return parsed;
+  };
+  const loadSecure = (): Promise<{ agent: Agent; request: RequestFunction }> =>
+    (secure ??= import("node:https").then((https) => ({ agent: new https.Agent(agentOptions()), request: https.request })));
+
   return {
-    // undici's index adds its API to every dispatcher's prototype; without the index, it is called on the agent.
-    request: (options) => undiciApi.request.call(agent, options),
-    close: () => agent.close(),
+    async request(options) {
+      const origin = parse(options.origin);
+      if (origin.secure) {
+        const { agent, request } = await loadSecure();
+        return send(request, agent, origin, options);
+      }
+      return send(httpRequest, plain, origin, options);
+    },
+    async close() {
+      plain.destroy();
+      if (secure !== undefined) (await secure).agent.destroy();
+    },
   };
 }
+
+function send(request: RequestFunction, agent: Agent, origin: Origin, options: UpstreamRequest): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    const requestOptions: RequestOptions = { host: origin.host, port: origin.port, path: options.path, method: options.method, headers: options.headers, agent };
+    if (options.signal !== undefined) requestOptions.signal = options.signal;
+    let answered = false;
+    const req = request(requestOptions, (res) => {
+      answered = true;
+      // Heard here so that a body nobody reads never fails the process; readers still see it.
+      res.on("error", noop);
+      req.setTimeout(options.bodyTimeout);
+      resolve({ statusCode: res.statusCode ?? 502, headers: res.headers, body: res });
+    });
+    // Always set, also to 0: a reused connection keeps the Agent's idle timeout otherwise.
+    req.setTimeout(options.headersTimeout);
+    req.on("timeout", () => {
+      req.destroy(new UpstreamTimeoutError(answered ? `the upstream sent nothing for ${options.bodyTimeout} ms mid-reply` : `the upstream did not answer within ${options.headersTimeout} ms`));
+    });
+    // After the head, a failure reaches the body's readers; before it, the caller.
+    req.on("error", (error) => {
+      if (!answered) reject(error);
+    });
+    req.end(options.body);
+  });
+}
+
+/** The whole body, for a reply that declared its length (fails if fewer bytes arrive). */
+export function readWholeBody(body: UpstreamBody): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+    });
+    body.once("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
+    body.once("error", reject);
+    body.once("close", () => {
+      if (!body.complete) reject(new Error("the upstream closed the connection mid-reply"));
+    });
+  });
+}
+
+function noop(): void {}

@@ -6,7 +6,7 @@
 import { upstreamUrlFor } from "../intake/request-target.ts";
 import type { HttpUpstream } from "../options.ts";
 
-/** A request's destination as undici takes it. */
+/** A request's destination as the upstream agent takes it. */
 export interface UpstreamTarget {
   readonly origin: string;
   readonly path: string;

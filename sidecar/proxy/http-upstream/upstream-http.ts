@@ -1,10 +1,9 @@
-// The HTTP side of an HTTP upstream: one keep-alive undici Agent, the headers that cross
+// The HTTP side of an HTTP upstream: one keep-alive Agent, the headers that cross
 // (end-to-end ones only), and replies the sidecar relays without reading: streamed with
 // backpressure, never held whole, a redirect never relayed.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import type { Dispatcher } from "undici";
-import type { UpstreamAgent } from "./upstream-agent.ts";
+import { readWholeBody, type UpstreamAgent, type UpstreamBody, type UpstreamResponse } from "./upstream-agent.ts";
 import { CONNECTION_CLOSED, INTERNAL_ERROR } from "../../jsonrpc/error-codes.ts";
 import { sendJsonRpcError, writeWithBackpressure } from "../replies/http-replies.ts";
 import type { ProxyLogger } from "../options.ts";
@@ -52,7 +51,7 @@ export function upstreamRequestHeaders(headers: IncomingHttpHeaders, overrides: 
   return out;
 }
 
-export function clientResponseHeaders(headers: Dispatcher.ResponseData["headers"], keepLength: boolean): Record<string, string | string[]> {
+export function clientResponseHeaders(headers: IncomingHttpHeaders, keepLength: boolean): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];
@@ -63,17 +62,17 @@ export function clientResponseHeaders(headers: Dispatcher.ResponseData["headers"
   return out;
 }
 
-export function headerValue(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function mediaType(headers: Dispatcher.ResponseData["headers"]): string {
+export function mediaType(headers: IncomingHttpHeaders): string {
   return (headerValue(headers, "content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
 }
 
 /** A redirect answered for the client (502, a JSON-RPC error for `id`); true when `upstream` was one. */
-export function refuseRedirect(upstream: Dispatcher.ResponseData, res: ServerResponse, context: RelayContext, id: string | number | null = null): boolean {
+export function refuseRedirect(upstream: UpstreamResponse, res: ServerResponse, context: RelayContext, id: string | number | null = null): boolean {
   if (!isRedirect(upstream.statusCode)) return false;
   context.redirects.note(context.logger, upstream.statusCode, upstream.headers["location"]);
   discard(upstream.body);
@@ -82,7 +81,7 @@ export function refuseRedirect(upstream: Dispatcher.ResponseData, res: ServerRes
 }
 
 /** The upstream's response as it is: status, headers, body streamed. A redirect is refused instead. */
-export async function relayUntouched(upstream: Dispatcher.ResponseData, res: ServerResponse, context: RelayContext): Promise<void> {
+export async function relayUntouched(upstream: UpstreamResponse, res: ServerResponse, context: RelayContext): Promise<void> {
   if (res.headersSent || res.destroyed) {
     discard(upstream.body);
     return;
@@ -105,7 +104,7 @@ export async function relayUntouched(upstream: Dispatcher.ResponseData, res: Ser
  * or the upstream stayed silent `idleTimeoutMs`.
  */
 export async function streamBody(
-  body: Dispatcher.ResponseData["body"],
+  body: UpstreamBody,
   res: ServerResponse,
   idleTimeoutMs: number,
   options: { head?: readonly Buffer[]; rest?: AsyncIterator<unknown>; transform?: (chunk: Buffer) => Buffer } = {},
@@ -143,16 +142,16 @@ export async function streamBody(
  * what was read (just over the limit) and the iterator to read the rest from.
  */
 export async function peekBody(
-  body: Dispatcher.ResponseData["body"],
+  body: UpstreamBody,
   limit: number,
   declaredLength?: string | string[],
 ): Promise<{ readonly kind: "whole"; readonly bytes: Buffer } | { readonly kind: "more"; readonly head: Buffer[]; readonly rest: AsyncIterator<unknown> } | { readonly kind: "failed" }> {
   // A declared length within the limit is read in one call, without an async iterator
-  // (the common small JSON reply; undici fails the read if fewer bytes arrive).
+  // (the common small JSON reply; the read fails if fewer bytes arrive).
   const declared = typeof declaredLength === "string" ? Number(declaredLength) : Number.NaN;
   if (Number.isSafeInteger(declared) && declared <= limit) {
     try {
-      return { kind: "whole", bytes: Buffer.from(await body.arrayBuffer()) };
+      return { kind: "whole", bytes: await readWholeBody(body) };
     } catch {
       return { kind: "failed" };
     }
@@ -177,17 +176,17 @@ export async function peekBody(
 export type BodyRead = { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false; readonly reason: "too_large" | "failed" };
 
 /** The whole body, when it fits `maxBytes` (a reply the sidecar must read). */
-export async function readUpstreamBody(body: Dispatcher.ResponseData["body"], maxBytes: number, declaredLength?: string | string[]): Promise<BodyRead> {
+export async function readUpstreamBody(body: UpstreamBody, maxBytes: number, declaredLength?: string | string[]): Promise<BodyRead> {
   const declared = typeof declaredLength === "string" ? Number(declaredLength) : Number.NaN;
   if (Number.isSafeInteger(declared) && declared > maxBytes) {
     discard(body);
     return { ok: false, reason: "too_large" };
   }
   // A declared length within the limit is read in one call, without an async iterator
-  // (the common small JSON reply; undici fails the read if fewer bytes arrive).
+  // (the common small JSON reply; the read fails if fewer bytes arrive).
   if (Number.isSafeInteger(declared)) {
     try {
-      return { ok: true, bytes: Buffer.from(await body.arrayBuffer()) };
+      return { ok: true, bytes: await readWholeBody(body) };
     } catch {
       return { ok: false, reason: "failed" };
     }
@@ -210,8 +209,8 @@ export async function readUpstreamBody(body: Dispatcher.ResponseData["body"], ma
   return { ok: true, bytes: Buffer.concat(chunks, size) };
 }
 
-/** Drops a body unread (destroyed unread, undici's body emits an abort error: heard here, not thrown). */
-export function discard(body: Dispatcher.ResponseData["body"]): void {
+/** Drops a body unread (a body destroyed unread may emit an abort error: heard here, not thrown). */
+export function discard(body: UpstreamBody): void {
   body.on("error", noop);
   body.destroy();
 }
@@ -228,8 +227,8 @@ export async function openUpstreamEventStream(
   req: IncomingMessage,
   res: ServerResponse,
   options: { signal: AbortSignal; headersTimeoutMs: number; context: RelayContext },
-): Promise<Dispatcher.ResponseData | undefined> {
-  let upstream: Dispatcher.ResponseData;
+): Promise<UpstreamResponse | undefined> {
+  let upstream: UpstreamResponse;
   try {
     upstream = await agent.request({
       ...target,
