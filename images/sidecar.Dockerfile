@@ -32,7 +32,7 @@ COPY sidecar sidecar
 COPY operator operator
 COPY protocol protocol
 COPY tracing tracing
-COPY tools/build-dist.ts tools/build-dist.ts
+COPY tools/build-dist.ts tools/builtins-through-require.ts tools/
 RUN node tools/build-dist.ts --bundle-only
 
 FROM ${NODE_IMAGE}
