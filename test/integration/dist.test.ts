@@ -63,8 +63,8 @@ async function policyTestWorks(command: string, env: NodeJS.ProcessEnv): Promise
   expect(decisions.at(-2)).toBe("deny");
 }
 
-/** `mcp-warden sidecar` in front of the feature server; an SDK client calls through it. */
-async function sidecarWorks(command: string, env: NodeJS.ProcessEnv): Promise<string> {
+/** `mcp-warden sidecar` in front of the feature server; an SDK client calls through it; `afterCalls` runs before it is stopped. */
+async function sidecarWorks(command: string, env: NodeJS.ProcessEnv, afterCalls?: (child: ChildProcess) => Promise<void>): Promise<string> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const child = spawn(command, ["sidecar", "--listen", `127.0.0.1:${port}`, "--admin", `127.0.0.1:${adminPort}`, "--upstream", upstream.url, "--policy", join(scratch, "policy.yaml")], { env, cwd: scratch, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
@@ -83,6 +83,7 @@ async function sidecarWorks(command: string, env: NodeJS.ProcessEnv): Promise<st
   expect(await client.callTool({ name: "slow", arguments: {} })).toMatchObject({ isError: true, _meta: { "mcpwarden.dev/decision": { decision: "deny", rule: "default" } } });
   expect(calledTools(upstream.received).length).toBe(before);
   await client.close();
+  await afterCalls?.(child);
   child.kill("SIGTERM");
   const code = await new Promise<number | null>((resolve) => (child.exitCode === null ? child.on("exit", resolve) : resolve(child.exitCode)));
   expect(code).toBe(0);
@@ -140,6 +141,20 @@ describe("the npm package installed into an empty prefix", () => {
   it("runs policy test and the sidecar", async () => {
     await policyTestWorks("mcp-warden", env());
     await sidecarWorks("mcp-warden", env());
+  });
+
+  it("runs the sidecar for an HTTP upstream without loading Node's fetch, HTTP/2 or TLS (each costs resident memory in every pod)", async () => {
+    // A preload that lists the built-in modules the process has loaded when asked (SIGUSR2).
+    const preload = join(scratch, "list-builtins.cjs");
+    const listed = join(scratch, "builtins.json");
+    writeFileSync(preload, `process.on("SIGUSR2", () => require("node:fs").writeFileSync(${JSON.stringify(listed)}, JSON.stringify(process.moduleLoadList)));\n`);
+    await sidecarWorks("mcp-warden", { ...env(), NODE_OPTIONS: `--require ${preload}` }, async (child) => {
+      child.kill("SIGUSR2");
+      for (let i = 0; i < 200 && !existsSync(listed); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    });
+    const builtins = (JSON.parse(readFileSync(listed, "utf8")) as string[]).filter((entry) => entry.startsWith("NativeModule ")).map((entry) => entry.slice("NativeModule ".length));
+    expect(builtins).toContain("http");
+    expect(builtins.filter((name) => ["internal/deps/undici/undici", "http2", "tls", "https", "zlib", "internal/crypto/webcrypto"].includes(name))).toEqual([]);
   });
 
   it("is a kubectl plugin: kubectl plugin list finds it, kubectl mcpwarden status works from any folder", async () => {
