@@ -29,9 +29,13 @@ export function versionText(info: BuildInfo = buildInfo()): string {
   return [`mcp-warden ${info.version}`, `commit: ${info.commit}`, `MCP protocol versions: ${info.mcpProtocolVersions.join(", ")}`].join("\n");
 }
 
-function checkoutCommit(): string {
+/** The checkout's short commit, `-dirty` with uncommitted changes to tracked files (as tools/git-commit.sh). */
+export function checkoutCommit(dir: string = packageRoot()): string {
+  const git = (...args: string[]): string => execFileSync("git", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   try {
-    return execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: packageRoot(), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() || "unknown";
+    const commit = git("rev-parse", "--short=12", "HEAD");
+    if (commit === "") return "unknown";
+    return git("status", "--porcelain", "--untracked-files=no") === "" ? commit : `${commit}-dirty`;
   } catch {
     return "unknown";
   }
