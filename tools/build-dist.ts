@@ -63,6 +63,9 @@ async function bundle(): Promise<void> {
     outExtension: { ".js": ".mjs" },
     define,
     plugins: [builtinsThroughRequire],
+    // A named import of a built-in's getter is an error there; this makes it one here too
+    // for a namespace import's property (`fs.promises` after `import * as fs`) in our code.
+    logOverride: { "import-is-undefined": "error" },
     // CommonJS dependencies bundled into ES modules still call require() for Node's built-ins.
     banner: { js: 'import { createRequire as __mcpwardenCreateRequire } from "node:module"; const require = __mcpwardenCreateRequire(import.meta.url);' },
   });

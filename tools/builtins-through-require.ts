@@ -8,8 +8,12 @@
 // (docs/architecture.md "What the sidecar loads").
 //
 // Each import of a built-in becomes a small module that requires it and re-exports its
-// plain values; a getter is not re-exported, so code that imports one fails the build
-// rather than running the getter at start.
+// plain values; a getter is not re-exported, so a named import of one fails the build
+// rather than running the getter at start (and so does `ns.getter` after `import * as ns`
+// in our code: build-dist.ts makes esbuild's import-is-undefined an error). Not checked:
+// such a property read in a dependency, or on a dynamic import's namespace — undefined at
+// run time (the one in today's bundle, pkce-challenge's `webcrypto`, is unreachable on
+// Node 24, which has `globalThis.crypto`).
 
 import { builtinModules, createRequire } from "node:module";
 import type { Plugin } from "esbuild";

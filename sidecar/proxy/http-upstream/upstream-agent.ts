@@ -53,6 +53,8 @@ interface Origin {
 
 /** A free connection closes after this long unused. */
 const IDLE_CONNECTION_MS = 30_000;
+/** Longest wait for a new connection (undici's default); shorter when the upstream timeout is. */
+const CONNECT_TIMEOUT_MS = 10_000;
 const MAX_CONNECTIONS = 256;
 
 function agentOptions(): ConstructorParameters<typeof Agent>[0] {
@@ -98,22 +100,37 @@ function send(request: RequestFunction, agent: Agent, origin: Origin, options: U
   return new Promise((resolve, reject) => {
     const requestOptions: RequestOptions = { host: origin.host, port: origin.port, path: options.path, method: options.method, headers: options.headers, agent };
     if (options.signal !== undefined) requestOptions.signal = options.signal;
-    let answered = false;
+    let response: IncomingMessage | undefined;
     const req = request(requestOptions, (res) => {
-      answered = true;
+      response = res;
       // Heard here so that a body nobody reads never fails the process; readers still see it.
       res.on("error", noop);
       req.setTimeout(options.bodyTimeout);
       resolve({ statusCode: res.statusCode ?? 502, headers: res.headers, body: res });
     });
+    // The timeouts below start once connected; a new connection has its own limit, and
+    // failing it is "could not be reached", not "did not answer".
+    req.once("socket", (socket) => {
+      if (!socket.connecting) return;
+      const limit = options.headersTimeout > 0 ? Math.min(options.headersTimeout, CONNECT_TIMEOUT_MS) : CONNECT_TIMEOUT_MS;
+      const timer = setTimeout(() => req.destroy(new Error(`could not connect to the upstream within ${limit} ms`)), limit);
+      socket.once("connect", () => clearTimeout(timer));
+      socket.once("close", () => clearTimeout(timer));
+    });
     // Always set, also to 0: a reused connection keeps the Agent's idle timeout otherwise.
     req.setTimeout(options.headersTimeout);
     req.on("timeout", () => {
-      req.destroy(new UpstreamTimeoutError(answered ? `the upstream sent nothing for ${options.bodyTimeout} ms mid-reply` : `the upstream did not answer within ${options.headersTimeout} ms`));
+      if (response === undefined) {
+        req.destroy(new UpstreamTimeoutError(`the upstream did not answer within ${options.headersTimeout} ms`));
+        return;
+      }
+      // The body's readers see the timeout itself, not the reset that destroying the request gives them.
+      response.destroy(new UpstreamTimeoutError(`the upstream sent nothing for ${options.bodyTimeout} ms mid-reply`));
+      req.destroy();
     });
     // After the head, a failure reaches the body's readers; before it, the caller.
     req.on("error", (error) => {
-      if (!answered) reject(error);
+      if (response === undefined) reject(error);
     });
     req.end(options.body);
   });
@@ -121,6 +138,8 @@ function send(request: RequestFunction, agent: Agent, origin: Origin, options: U
 
 /** The whole body, for a reply that declared its length (fails if fewer bytes arrive). */
 export function readWholeBody(body: UpstreamBody): Promise<Buffer> {
+  if (body.errored !== null || (body.destroyed && !body.complete)) return Promise.reject(body.errored ?? new Error("the upstream's reply was already closed"));
+  if (body.readableEnded) return Promise.reject(new Error("the upstream's reply was already read"));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
