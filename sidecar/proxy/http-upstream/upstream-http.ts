@@ -209,9 +209,8 @@ export async function readUpstreamBody(body: UpstreamBody, maxBytes: number, dec
   return { ok: true, bytes: Buffer.concat(chunks, size) };
 }
 
-/** Drops a body unread (a body destroyed unread may emit an abort error: heard here, not thrown). */
+/** Drops a body unread (the abort error that may follow is heard by the upstream agent, never thrown). */
 export function discard(body: UpstreamBody): void {
-  body.on("error", noop);
   body.destroy();
 }
 
@@ -250,4 +249,3 @@ export async function openUpstreamEventStream(
   return upstream;
 }
 
-function noop(): void {}
