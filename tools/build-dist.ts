@@ -18,19 +18,16 @@ import { arch, platform } from "node:os";
 import { join } from "node:path";
 import { build, type BuildOptions } from "esbuild";
 import { builtinsThroughRequire } from "./builtins-through-require.ts";
+import { checkoutCommit } from "../cli/build-info.ts";
 
 const root = process.cwd();
 const dist = join(root, "dist");
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string; version: string; description: string; license: string; engines: { node: string } };
 
-/** The short commit, `-dirty` with uncommitted changes to tracked files; `unknown` outside git. */
+/** The checkout's commit (cli/build-info.ts); MCPWARDEN_COMMIT where there is no git checkout (an image build). */
 function commit(): string {
-  const git = (...args: string[]): string => execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  try {
-    return `${git("rev-parse", "--short=12", "HEAD")}${git("status", "--porcelain", "--untracked-files=no") === "" ? "" : "-dirty"}`;
-  } catch {
-    return process.env["MCPWARDEN_COMMIT"] ?? "unknown";
-  }
+  const found = checkoutCommit(root);
+  return found === "unknown" ? (process.env["MCPWARDEN_COMMIT"] ?? "unknown") : found;
 }
 
 export const BUNDLE = join(dist, "bundle", "mcp-warden.cjs");
